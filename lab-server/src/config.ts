@@ -1,0 +1,111 @@
+/**
+ * lab-server configuration, read once from ISOLAB_* environment variables.
+ *
+ * Every value has a default that works on a single Debian box. A bad value stops startup with a
+ * message that names the variable, what was wrong and what to put there instead.
+ */
+import { z } from 'zod';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Parses "256M", "1g", "65536" into bytes. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(text);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()]);
+}
+
+const byteSize = (minBytes: number) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      const bytes = parseByteSize(text);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a size; write it like 256M or 1G` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .refine((bytes) => bytes >= minBytes, { message: `must be at least ${minBytes / 1024 / 1024} MiB` });
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const seconds = (min: number, max: number) => integer(min, max).transform((s) => s * 1000);
+const list = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+/** Each entry: the environment variable, its schema, and the default as the operator would write it. */
+const variables = {
+  host: ['ISOLAB_HOST', z.string().min(1), '0.0.0.0'],
+  /** 0 picks any free port (tests do this). */
+  port: ['ISOLAB_PORT', integer(0, 65535), '3001'],
+  /** Where learners open the web app. Its origin is always allowed to connect. */
+  publicUrl: ['ISOLAB_PUBLIC_URL', z.url(), 'http://localhost:3000'],
+  /** Further origins allowed to open a socket, comma-separated (e.g. a second hostname). */
+  extraOrigins: ['ISOLAB_ALLOWED_ORIGINS', list, ''],
+  /** Long-lived files: the rootfs. Outside the repo, so clones and CI reuse it. */
+  dataDir: ['ISOLAB_DATA_DIR', z.string().startsWith('/'), '/var/lib/isolab'],
+  /** Short-lived files: runc state and bundles. On tmpfs, so a reboot clears them. */
+  stateDir: ['ISOLAB_STATE_DIR', z.string().startsWith('/'), '/run/isolab'],
+  runcPath: ['ISOLAB_RUNC', z.string().min(1), 'runc'],
+  /** Container root maps to this host uid; the mapped range must belong to nobody on the host. */
+  uidBase: ['ISOLAB_UID_BASE', integer(100_000, 4_000_000_000), '1000000000'],
+  /** The cgroup under which every sandbox's cgroup is made, relative to each hierarchy's root. */
+  cgroupParent: ['ISOLAB_CGROUP_PARENT', z.string().regex(/^[a-z0-9_.-]+$/), 'isolab'],
+  memoryLimit: ['ISOLAB_MEMORY_LIMIT', byteSize(32 * 1024 * 1024), '256M'],
+  pidsLimit: ['ISOLAB_PIDS_LIMIT', integer(16, 100_000), '256'],
+  cpuLimit: ['ISOLAB_CPU_LIMIT', z.coerce.number().min(0.05).max(256), '0.5'],
+  /** Each writable path (/tmp, /root, /run, /home, /var/tmp, /dev/shm) is a tmpfs of this size at most. */
+  tmpfsSize: ['ISOLAB_TMPFS_SIZE', byteSize(1024 * 1024), '64M'],
+  maxSandboxes: ['ISOLAB_MAX_SANDBOXES', integer(1, 10_000), '100'],
+  maxSandboxesPerSession: ['ISOLAB_MAX_SANDBOXES_PER_SESSION', integer(1, 100), '3'],
+  maxTerminalsPerSandbox: ['ISOLAB_MAX_TERMINALS_PER_SANDBOX', integer(1, 32), '4'],
+  /** How long a sandbox nobody is attached to lives on, so a reload or a network blip loses nothing. */
+  graceMs: ['ISOLAB_GRACE_SECONDS', seconds(1, 86_400), '60'],
+  idleMs: ['ISOLAB_IDLE_SECONDS', seconds(10, 7 * 86_400), '1800'],
+  maxLifetimeMs: ['ISOLAB_MAX_LIFETIME_SECONDS', seconds(10, 30 * 86_400), '7200'],
+  checkTimeoutMs: ['ISOLAB_CHECK_TIMEOUT_MS', integer(100, 60_000), '10000'],
+  logLevel: ['ISOLAB_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error']), 'info'],
+} as const;
+
+type Variables = typeof variables;
+export type LabConfig = { [K in keyof Variables]: z.output<Variables[K][1]> } & {
+  /** Origins allowed to open a socket: the public URL's, plus the extra ones. */
+  allowedOrigins: string[];
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`lab-server configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads the configuration; throws a ConfigError that lists every bad variable at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, [name, schema, fallback]] of Object.entries(variables)) {
+    const raw = env[name] ?? fallback;
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(`${name}="${raw}": ${parsed.error.issues.map((i) => i.message).join('; ')} (default: ${fallback || 'empty'})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = values as LabConfig;
+  const publicUrl = new URL(config.publicUrl);
+  const origins = [publicUrl.origin, ...config.extraOrigins.map((o) => o.replace(/\/$/, ''))];
+  // A browser on the lab machine itself may call it localhost or 127.0.0.1; both mean the same page.
+  if (publicUrl.hostname === 'localhost' || publicUrl.hostname === '127.0.0.1') {
+    for (const host of ['localhost', '127.0.0.1']) origins.push(`${publicUrl.protocol}//${host}${publicUrl.port ? `:${publicUrl.port}` : ''}`);
+  }
+  config.allowedOrigins = [...new Set(origins)];
+  return config;
+}
+
+/** The variables and their defaults, for the README and `--help`. */
+export function describeConfig(): Array<{ name: string; fallback: string }> {
+  return Object.values(variables).map(([name, , fallback]) => ({ name, fallback }));
+}

@@ -1,0 +1,26 @@
+/**
+ * Prometheus metrics for operators (`GET /metrics`). One registry per lab-server instance, so
+ * that tests can run several servers in one process without sharing counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class LabMetrics {
+  readonly registry = new Registry();
+  readonly sandboxesLive = new Gauge({ name: 'isolab_sandboxes_live', help: 'Sandboxes currently running', registers: [this.registry] });
+  readonly terminalsLive = new Gauge({ name: 'isolab_terminals_live', help: 'Terminals currently open', registers: [this.registry] });
+  readonly spawnSeconds = new Histogram({
+    name: 'isolab_sandbox_spawn_seconds',
+    help: 'Time from a sandbox request to its shell printing its first output',
+    buckets: [0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({ name: 'isolab_refusals_total', help: 'Requests refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly oomKills = new Counter({ name: 'isolab_oom_kills_total', help: 'Processes killed by the OOM killer inside sandboxes', registers: [this.registry] });
+  readonly terminalOutputChars = new Counter({ name: 'isolab_terminal_output_chars_total', help: 'Characters sent from terminals to browsers', registers: [this.registry] });
+  readonly terminalInputChars = new Counter({ name: 'isolab_terminal_input_chars_total', help: 'Characters typed into terminals', registers: [this.registry] });
+  readonly badEvents = new Counter({ name: 'isolab_bad_events_total', help: 'Socket events rejected, by error code', labelNames: ['code'] as const, registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'isolab_process_' });
+  }
+}

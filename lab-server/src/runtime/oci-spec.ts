@@ -1,0 +1,158 @@
+/**
+ * Generates the OCI runtime config (config.json) of a sandbox.
+ *
+ * Every choice here is part of the security model or of what the lessons need; DESIGN.md has the
+ * measurements behind them. The generated file is also shown to learners in the Docker lesson
+ * (mounted read-only at /run/isolab/config.json), so it is written to be read.
+ */
+import type { CgroupMode } from '../cgroups/host';
+import { seccompProfile } from './seccomp';
+
+export interface SandboxLimits {
+  memoryBytes: number;
+  pids: number;
+  /** CPUs, e.g. 0.5 for half of one. */
+  cpus: number;
+  /** The size of each writable tmpfs. */
+  tmpfsBytes: number;
+}
+
+export interface SpecInput {
+  sandboxId: string;
+  hostname: string;
+  rootfsPath: string;
+  /** Host uid/gid that root inside maps to; the next 65535 ids follow it. */
+  uidBase: number;
+  cgroupsPath: string;
+  cgroupMode: CgroupMode;
+  /** Whether the host accounts swap (v1 memory.memsw.*, v2 memory.swap.max); only then can swap be forbidden. */
+  swapAccounting: boolean;
+  limits: SandboxLimits;
+  /** Files in the bundle that are bind-mounted into the sandbox, as Docker does for these paths. */
+  files: { hostname: string; hosts: string; config: string };
+}
+
+/** 65536 ids: root plus the usual system and user range, so that nested user namespaces have ids to map. */
+export const MAPPED_ID_COUNT = 65536;
+export const CPU_PERIOD_US = 100_000;
+/** Where the sandbox sees its own config.json. */
+export const CONFIG_PATH_INSIDE = '/run/isolab/config.json';
+/** A second sysfs mount; see the note on mounts below. Made by the rootfs build. */
+export const SPARE_SYSFS_PATH = '/usr/lib/isolab/sysfs';
+/** On v2, the init shell moves into this leaf so that the sandbox's root cgroup can enable controllers for children. */
+export const V2_INIT_LEAF = 'init.scope';
+
+/**
+ * Capabilities of root inside. They live in the sandbox's user namespace, so they act only on
+ * what that namespace owns (its own mounts, network, hostname, processes), never on the host.
+ */
+export const SANDBOX_CAPABILITIES = [
+  'CAP_CHOWN', // chown files in /tmp and /root, as root expects to
+  'CAP_DAC_OVERRIDE', // root reads and writes its own files regardless of mode
+  'CAP_FOWNER', // chmod and utime on files root does not own
+  'CAP_FSETID', // keep setuid bits when editing files
+  'CAP_KILL', // signal processes of other uids inside the sandbox
+  'CAP_SETUID', // su and nested user namespaces switch uids
+  'CAP_SETGID', // the same for groups
+  'CAP_SETPCAP', // capsh --drop, to show how capabilities work
+  'CAP_SETFCAP', // mapping uid 0 in a nested user namespace (unshare -Ur) needs it since Linux 5.12
+  'CAP_NET_BIND_SERVICE', // listen on ports below 1024 in the sandbox's network namespaces
+  'CAP_NET_RAW', // ping across the veth pairs of the network lesson
+  'CAP_NET_ADMIN', // ip link, ip addr, veth, bridges and ip netns
+  'CAP_SYS_CHROOT', // chroot, for the "build a container by hand" lesson
+  'CAP_SYS_ADMIN', // unshare, setns and mount: the namespace lessons
+  'CAP_SYS_PTRACE', // strace and nsenter -t
+  'CAP_SYS_TIME', // unshare -T --boottime/--monotonic sets time-namespace offsets
+];
+
+export function generateSpec(input: SpecInput) {
+  const { limits } = input;
+  const tmpfs = (destination: string, mode: string, extra: string[] = []) => ({
+    destination,
+    type: 'tmpfs',
+    source: 'tmpfs',
+    // nr_inodes caps inode exhaustion; the size caps disk use. Pages are also charged to the memory cgroup.
+    options: ['nosuid', 'nodev', `mode=${mode}`, `size=${limits.tmpfsBytes}`, `nr_inodes=${Math.max(1024, Math.floor(limits.tmpfsBytes / 4096))}`, ...extra],
+  });
+  const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  const shellArgs =
+    input.cgroupMode === 'v2'
+      ? [
+          '/bin/sh',
+          '-c',
+          // cgroup v2 forbids processes in a cgroup that hands controllers to children, so the
+          // shell first moves into a leaf. Later `runc exec` processes follow it there.
+          `mkdir -p /sys/fs/cgroup/${V2_INIT_LEAF} && echo $$ > /sys/fs/cgroup/${V2_INIT_LEAF}/cgroup.procs && ` +
+            `for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo +$c > /sys/fs/cgroup/cgroup.subtree_control; done 2>/dev/null; exec /bin/bash -l`,
+        ]
+      : ['/bin/bash', '-l'];
+
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: true,
+      user: { uid: 0, gid: 0 },
+      args: shellArgs,
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm-256color', 'HOME=/root', 'LANG=C.UTF-8', `ISOLAB_SANDBOX=${input.sandboxId}`],
+      cwd: '/root',
+      capabilities: {
+        bounding: SANDBOX_CAPABILITIES,
+        effective: SANDBOX_CAPABILITIES,
+        permitted: SANDBOX_CAPABILITIES,
+      },
+      rlimits: [
+        { type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 },
+        // No core dumps: the host's core_pattern may pipe them to a helper that runs as host root.
+        { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+      ],
+      // setuid binaries cannot gain privileges beyond the shell's.
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfsPath, readonly: true },
+    hostname: input.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      tmpfs('/dev/shm', '1777', ['noexec']),
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      // sysfs is read-write because a read-only superblock makes every later sysfs mount in this
+      // user namespace "too revealing", which breaks `ip netns exec` and `ip -n`. Writes are still
+      // refused by the user namespace: host files belong to an unmapped uid.
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'rw'] },
+      // `ip netns exec` unmounts /sys before mounting the new namespace's sysfs, and the kernel only
+      // lets a user namespace mount sysfs while another full sysfs mount is visible. This one is it.
+      { destination: SPARE_SYSFS_PATH, type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev'] },
+      tmpfs('/tmp', '1777'),
+      tmpfs('/var/tmp', '1777'),
+      tmpfs('/root', '700'),
+      tmpfs('/home', '755'),
+      tmpfs('/run', '755'),
+      bind(input.files.hostname, '/etc/hostname'),
+      bind(input.files.hosts, '/etc/hosts'),
+      bind(input.files.config, CONFIG_PATH_INSIDE),
+    ],
+    linux: {
+      uidMappings: [{ containerID: 0, hostID: input.uidBase, size: MAPPED_ID_COUNT }],
+      gidMappings: [{ containerID: 0, hostID: input.uidBase, size: MAPPED_ID_COUNT }],
+      // runc 1.1 has no time namespace; learners make their own with unshare -T.
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'].map((type) => ({ type })),
+      cgroupsPath: input.cgroupsPath,
+      resources: {
+        // swap = memory + swap in runc's terms: equal to the limit means no swap, so a hog is OOM-killed.
+        memory: { limit: limits.memoryBytes, ...(input.swapAccounting ? { swap: limits.memoryBytes } : {}) },
+        pids: { limit: limits.pids },
+        cpu: { quota: Math.round(limits.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
+        // runc adds the standard set (null, zero, full, random, urandom, tty, ptmx) after this deny-all.
+        devices: [{ allow: false, access: 'rwm' }],
+      },
+      // No maskedPaths or readonlyPaths: they bind-mount over /proc, which makes a nested
+      // `mount -t proc` fail and breaks `unshare -p --mount-proc`. /proc is protected by the user
+      // namespace instead (host files are unmapped), and the adversarial suite proves it.
+      seccomp: seccompProfile(),
+    },
+  };
+}
+
+export type OciSpec = ReturnType<typeof generateSpec>;

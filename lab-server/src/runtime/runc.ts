@@ -1,0 +1,174 @@
+/**
+ * runc, driven through its command line: the same OCI runtime Docker uses.
+ *
+ * Every call passes `--root` with the lab's own state directory, so lab-server never sees or
+ * touches containers that belong to anything else on the host.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as nodePty from 'node-pty';
+import type { CapturedRun, ContainerRuntime, PtyProcess, TerminalSize } from './runtime';
+
+const execFileAsync = promisify(execFile);
+
+/** runc only needs a PATH; nothing of lab-server's environment should leak into it. */
+const RUNC_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
+export class RuncRuntime implements ContainerRuntime {
+  constructor(
+    private readonly runcPath: string,
+    /** runc's --root: the lab's private container state directory. */
+    private readonly stateRoot: string,
+  ) {}
+
+  run(containerId: string, bundleDir: string, size: TerminalSize): PtyProcess {
+    return this.spawnPty(['run', '--bundle', bundleDir, containerId], size, bundleDir);
+  }
+
+  exec(containerId: string, argv: string[], size: TerminalSize): PtyProcess {
+    return this.spawnPty(['exec', '--tty', containerId, ...argv], size);
+  }
+
+  execCaptured(containerId: string, argv: string[], options: { timeoutMs: number; maxOutputBytes: number }): Promise<CapturedRun> {
+    const started = performance.now();
+    // `timeout` inside the sandbox ends the command itself; killing runc would only orphan it.
+    const seconds = (options.timeoutMs / 1000).toFixed(3);
+    const child = spawn(this.runcPath, this.args(['exec', containerId, '/usr/bin/timeout', '--kill-after=1', seconds, ...argv]), {
+      env: RUNC_ENV,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout = new BoundedBuffer(options.maxOutputBytes);
+    const stderr = new BoundedBuffer(options.maxOutputBytes);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    let timedOut = false;
+    // A backstop in case runc itself hangs: the inner timeout has 1 s to act, then 2 s of slack.
+    const backstop = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs + 3000);
+    return new Promise((resolve) => {
+      child.on('error', (error) => stderr.push(Buffer.from(String(error))));
+      child.on('close', (code, signal) => {
+        clearTimeout(backstop);
+        const durationMs = performance.now() - started;
+        // coreutils timeout exits 124 after TERM, or 137 after its KILL.
+        if ((code === 124 || code === 137) && durationMs >= options.timeoutMs) timedOut = true;
+        resolve({
+          exitCode: signal ? null : code,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          truncated: stdout.truncated || stderr.truncated,
+          timedOut,
+          durationMs: Math.round(durationMs),
+        });
+      });
+    });
+  }
+
+  exists(containerId: string): boolean {
+    return existsSync(join(this.stateRoot, containerId, 'state.json'));
+  }
+
+  initPid(containerId: string): number | undefined {
+    try {
+      const state = JSON.parse(readFileSync(join(this.stateRoot, containerId, 'state.json'), 'utf8')) as { init_process_pid?: number };
+      return state.init_process_pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async destroy(containerId: string): Promise<void> {
+    // kill --all freezes the cgroup, signals every process in it and its children, then thaws:
+    // a fork bomb cannot outrun it.
+    await this.quietly(['kill', '--all', containerId, 'KILL']);
+    await this.quietly(['delete', '--force', containerId]);
+  }
+
+  async list(): Promise<string[]> {
+    if (!existsSync(this.stateRoot)) return [];
+    const { stdout } = await execFileAsync(this.runcPath, this.args(['list', '--quiet']), { env: RUNC_ENV });
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** runc's version line, e.g. "1.1.5+ds1", and the package commit it reports. */
+  async version(): Promise<{ version: string; commit: string }> {
+    const { stdout } = await execFileAsync(this.runcPath, ['--version'], { env: RUNC_ENV });
+    return {
+      version: /runc version (\S+)/.exec(stdout)?.[1] ?? 'unknown',
+      commit: /commit: (\S+)/.exec(stdout)?.[1] ?? '',
+    };
+  }
+
+  private args(args: string[]): string[] {
+    return ['--root', this.stateRoot, ...args];
+  }
+
+  private async quietly(args: string[]): Promise<void> {
+    try {
+      await execFileAsync(this.runcPath, this.args(args), { env: RUNC_ENV });
+    } catch {
+      // "container does not exist" or "not running": already in the state we want.
+    }
+  }
+
+  private spawnPty(args: string[], size: TerminalSize, cwd?: string): PtyProcess {
+    const pty = nodePty.spawn(this.runcPath, this.args(args), {
+      name: 'xterm-256color',
+      cols: size.cols,
+      rows: size.rows,
+      cwd: cwd ?? '/',
+      env: RUNC_ENV,
+    });
+    return {
+      pid: pty.pid,
+      onData: (listener) => pty.onData(listener),
+      onExit: (listener) => pty.onExit(({ exitCode, signal }) => listener({ exitCode, signal: signal || undefined })),
+      write: (data) => pty.write(data),
+      resize: (cols, rows) => {
+        try {
+          pty.resize(cols, rows);
+        } catch {
+          // The pty closed between the check and the call; the exit event follows.
+        }
+      },
+      pause: () => pty.pause(),
+      resume: () => pty.resume(),
+      kill: (signal) => {
+        try {
+          pty.kill(signal);
+        } catch {
+          // Already gone.
+        }
+      },
+    };
+  }
+}
+
+/** Collects a stream up to a byte limit, then only counts what it drops. */
+class BoundedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept.length < chunk.length) this.truncated = true;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}

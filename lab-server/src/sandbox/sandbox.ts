@@ -1,0 +1,249 @@
+/**
+ * A sandbox: one runc container owned by one learner session, and the terminals attached to it.
+ *
+ * The sandbox owns everything it makes: the bundle directory, the cgroup directories, the
+ * container and its terminals. `close()` removes all of them, whatever state they are in, and is
+ * safe to call more than once.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CheckResult, CloseReason, SandboxInfo } from '../../../protocol';
+import type { CgroupHost } from '../cgroups/host';
+import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
+import { LabError } from '../errors';
+import type { Logger } from '../log';
+import { generateSpec, type SandboxLimits } from '../runtime/oci-spec';
+import type { ContainerRuntime, TerminalSize } from '../runtime/runtime';
+import { LabTerminal, type TerminalKind } from './terminal';
+
+export interface SandboxEnvironment {
+  runtime: ContainerRuntime;
+  cgroupHost: CgroupHost;
+  cgroupParent: string;
+  /** Host directory holding one bundle directory per sandbox. */
+  bundlesDir: string;
+  rootfsPath: string;
+  uidBase: number;
+  swapAccounting: boolean;
+  limits: SandboxLimits;
+  maxTerminals: number;
+  logger: Logger;
+}
+
+export interface SandboxHooks {
+  /** The init shell exited or the container died: the sandbox must be closed. */
+  onInitExit(sandbox: Sandbox, exitCode: number): void;
+  /** Viewers attached or left, or input arrived. */
+  onUsage(sandbox: Sandbox): void;
+  onTerminalOutput?(chars: number): void;
+}
+
+export type SandboxState = 'starting' | 'running' | 'closing' | 'closed';
+
+const INITIAL_SIZE: TerminalSize = { cols: 80, rows: 24 };
+/** How long the shell may take to print its first output before the start counts as failed. */
+const START_TIMEOUT_MS = 15_000;
+const CHECK_OUTPUT_BYTES = 16 * 1024;
+const SHELL = ['/bin/bash', '-l'];
+
+export const newSandboxId = () => `sbx-${randomId()}`;
+const newTerminalId = () => `term-${randomId()}`;
+function randomId(): string {
+  // 8 chars of [a-z0-9]; hostnames and container ids must stay simple.
+  return [...randomBytes(8)].map((byte) => (byte % 36).toString(36)).join('');
+}
+
+export class Sandbox {
+  state: SandboxState = 'starting';
+  readonly createdAt = Date.now();
+  lastActivityAt = Date.now();
+  closeReason: CloseReason | undefined;
+  readonly cgroup: SandboxCgroupDirs;
+  private readonly terminals = new Map<string, LabTerminal>();
+  private readonly bundleDir: string;
+  private checkRunning = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: string,
+    readonly key: string,
+    readonly ownerSessionId: string,
+    private readonly env: SandboxEnvironment,
+    private readonly hooks: SandboxHooks,
+  ) {
+    this.bundleDir = join(env.bundlesDir, id);
+    this.cgroup = sandboxCgroupDirs(env.cgroupHost, env.cgroupParent, id);
+  }
+
+  get hostname(): string {
+    return this.id;
+  }
+
+  /**
+   * Writes the bundle, prepares the cgroup and starts the container with its init shell on a pty.
+   * Resolves once the shell has printed something; throws SPAWN_FAILED (after cleaning up) if
+   * runc exits first.
+   */
+  static async start(id: string, key: string, ownerSessionId: string, env: SandboxEnvironment, hooks: SandboxHooks): Promise<Sandbox> {
+    const sandbox = new Sandbox(id, key, ownerSessionId, env, hooks);
+    try {
+      await sandbox.startContainer();
+      sandbox.state = 'running';
+      return sandbox;
+    } catch (error) {
+      await sandbox.close('failed');
+      throw error;
+    }
+  }
+
+  private async startContainer(): Promise<void> {
+    const { env } = this;
+    mkdirSync(this.bundleDir, { recursive: true, mode: 0o700 });
+    const files = { hostname: join(this.bundleDir, 'hostname'), hosts: join(this.bundleDir, 'hosts'), config: join(this.bundleDir, 'config.json') };
+    writeFileSync(files.hostname, `${this.hostname}\n`);
+    writeFileSync(files.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${this.hostname}\n`);
+    const spec = generateSpec({
+      sandboxId: this.id,
+      hostname: this.hostname,
+      rootfsPath: env.rootfsPath,
+      uidBase: env.uidBase,
+      cgroupsPath: this.cgroup.cgroupsPath,
+      cgroupMode: env.cgroupHost.mode,
+      swapAccounting: env.swapAccounting,
+      limits: env.limits,
+      files,
+    });
+    writeFileSync(files.config, JSON.stringify(spec, null, 2) + '\n');
+    prepareSandboxCgroup(env.cgroupHost, env.cgroupParent, this.cgroup, env.uidBase);
+
+    const pty = env.runtime.run(this.id, this.bundleDir, INITIAL_SIZE);
+    // Everything runc prints before the shell starts is an error message; keep it for the log.
+    let earlyOutput = '';
+    const started = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new LabError('SPAWN_FAILED', 'The sandbox did not start in time. Try again.', { earlyOutput })), START_TIMEOUT_MS);
+      const data = pty.onData((chunk) => {
+        earlyOutput += chunk;
+        if (env.runtime.exists(this.id)) done(resolve);
+      });
+      const exit = pty.onExit(({ exitCode }) =>
+        done(() => reject(new LabError('SPAWN_FAILED', 'The sandbox could not be started. The lab server log has the details.', { exitCode, runcOutput: earlyOutput.slice(0, 2000) }))),
+      );
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        data.dispose();
+        exit.dispose();
+        settle();
+      };
+    });
+    this.addTerminal('run', pty, INITIAL_SIZE);
+    await started;
+  }
+
+  /** Starts another shell in the running container (runc exec -t). */
+  openTerminal(size: TerminalSize): LabTerminal {
+    this.assertRunning();
+    const live = [...this.terminals.values()].filter((t) => !t.exit).length;
+    if (live >= this.env.maxTerminals) {
+      throw new LabError('TERMINAL_LIMIT', `This sandbox already has ${live} of ${this.env.maxTerminals} terminals open. Close one to open another.`);
+    }
+    const pty = this.env.runtime.exec(this.id, SHELL, size);
+    return this.addTerminal('exec', pty, size);
+  }
+
+  terminal(terminalId: string): LabTerminal | undefined {
+    return this.terminals.get(terminalId);
+  }
+
+  /** Ends an exec terminal. The run terminal is the sandbox itself: close the sandbox instead. */
+  closeTerminal(terminalId: string): void {
+    const terminal = this.terminals.get(terminalId);
+    if (!terminal || terminal.kind === 'run') return;
+    this.terminals.delete(terminalId);
+    terminal.dispose();
+    this.hooks.onUsage(this);
+  }
+
+  /** How many viewers are attached across all terminals. */
+  get viewerCount(): number {
+    let count = 0;
+    for (const terminal of this.terminals.values()) count += terminal.viewerCount;
+    return count;
+  }
+
+  /** Runs a command with bash, without a tty, under a timeout. One check at a time per sandbox. */
+  async runCheck(command: string, timeoutMs: number): Promise<CheckResult> {
+    this.assertRunning();
+    if (this.checkRunning) throw new LabError('CHECK_BUSY', 'A check is already running in this sandbox. Wait for it to finish.');
+    this.checkRunning = true;
+    this.touch();
+    try {
+      return await this.env.runtime.execCaptured(this.id, ['/bin/bash', '-c', command], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_BYTES });
+    } finally {
+      this.checkRunning = false;
+    }
+  }
+
+  info(): SandboxInfo {
+    return {
+      sandboxId: this.id,
+      key: this.key,
+      hostname: this.hostname,
+      createdAt: this.createdAt,
+      limits: { memoryBytes: this.env.limits.memoryBytes, pids: this.env.limits.pids, cpus: this.env.limits.cpus },
+      terminals: [...this.terminals.values()].map((t) => ({ terminalId: t.id, kind: t.kind, cols: t.cols, rows: t.rows, exited: Boolean(t.exit) })),
+    };
+  }
+
+  /** The container's init process on the host, while it runs. */
+  initPid(): number | undefined {
+    return this.env.runtime.initPid(this.id);
+  }
+
+  touch(): void {
+    this.lastActivityAt = Date.now();
+  }
+
+  /** Kills every process, removes the container state, its cgroups and its bundle. Idempotent. */
+  close(reason: CloseReason): Promise<void> {
+    this.closing ??= this.teardown(reason);
+    return this.closing;
+  }
+
+  private async teardown(reason: CloseReason): Promise<void> {
+    this.state = 'closing';
+    this.closeReason = reason;
+    const { runtime, logger } = this.env;
+    await runtime.destroy(this.id);
+    for (const terminal of this.terminals.values()) terminal.dispose();
+    const leftovers = (await Promise.all(this.cgroup.dirs.map((dir) => removeCgroupTree(dir)))).flat();
+    if (leftovers.length > 0) logger.warn('cgroup directories could not be removed', { sandboxId: this.id, code: 'CGROUP_LEFTOVER', leftovers });
+    rmSync(this.bundleDir, { recursive: true, force: true });
+    this.state = 'closed';
+  }
+
+  private addTerminal(kind: TerminalKind, pty: ReturnType<ContainerRuntime['run']>, size: TerminalSize): LabTerminal {
+    const terminal: LabTerminal = new LabTerminal(newTerminalId(), kind, pty, size, {
+      onActivity: () => this.touch(),
+      onViewersChanged: () => {
+        this.touch();
+        this.hooks.onUsage(this);
+      },
+      onOutput: (chars) => this.hooks.onTerminalOutput?.(chars),
+      onExit: (exitCode) => {
+        if (kind === 'run') {
+          if (this.state === 'running') this.hooks.onInitExit(this, exitCode);
+        } else {
+          // Its viewers have been told; an ended exec terminal frees its slot.
+          this.closeTerminal(terminal.id);
+        }
+      },
+    });
+    this.terminals.set(terminal.id, terminal);
+    return terminal;
+  }
+
+  private assertRunning(): void {
+    if (this.state !== 'running') throw new LabError('NOT_FOUND', 'This sandbox has ended. Start a new one.');
+  }
+}

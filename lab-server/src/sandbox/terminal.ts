@@ -1,0 +1,224 @@
+/**
+ * One pty attached to a sandbox, its screen mirror, and the viewers watching it.
+ *
+ * Flow control: output goes out in batches, and each viewer acknowledges the chars its terminal
+ * has written. The pty is paused while a viewer that governs flow (the owner) is more than the
+ * high-water mark behind, or while the mirror is, and resumed at the low-water mark. A paused pty
+ * stops reading, so the program in the sandbox blocks on write: memory stays bounded whatever
+ * runs, and Ctrl-C still reaches the program at once because input is never queued behind output.
+ *
+ * Viewers that do not govern flow (an instructor watching, a class following) never slow the
+ * owner down. One that falls behind stops receiving output, and once it has caught up with its
+ * acks it gets the current screen instead of everything it missed.
+ */
+import { FLOW_CONTROL } from '../../../protocol';
+import type { Disposable, PtyProcess } from '../runtime/runtime';
+import { ScreenMirror } from './screen-mirror';
+
+export type TerminalKind = 'run' | 'exec';
+
+export interface TerminalViewer {
+  /** Unique per connection and terminal, e.g. the socket id. */
+  readonly id: string;
+  readonly governsFlow: boolean;
+  sendOutput(data: string): void;
+  sendExit(exitCode: number, signal?: number): void;
+}
+
+interface ViewerState {
+  viewer: TerminalViewer;
+  unackedChars: number;
+  /** Output is withheld until the viewer catches up; then it gets a fresh screen. */
+  lagging: boolean;
+}
+
+export interface TerminalHooks {
+  /** Input arrived: the sandbox is in use. */
+  onActivity?(): void;
+  onExit?(exitCode: number, signal?: number): void;
+  /** The number of viewers changed (for the grace period of the sandbox). */
+  onViewersChanged?(): void;
+  /** Output chars, for metrics. */
+  onOutput?(chars: number): void;
+}
+
+/** A batch goes out at once above this size; smaller output waits for the end of the tick. */
+const BATCH_CHARS = 32 * 1024;
+/** With nobody watching, a terminal keeps filling its mirror up to this much, then pauses. */
+const UNWATCHED_BUDGET_CHARS = 256 * 1024;
+/** RIS: resets a terminal before a snapshot is written into it. */
+const RESET = '\x1bc';
+
+export class LabTerminal implements Disposable {
+  cols: number;
+  rows: number;
+  exit: { exitCode: number; signal?: number } | undefined;
+  private readonly mirror: ScreenMirror;
+  private readonly viewers = new Map<string, ViewerState>();
+  private readonly subscriptions: Disposable[] = [];
+  private batch = '';
+  private flushScheduled = false;
+  private paused = false;
+  /** Reasons to keep the pty paused regardless of acks, e.g. while a snapshot is being taken. */
+  private holds = 0;
+  private unwatchedChars = 0;
+  private exiting = false;
+  private disposed = false;
+
+  constructor(
+    readonly id: string,
+    readonly kind: TerminalKind,
+    private readonly pty: PtyProcess,
+    size: { cols: number; rows: number },
+    private readonly hooks: TerminalHooks = {},
+  ) {
+    this.cols = size.cols;
+    this.rows = size.rows;
+    this.mirror = new ScreenMirror(size.cols, size.rows);
+    this.subscriptions.push(
+      pty.onData((data) => this.onPtyData(data)),
+      pty.onExit(({ exitCode, signal }) => this.onPtyExit(exitCode, signal)),
+    );
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Adds a viewer and returns the current screen. The caller must deliver the snapshot before
+   * any output: output is only sent from later event-loop turns, so replying in the same
+   * continuation keeps the order.
+   */
+  async attach(viewer: TerminalViewer): Promise<string> {
+    this.holds++;
+    this.updateFlow();
+    try {
+      this.flush();
+      await this.mirror.drain();
+      const snapshot = this.mirror.snapshot();
+      this.viewers.set(viewer.id, { viewer, unackedChars: 0, lagging: false });
+      this.unwatchedChars = 0;
+      return snapshot;
+    } finally {
+      this.holds--;
+      this.updateFlow();
+      this.hooks.onViewersChanged?.();
+    }
+  }
+
+  detach(viewerId: string): void {
+    if (this.viewers.delete(viewerId)) {
+      this.updateFlow();
+      this.hooks.onViewersChanged?.();
+    }
+  }
+
+  hasViewer(viewerId: string): boolean {
+    return this.viewers.has(viewerId);
+  }
+
+  write(data: string): void {
+    if (this.exit || this.disposed) return;
+    this.pty.write(data);
+    this.hooks.onActivity?.();
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.exit || this.disposed || (cols === this.cols && rows === this.rows)) return;
+    this.cols = cols;
+    this.rows = rows;
+    this.pty.resize(cols, rows);
+    this.mirror.resize(cols, rows);
+  }
+
+  ack(viewerId: string, chars: number): void {
+    const state = this.viewers.get(viewerId);
+    if (!state) return;
+    state.unackedChars = Math.max(0, state.unackedChars - chars);
+    if (state.lagging && state.unackedChars <= FLOW_CONTROL.lowWaterChars) this.resync(state);
+    this.updateFlow();
+  }
+
+  /** The visible screen as text, e.g. for tests and the instructor's glance. */
+  visibleText(): string[] {
+    return this.mirror.visibleText();
+  }
+
+  /** Ends the pty and frees the mirror. Quiet if already done. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const subscription of this.subscriptions) subscription.dispose();
+    this.pty.kill();
+    this.mirror.dispose();
+    this.viewers.clear();
+  }
+
+  private onPtyData(data: string): void {
+    if (this.disposed) return;
+    this.batch += data;
+    if (this.viewers.size === 0) this.unwatchedChars += data.length;
+    if (this.batch.length >= BATCH_CHARS) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.batch || this.disposed) return;
+    const data = this.batch;
+    this.batch = '';
+    this.mirror.write(data, () => this.updateFlow());
+    for (const state of this.viewers.values()) {
+      if (state.lagging) continue;
+      state.viewer.sendOutput(data);
+      state.unackedChars += data.length;
+      if (!state.viewer.governsFlow && state.unackedChars > FLOW_CONTROL.highWaterChars * 2) state.lagging = true;
+    }
+    this.hooks.onOutput?.(data.length);
+    this.updateFlow();
+  }
+
+  /** Sends a lagging viewer the current screen in place of the output it missed. */
+  private resync(state: ViewerState): void {
+    state.lagging = false;
+    this.flush();
+    const snapshot = RESET + this.mirror.snapshot();
+    state.viewer.sendOutput(snapshot);
+    state.unackedChars += snapshot.length;
+  }
+
+  private updateFlow(): void {
+    if (this.disposed || this.exiting) return;
+    const behind = (limit: number) =>
+      this.mirror.pendingChars > limit || [...this.viewers.values()].some((s) => s.viewer.governsFlow && s.unackedChars > limit);
+    const unwatchedFull = this.viewers.size === 0 && this.unwatchedChars > UNWATCHED_BUDGET_CHARS;
+    if (!this.paused && (this.holds > 0 || unwatchedFull || behind(FLOW_CONTROL.highWaterChars))) {
+      this.paused = true;
+      this.pty.pause();
+    } else if (this.paused && this.holds === 0 && !unwatchedFull && !behind(FLOW_CONTROL.lowWaterChars)) {
+      this.paused = false;
+      this.pty.resume();
+    }
+  }
+
+  private onPtyExit(exitCode: number, signal?: number): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    // node-pty can report the exit before the last output has been read; let it arrive first.
+    if (this.paused) this.pty.resume();
+    setTimeout(() => {
+      this.flush();
+      this.exit = { exitCode, signal };
+      for (const state of this.viewers.values()) state.viewer.sendExit(exitCode, signal);
+      this.hooks.onExit?.(exitCode, signal);
+    }, 20);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Learner sessions. A session is a bearer token the browser keeps; its sandboxes belong to it.
+ *
+ * The store is an interface so that several lab-server nodes can later share one (Redis). The
+ * in-memory store is the whole implementation on one machine.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+export interface Session {
+  /** Public id, safe to show to an instructor or put in logs. */
+  readonly id: string;
+  displayName: string;
+  readonly createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface SessionStore {
+  /** Makes a new session and returns it with its secret token. */
+  issue(displayName?: string): { session: Session; token: string };
+  /** The session a token belongs to, if the token is known. */
+  find(token: string): Session | undefined;
+  byId(sessionId: string): Session | undefined;
+  /** Forgets sessions unseen for `maxIdleMs`; returns how many were dropped. */
+  sweep(maxIdleMs: number, isInUse: (session: Session) => boolean): number;
+}
+
+const ADJECTIVES = ['brave', 'calm', 'clever', 'curious', 'eager', 'gentle', 'keen', 'lucky', 'nimble', 'quiet', 'rapid', 'sunny', 'swift', 'tidy', 'witty', 'bold'];
+const ANIMALS = ['otter', 'falcon', 'lynx', 'panda', 'heron', 'koala', 'badger', 'gecko', 'marmot', 'puffin', 'walrus', 'ibex', 'tapir', 'wombat', 'yak', 'zebra'];
+
+/** A friendly name for a learner who did not pick one, like "swift-otter". */
+export function generateDisplayName(): string {
+  const [a, b] = randomBytes(2);
+  return `${ADJECTIVES[a % ADJECTIVES.length]}-${ANIMALS[b % ANIMALS.length]}`;
+}
+
+export class MemorySessionStore implements SessionStore {
+  /** Keyed by a hash of the token, so a heap dump or a log line never holds a usable token. */
+  private readonly byTokenHash = new Map<string, Session>();
+  private readonly sessionsById = new Map<string, Session>();
+
+  issue(displayName?: string): { session: Session; token: string } {
+    const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const session: Session = { id: `ses-${randomBytes(6).toString('hex')}`, displayName: displayName ?? generateDisplayName(), createdAt: now, lastSeenAt: now };
+    this.byTokenHash.set(hashToken(token), session);
+    this.sessionsById.set(session.id, session);
+    return { session, token };
+  }
+
+  find(token: string): Session | undefined {
+    const session = this.byTokenHash.get(hashToken(token));
+    if (session) session.lastSeenAt = Date.now();
+    return session;
+  }
+
+  byId(sessionId: string): Session | undefined {
+    return this.sessionsById.get(sessionId);
+  }
+
+  sweep(maxIdleMs: number, isInUse: (session: Session) => boolean): number {
+    const cutoff = Date.now() - maxIdleMs;
+    let dropped = 0;
+    for (const [hash, session] of this.byTokenHash) {
+      if (session.lastSeenAt < cutoff && !isInUse(session)) {
+        this.byTokenHash.delete(hash);
+        this.sessionsById.delete(session.id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}

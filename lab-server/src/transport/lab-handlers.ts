@@ -1,0 +1,75 @@
+/**
+ * Handlers for the learner's own sandboxes, terminals and checks. Every lookup goes through the
+ * caller's session, so another session's ids behave exactly like ids that do not exist.
+ */
+import { LabError } from '../errors';
+import type { LabMetrics } from '../http/metrics';
+import type { Lab } from '../sandbox/lab';
+import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
+import type { HandlerSet, LabSocket } from './handler-types';
+
+export function labHandlers(lab: Lab, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
+  return {
+    requests: {
+      'sandbox:open': async (socket, { key }) => (await lab.open(socket.data.session, key)).info(),
+
+      'sandbox:list': (socket) => lab.forSession(socket.data.session.id).filter((s) => s.state === 'running').map((s) => s.info()),
+
+      'sandbox:close': async (socket, { sandboxId }) => {
+        await lab.close(lab.find(socket.data.session.id, sandboxId), 'closed');
+        return {};
+      },
+
+      'terminal:open': async (socket, { sandboxId, terminalId, cols, rows }) => {
+        const sandbox = lab.find(socket.data.session.id, sandboxId);
+        let terminal: LabTerminal;
+        if (terminalId) {
+          const existing = sandbox.terminal(terminalId);
+          if (!existing) throw new LabError('NOT_FOUND', 'That terminal has ended. Open a new one.');
+          terminal = existing;
+        } else {
+          terminal = sandbox.openTerminal({ cols, rows });
+        }
+        terminal.resize(cols, rows);
+        terminal.detach(socket.id);
+        const snapshot = await terminal.attach(ownerViewer(socket, terminal.id));
+        socket.data.viewing.set(terminal.id, terminal);
+        return { terminalId: terminal.id, kind: terminal.kind, cols: terminal.cols, rows: terminal.rows, exited: Boolean(terminal.exit), snapshot };
+      },
+
+      'terminal:close': async (socket, { terminalId }) => {
+        const { sandbox, terminal } = lab.findTerminal(socket.data.session.id, terminalId);
+        // The run terminal is the sandbox's init: closing it is closing the sandbox.
+        if (terminal.kind === 'run') await lab.close(sandbox, 'closed');
+        else sandbox.closeTerminal(terminalId);
+        return {};
+      },
+
+      'check:run': (socket, { sandboxId, command, timeoutMs }) =>
+        lab.find(socket.data.session.id, sandboxId).runCheck(command, timeoutMs ?? options.checkTimeoutMs),
+    },
+
+    messages: {
+      'terminal:input': (socket, { terminalId, data }) => {
+        lab.findTerminal(socket.data.session.id, terminalId).terminal.write(data);
+        options.metrics?.terminalInputChars.inc(data.length);
+      },
+      'terminal:resize': (socket, { terminalId, cols, rows }) => lab.findTerminal(socket.data.session.id, terminalId).terminal.resize(cols, rows),
+      'terminal:ack': (socket, { terminalId, chars }) => socket.data.viewing.get(terminalId)?.ack(socket.id, chars),
+      'terminal:detach': (socket, { terminalId }) => {
+        socket.data.viewing.get(terminalId)?.detach(socket.id);
+        socket.data.viewing.delete(terminalId);
+      },
+    },
+  };
+}
+
+/** The owner's view of a terminal: its acks govern the pty. */
+function ownerViewer(socket: LabSocket, terminalId: string): TerminalViewer {
+  return {
+    id: socket.id,
+    governsFlow: true,
+    sendOutput: (data) => socket.emit('terminal:output', { terminalId, data }),
+    sendExit: (exitCode, signal) => socket.emit('terminal:exit', { terminalId, exitCode, ...(signal ? { signal } : {}) }),
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The socket.io edge of lab-server.
+ *
+ * The handshake checks the Origin, the protocol version and the session token. After that, every
+ * inbound event goes through one dispatcher: unknown events, payloads that fail their schema and
+ * floods get a `lab:error` (or a failed ack) and are dropped. Handlers only ever see valid input,
+ * and nothing a client sends can crash the process.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import {
+  clientMessages,
+  clientRequests,
+  HandshakeAuth,
+  isClientMessage,
+  isClientRequest,
+  PROTOCOL_VERSION,
+  requiredRole,
+  type ClientMessageName,
+  type ClientRequestName,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type Result,
+  type ServerToClientEvents,
+} from '../../../protocol';
+import { LabError, toLabError } from '../errors';
+import type { LabMetrics } from '../http/metrics';
+import type { Logger } from '../log';
+import type { Lab } from '../sandbox/lab';
+import type { SessionStore } from '../session/session-store';
+import type { HandlerSet, LabSocket, MessageHandler, RequestHandler, SocketData } from './handler-types';
+
+export interface SocketServerOptions {
+  allowedOrigins: string[];
+  lab: Lab;
+  sessions: SessionStore;
+  /** The handlers of every feature; together they must cover the whole protocol. */
+  handlers: HandlerSet[];
+  logger: Logger;
+  metrics?: LabMetrics;
+}
+
+
+/** The largest socket.io message: a 64k-char paste in JSON, with room to spare. */
+const MAX_MESSAGE_BYTES = 512 * 1024;
+/** Events per second a connection may send on average, and in a burst (fast typing is ~20/s). */
+const EVENTS_PER_SECOND = 200;
+const EVENT_BURST = 400;
+/** A connection still flooding after this many dropped events is cut off. */
+const DROPPED_EVENTS_BEFORE_DISCONNECT = 2000;
+const MAX_CONNECTIONS_PER_ADDRESS = 64;
+
+export function createSocketServer(httpServer: HttpServer, options: SocketServerOptions) {
+  const { lab, sessions, logger, metrics } = options;
+  const requestHandlers = Object.assign({}, ...options.handlers.map((h) => h.requests)) as { [E in ClientRequestName]: RequestHandler<E> };
+  const messageHandlers = Object.assign({}, ...options.handlers.map((h) => h.messages)) as { [E in ClientMessageName]: MessageHandler<E> };
+  const unhandled = [...Object.keys(clientRequests).filter((e) => !(e in requestHandlers)), ...Object.keys(clientMessages).filter((e) => !(e in messageHandlers))];
+  if (unhandled.length > 0) throw new Error(`No handler for protocol events: ${unhandled.join(', ')}`);
+  const rates = new WeakMap<LabSocket, TokenBucket>();
+
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    cors: { origin: options.allowedOrigins, credentials: false },
+    pingInterval: 10_000,
+    pingTimeout: 10_000,
+  });
+  const connectionsByAddress = new Map<string, number>();
+
+  io.use((socket, next) => {
+    const refuse = (code: ErrorCode, message: string) => {
+      metrics?.refusals.inc({ reason: code });
+      logger.warn('connection refused', { code, origin: socket.handshake.headers.origin, address: socket.handshake.address });
+      next(Object.assign(new Error(message), { data: { code, message } }));
+    };
+    const origin = socket.handshake.headers.origin;
+    if (!origin || !options.allowedOrigins.includes(origin)) {
+      return refuse(
+        'ORIGIN_REFUSED',
+        `Connections from ${origin ?? 'pages without an Origin'} are not allowed. The operator can add the origin to ISOLAB_ALLOWED_ORIGINS.`,
+      );
+    }
+    if ((connectionsByAddress.get(socket.handshake.address) ?? 0) >= MAX_CONNECTIONS_PER_ADDRESS) {
+      return refuse('TOO_MANY_CONNECTIONS', `Your address already has ${MAX_CONNECTIONS_PER_ADDRESS} connections open. Close some tabs and reload.`);
+    }
+    const auth = HandshakeAuth.safeParse(socket.handshake.auth);
+    if (!auth.success) return refuse('BAD_HANDSHAKE', 'The connection request is malformed. Reload the page.');
+    if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
+      return refuse(
+        'PROTOCOL_MISMATCH',
+        `This page speaks protocol version ${auth.data.protocolVersion}, but the lab server speaks version ${PROTOCOL_VERSION}. Reload the page to get the current version.`,
+      );
+    }
+    const known = auth.data.token ? sessions.find(auth.data.token) : undefined;
+    if (known && auth.data.token) {
+      socket.data.session = known;
+      socket.data.token = auth.data.token;
+      socket.data.isNew = false;
+    } else {
+      const issued = sessions.issue(auth.data.displayName);
+      socket.data.session = issued.session;
+      socket.data.token = issued.token;
+      socket.data.isNew = true;
+    }
+    socket.data.role = 'learner';
+    next();
+  });
+
+  io.on('connection', (socket) => {
+    const { session } = socket.data;
+    const address = socket.handshake.address;
+    connectionsByAddress.set(address, (connectionsByAddress.get(address) ?? 0) + 1);
+    socket.data.viewing = new Map();
+    socket.data.cleanups = new Set();
+    rates.set(socket, new TokenBucket(EVENTS_PER_SECOND, EVENT_BURST));
+    void socket.join(sessionRoom(session.id));
+    socket.emit('session', {
+      token: socket.data.token,
+      sessionId: session.id,
+      displayName: session.displayName,
+      protocolVersion: PROTOCOL_VERSION,
+      isNew: socket.data.isNew,
+    });
+    socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
+    socket.on('disconnect', () => {
+      const left = (connectionsByAddress.get(address) ?? 1) - 1;
+      if (left > 0) connectionsByAddress.set(address, left);
+      else connectionsByAddress.delete(address);
+      for (const terminal of socket.data.viewing.values()) terminal.detach(socket.id);
+      socket.data.viewing.clear();
+      for (const cleanup of socket.data.cleanups) cleanup();
+      socket.data.cleanups.clear();
+    });
+  });
+
+  lab.onSandboxClosed((sandbox, reason, message) => {
+    io.to(sessionRoom(sandbox.ownerSessionId)).emit('sandbox:closed', { sandboxId: sandbox.id, reason, message });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Dispatch: the only way an inbound event reaches a handler.
+  // -------------------------------------------------------------------------------------------
+
+  function dispatch(socket: LabSocket, event: string, args: unknown[]): void {
+    const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (result: Result<unknown>) => void) : undefined;
+    const payload = args[0];
+    const reject = (error: LabError) => {
+      metrics?.badEvents.inc({ code: error.code });
+      if (ack) ack({ ok: false, error: error.toPayload(event) });
+      else socket.emit('lab:error', error.toPayload(event));
+    };
+
+    // Acks arrive once per 16k chars of output, so a fast stream makes many; they cost little.
+    const rate = rates.get(socket)!;
+    if (!rate.take(event === 'terminal:ack' ? 0.02 : 1)) {
+      rate.dropped++;
+      if (rate.dropped >= DROPPED_EVENTS_BEFORE_DISCONNECT) {
+        logger.warn('connection cut off for flooding', { sessionId: socket.data.session.id, code: 'RATE_LIMITED' });
+        socket.disconnect(true);
+      } else if (rate.shouldReport()) {
+        reject(new LabError('RATE_LIMITED', 'Too many messages too fast; some were dropped. Slow down.'));
+      }
+      return;
+    }
+
+    if (isClientRequest(event)) {
+      if (!ack) return reject(new LabError('BAD_REQUEST', `"${event}" is a request and needs an acknowledgement callback.`));
+      if (requiredRole(event) !== 'learner' && socket.data.role !== requiredRole(event)) {
+        return reject(new LabError('FORBIDDEN', `"${event}" is for the ${requiredRole(event)} only.`));
+      }
+      const parsed = clientRequests[event].payload.safeParse(payload);
+      if (!parsed.success) return reject(new LabError('BAD_REQUEST', describeIssues(event, parsed.error.issues)));
+      const handler = requestHandlers[event] as RequestHandler<typeof event>;
+      Promise.resolve()
+        .then(() => handler(socket, parsed.data as never))
+        .then(
+          (value) => ack({ ok: true, value }),
+          (error: unknown) => {
+            const labError = toLabError(error);
+            if (labError.code === 'INTERNAL') logger.error('request failed', { event, sessionId: socket.data.session.id, err: error, code: 'INTERNAL' });
+            reject(labError);
+          },
+        );
+      return;
+    }
+
+    if (isClientMessage(event)) {
+      const parsed = clientMessages[event].safeParse(payload);
+      if (!parsed.success) return reject(new LabError('BAD_REQUEST', describeIssues(event, parsed.error.issues)));
+      try {
+        (messageHandlers[event] as MessageHandler<typeof event>)(socket, parsed.data as never);
+      } catch (error) {
+        const labError = toLabError(error);
+        if (labError.code === 'INTERNAL') logger.error('message failed', { event, sessionId: socket.data.session.id, err: error, code: 'INTERNAL' });
+        reject(labError);
+      }
+      return;
+    }
+
+    reject(new LabError('UNKNOWN_EVENT', `"${truncate(event, 60)}" is not part of the lab protocol (version ${PROTOCOL_VERSION}).`));
+  }
+
+  return {
+    io,
+    async close(): Promise<void> {
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
+}
+
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+
+function describeIssues(event: string, issues: Array<{ path: PropertyKey[]; message: string }>): string {
+  const details = issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+  return `"${event}" was rejected: ${details}.`;
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
+/** A token bucket per connection: `rate` events per second on average, `burst` at once. */
+class TokenBucket {
+  private tokens: number;
+  private last = performance.now();
+  private lastReport = 0;
+  dropped = 0;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(cost = 1): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
+    return true;
+  }
+
+  /** At most one "slow down" message a second. */
+  shouldReport(): boolean {
+    const now = performance.now();
+    if (now - this.lastReport < 1000) return false;
+    this.lastReport = now;
+    return true;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Starts a real lab-server for a test file: real runc, real cgroups, the real rootfs. Each test
+ * lab has its own state directory and cgroup parent, so test files can run side by side and
+ * next to a running lab without touching each other's sandboxes.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
+import { loadConfig, type LabConfig } from '../../src/config';
+import { createLogger, silentLogger } from '../../src/log';
+import { preflight } from '../../src/preflight';
+import { startLabServer, type LabServer } from '../../src/server';
+
+export const TEST_ORIGIN = 'http://localhost:3000';
+
+export interface TestLab {
+  server: LabServer;
+  config: LabConfig;
+  url: string;
+  connect(options?: ConnectOptions): Promise<LabClient>;
+  close(): Promise<void>;
+}
+
+/** A unique name for this test lab's cgroup parent and state directory. */
+export function testLabName(): string {
+  return `isolab-test-${randomBytes(3).toString('hex')}`;
+}
+
+export function testEnv(name: string, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ISOLAB_HOST: '127.0.0.1',
+    ISOLAB_PORT: '0',
+    ISOLAB_STATE_DIR: `/run/${name}`,
+    ISOLAB_CGROUP_PARENT: name,
+    ...overrides,
+  };
+}
+
+export async function startTestLab(overrides: Record<string, string> = {}): Promise<TestLab> {
+  const name = testLabName();
+  const config = loadConfig(testEnv(name, overrides));
+  const { problems, facts } = preflight(config);
+  const errors = problems.filter((p) => p.level === 'error');
+  if (errors.length > 0) throw new Error(`The test lab cannot start:\n${errors.map((e) => e.message).join('\n')}`);
+  const logger = process.env.ISOLAB_TEST_LOGS ? createLogger('debug', { test: name }) : silentLogger;
+  const server = await startLabServer({ config, logger, cgroupHost: facts.cgroupHost!, swapAccounting: facts.swapAccounting, runcVersion: facts.runcVersion ?? '' });
+  const clients: LabClient[] = [];
+  return {
+    server,
+    config,
+    url: server.url,
+    async connect(options: ConnectOptions = {}) {
+      const client = await LabClient.connect(server.url, { origin: TEST_ORIGIN, ...options });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      await server.close();
+      rmSync(config.stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * A typed client for the lab protocol, shared by the browser, the server tests and the
+ * benchmarks. It owns one socket.io connection and turns acknowledged requests into promises.
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  PROTOCOL_VERSION,
+  type ClientMessageName,
+  type ClientRequestName,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type LabErrorPayload,
+  type MessagePayload,
+  type RequestPayload,
+  type RequestResult,
+  type Result,
+  type ServerPayload,
+  type ServerToClientEvents,
+} from '../protocol';
+
+export type LabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type SessionInfo = ServerPayload<'session'>;
+
+export interface ConnectOptions {
+  /** A session token from an earlier connection; without one the server issues a new session. */
+  token?: string;
+  displayName?: string;
+  /** Node only: the Origin header to send (browsers send their own). */
+  origin?: string;
+  /** Reconnect automatically (the browser wants this; tests usually do not). */
+  reconnection?: boolean;
+  /** How long to wait for the session before giving up. */
+  timeoutMs?: number;
+  protocolVersion?: number;
+}
+
+/** A refusal from the server, with its code. */
+export class LabRequestError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'TIMEOUT' | 'DISCONNECTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LabRequestError';
+  }
+}
+
+export class LabClient {
+  session: SessionInfo | undefined;
+  private readonly sessionListeners = new Set<(session: SessionInfo) => void>();
+
+  private constructor(readonly socket: LabSocket) {
+    socket.on('session', (session) => {
+      this.session = session;
+      for (const listener of this.sessionListeners) listener(session);
+    });
+  }
+
+  /** Connects and resolves once the server has sent the session. Rejects with the server's reason if refused. */
+  static connect(url: string, options: ConnectOptions = {}): Promise<LabClient> {
+    const socket: LabSocket = io(url, {
+      transports: ['websocket'],
+      reconnection: options.reconnection ?? false,
+      // The token is read again on every reconnect, so a rotated token is picked up.
+      auth: (callback) => callback({ protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION, token: client.session?.token ?? options.token, displayName: options.displayName }),
+      ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+      forceNew: true,
+    });
+    const client = new LabClient(socket);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.close();
+        reject(new LabRequestError('TIMEOUT', `No answer from the lab server at ${url}.`));
+      }, options.timeoutMs ?? 10_000);
+      client.onSession(() => {
+        clearTimeout(timer);
+        resolve(client);
+      });
+      socket.on('connect_error', (error: Error & { data?: LabErrorPayload }) => {
+        if (options.reconnection) return;
+        clearTimeout(timer);
+        socket.close();
+        reject(new LabRequestError(error.data?.code ?? 'DISCONNECTED', error.data?.message ?? error.message));
+      });
+    });
+  }
+
+  onSession(listener: (session: SessionInfo) => void): () => void {
+    this.sessionListeners.add(listener);
+    if (this.session) listener(this.session);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** Sends a request and resolves with its value, or rejects with the server's coded refusal. */
+  request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>, timeoutMs = 30_000): Promise<RequestResult<E>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
+      const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
+      emit(event, payload, (result) => {
+        clearTimeout(timer);
+        if (result.ok) resolve(result.value);
+        else reject(new LabRequestError(result.error.code, result.error.message));
+      });
+    });
+  }
+
+  /** Sends a fire-and-forget message (terminal input, resize, ack, detach). */
+  send<E extends ClientMessageName>(event: E, payload: MessagePayload<E>): void {
+    (this.socket.emit as (event: string, payload: unknown) => void)(event, payload);
+  }
+
+  on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): () => void {
+    this.socket.on(event, listener as never);
+    return () => void this.socket.off(event, listener as never);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Shapes shared by every part of the protocol: ids, limits, errors, the handshake.
+ */
+import { z } from 'zod';
+
+/** Bumped on any incompatible change. The handshake refuses a client that speaks another one. */
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers and limits
+// ---------------------------------------------------------------------------------------------
+
+/** Sandbox ids double as container ids and hostnames, so they stay short and DNS-safe. */
+export const SandboxId = z.string().regex(/^sbx-[a-z0-9]{8}$/, 'expected a sandbox id like sbx-1a2b3c4d');
+export const TerminalId = z.string().regex(/^term-[a-z0-9]{8}$/, 'expected a terminal id like term-1a2b3c4d');
+/** A session token is a bearer secret: 32 random bytes, base64url. */
+export const SessionToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected a 43-character session token');
+
+/** Terminal sizes beyond these are nonsense, and would let a client make the server allocate a huge screen. */
+export const TERMINAL_LIMITS = { minCols: 2, maxCols: 500, minRows: 1, maxRows: 200 } as const;
+/** The largest single input event (a big paste). Larger pastes are split by the client. */
+export const MAX_INPUT_CHARS = 64 * 1024;
+export const MAX_CHECK_COMMAND_CHARS = 8 * 1024;
+export const MAX_CHECK_TIMEOUT_MS = 60_000;
+
+export const Cols = z.int().min(TERMINAL_LIMITS.minCols).max(TERMINAL_LIMITS.maxCols);
+export const Rows = z.int().min(TERMINAL_LIMITS.minRows).max(TERMINAL_LIMITS.maxRows);
+export const TerminalSize = z.strictObject({ cols: Cols, rows: Rows });
+
+/** A caller-chosen name for a sandbox within a session, e.g. the lesson slug. Reopening the same key reattaches. */
+export const SandboxKey = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lowercase key like "uts" or "lesson-2"');
+
+// ---------------------------------------------------------------------------------------------
+// Handshake
+// ---------------------------------------------------------------------------------------------
+
+/** Sent in socket.io's `auth` field. No token means "issue me a new session". */
+export const HandshakeAuth = z.object({
+  protocolVersion: z.int(),
+  token: SessionToken.optional(),
+  displayName: z.string().trim().min(1).max(40).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+// ---------------------------------------------------------------------------------------------
+
+export const ErrorCode = z.enum([
+  'BAD_REQUEST', // the payload failed its schema
+  'UNKNOWN_EVENT', // no such event in the protocol
+  'RATE_LIMITED', // too many events too fast
+  'NOT_FOUND', // no such sandbox or terminal for this session (also what another session's ids look like)
+  'LAB_FULL', // the global sandbox limit is reached
+  'SESSION_LIMIT', // this session has too many sandboxes
+  'TERMINAL_LIMIT', // this sandbox has too many terminals
+  'LAB_CLOSED', // the instructor closed the lab to new learners
+  'CHECK_BUSY', // a check is already running in this sandbox
+  'SPAWN_FAILED', // the container runtime could not start the sandbox or terminal
+  'RUNTIME_ERROR', // the container runtime failed later on
+  'DISK_FULL', // the lab's data directory has no room left
+  'FORBIDDEN', // the event needs a role this connection does not have
+  'INTERNAL', // a bug: logged with details on the server
+  // Handshake refusals, delivered as socket.io connect_error with these codes in `data`.
+  'ORIGIN_REFUSED', // the page's origin is not on the lab's allow-list
+  'PROTOCOL_MISMATCH', // the page and the server speak different protocol versions
+  'BAD_HANDSHAKE', // the handshake's auth field is malformed
+  'TOO_MANY_CONNECTIONS', // this address holds too many connections
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const LabErrorPayload = z.object({
+  code: ErrorCode,
+  /** A sentence a learner can act on. */
+  message: z.string(),
+  /** The event that caused it, when there was one. */
+  event: z.string().optional(),
+});
+export type LabErrorPayload = z.infer<typeof LabErrorPayload>;
+
+
+export const TerminalKind = z.enum(['run', 'exec']);
+export const TerminalInfo = z.object({
+  terminalId: TerminalId,
+  /** `run` is the sandbox's init shell (runc run); `exec` terminals join it (runc exec -t). */
+  kind: TerminalKind,
+  cols: Cols,
+  rows: Rows,
+  exited: z.boolean(),
+});
+export type TerminalInfo = z.infer<typeof TerminalInfo>;
+
+export const SandboxLimits = z.object({
+  memoryBytes: z.number(),
+  pids: z.number(),
+  cpus: z.number(),
+});
+
+export const SandboxInfo = z.object({
+  sandboxId: SandboxId,
+  key: SandboxKey,
+  hostname: z.string(),
+  createdAt: z.number(),
+  limits: SandboxLimits,
+  terminals: z.array(TerminalInfo),
+});
+export type SandboxInfo = z.infer<typeof SandboxInfo>;
+
+export const CheckResult = z.object({
+  exitCode: z.number().nullable(),
+  /** Output is cut at a fixed size; `truncated` says so. */
+  stdout: z.string(),
+  stderr: z.string(),
+  truncated: z.boolean(),
+  timedOut: z.boolean(),
+  durationMs: z.number(),
+});
+export type CheckResult = z.infer<typeof CheckResult>;
+
+export const CloseReason = z.enum(['closed', 'exited', 'idle', 'lifetime', 'abandoned', 'instructor', 'shutdown', 'failed']);
+export type CloseReason = z.infer<typeof CloseReason>;

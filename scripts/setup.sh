@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything Isolab needs on a Debian 12 machine, as root. Idempotent: each step is
+# skipped when it is already done, so `npm start` and `npm test` can always run it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1m▸ %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "✗ Isolab's setup needs root: it installs packages and builds a container rootfs. Run: sudo npm start" >&2
+  exit 1
+fi
+
+# runc runs the sandboxes, debootstrap builds their rootfs, chromium runs the browser tests.
+APT_PACKAGES=(runc debootstrap chromium)
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lockfile. package.json's allowScripts
+# lets node-pty build its native addon (npm 11 blocks install scripts otherwise).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "Installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+if [ ! -f node_modules/node-pty/build/Release/pty.node ]; then
+  step "Building node-pty's native addon"
+  npm rebuild node-pty
+fi
+
+step "Checking the sandbox rootfs"
+npx tsx lab-server/src/rootfs/build-rootfs.ts

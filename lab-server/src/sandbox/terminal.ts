@@ -42,8 +42,14 @@ export interface TerminalHooks {
   onOutput?(chars: number): void;
 }
 
-/** A batch goes out at once above this size; smaller output waits for the end of the tick. */
-const BATCH_CHARS = 32 * 1024;
+/** A batch goes out at once above this size. */
+const BATCH_CHARS = 64 * 1024;
+/**
+ * Output that follows a batch sent less than this long ago waits this long, so a flood goes out
+ * in a few large messages instead of one per pty read. A keystroke's echo after a quiet moment
+ * goes out at the end of the current tick.
+ */
+const STREAM_COALESCE_MS = 3;
 /** With nobody watching, a terminal keeps filling its mirror up to this much, then pauses. */
 const UNWATCHED_BUDGET_CHARS = 256 * 1024;
 /** RIS: resets a terminal before a snapshot is written into it. */
@@ -58,6 +64,7 @@ export class LabTerminal implements Disposable {
   private readonly subscriptions: Disposable[] = [];
   private batch = '';
   private flushScheduled = false;
+  private lastFlushAt = 0;
   private paused = false;
   /** Reasons to keep the pty paused regardless of acks, e.g. while a snapshot is being taken. */
   private holds = 0;
@@ -74,7 +81,7 @@ export class LabTerminal implements Disposable {
   ) {
     this.cols = size.cols;
     this.rows = size.rows;
-    this.mirror = new ScreenMirror(size.cols, size.rows);
+    this.mirror = new ScreenMirror(size.cols, size.rows, () => this.updateFlow());
     this.subscriptions.push(
       pty.onData((data) => this.onPtyData(data)),
       pty.onExit(({ exitCode, signal }) => this.onPtyExit(exitCode, signal)),
@@ -166,7 +173,9 @@ export class LabTerminal implements Disposable {
     if (this.batch.length >= BATCH_CHARS) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      const sinceLast = performance.now() - this.lastFlushAt;
+      if (sinceLast >= STREAM_COALESCE_MS) setImmediate(() => this.flush());
+      else setTimeout(() => this.flush(), STREAM_COALESCE_MS - sinceLast);
     }
   }
 
@@ -175,7 +184,8 @@ export class LabTerminal implements Disposable {
     if (!this.batch || this.disposed) return;
     const data = this.batch;
     this.batch = '';
-    this.mirror.write(data, () => this.updateFlow());
+    this.lastFlushAt = performance.now();
+    this.mirror.write(data);
     for (const state of this.viewers.values()) {
       if (state.lagging) continue;
       state.viewer.sendOutput(data);

@@ -84,7 +84,7 @@ export class TerminalDriver {
     return lines.join('\n');
   }
 
-  /** Everything in the buffer, scrollback included, with wrapped rows joined into their lines. */
+  /** Everything in the buffer, scrollback included, with wrapped rows joined into their lines and no empty rows at the end. */
   bufferText(): string {
     const buffer = this.screen.buffer.active;
     let text = '';
@@ -94,7 +94,8 @@ export class TerminalDriver {
       if (row > 0 && !line.isWrapped) text += '\n';
       text += line.translateToString(!buffer.getLine(row + 1)?.isWrapped);
     }
-    return text;
+    // The rows below the cursor are empty; without them, /# $/ matches a prompt at the end.
+    return text.replace(/\n+$/, '');
   }
 
   /** Waits until `pattern` appears in the buffer; fails with the screen in the message. */
@@ -121,7 +122,9 @@ export class TerminalDriver {
     const marker = `__done_${Math.random().toString(36).slice(2, 8)}__`;
     // The marker is split in the typed command so that the echo of the command never matches.
     const [head, tail] = [marker.slice(0, 4), marker.slice(4)];
-    this.run(`${command}; echo "${head}""${tail}"$?`);
+    // After a trailing `&` the marker command follows directly: `cmd &; echo` is a syntax error.
+    const separator = /&\s*$/.test(command) ? ' ' : '; ';
+    this.run(`${command}${separator}echo "${head}""${tail}"$?`);
     const match = await this.waitFor(new RegExp(`${escapeRegExp(marker)}(\\d+)`), timeoutMs);
     const text = this.bufferText();
     const end = text.lastIndexOf(marker);

@@ -1,0 +1,226 @@
+/**
+ * lab-server's core figures (issue 2), measured against a real lab-server child process:
+ *
+ * - spawn → first prompt through the socket.io protocol (sandbox:open + terminal:open + the
+ *   prompt on screen), p50/p95 over ≥ 30 sandboxes, interleaved with a bare `runc run` of the
+ *   same config.json under node-pty, and the ratio of the two;
+ * - keystroke echo round trip, p50/p99;
+ * - output throughput of a 1 GB flood (`yes | head -c 1G`) to a client that acks like a fast
+ *   browser, and lab-server's RSS growth during it.
+ *
+ * Targets: spawn p50 ≤ 100 ms and ≤ 1.25× bare runc; RSS growth ≤ 50 MB during the flood.
+ */
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { FLOW_CONTROL } from '../protocol';
+import type { LabClient } from '../lib/lab-client';
+import { loadConfig } from '../lab-server/src/config';
+import { detectCgroupHost } from '../lab-server/src/cgroups/host';
+import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs } from '../lab-server/src/cgroups/sandbox-cgroup';
+import { preflight } from '../lab-server/src/preflight';
+import { rootfsPath } from '../lab-server/src/rootfs/stamp';
+import { RuncRuntime } from '../lab-server/src/runtime/runc';
+import { writeBundle } from '../lab-server/src/sandbox/bundle';
+import { startLabProcess } from './support/lab-process';
+import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+
+const SPAWNS = Number(process.env.BENCH_SPAWNS ?? 40);
+const KEYSTROKES = Number(process.env.BENCH_KEYSTROKES ?? 400);
+const FLOOD_BYTES = Number(process.env.BENCH_FLOOD_BYTES ?? 1_000_000_000);
+const PROMPT = /:~# /;
+
+const lab = await startLabProcess();
+const client = await lab.connect();
+
+/** Output of one terminal, and waiting for a pattern in what arrives next. */
+function watch(client: LabClient, terminalId: string, ack = true) {
+  let text = '';
+  let unacked = 0;
+  let waiter: { pattern: RegExp; resolve: () => void } | undefined;
+  let chars = 0;
+  const off = client.on('terminal:output', (event) => {
+    if (event.terminalId !== terminalId) return;
+    chars += event.data.length;
+    text = (text + event.data).slice(-4096);
+    unacked += event.data.length;
+    // A fast browser: acks as soon as the batch is "written".
+    if (ack && unacked >= FLOW_CONTROL.ackEveryChars) {
+      client.send('terminal:ack', { terminalId, chars: unacked });
+      unacked = 0;
+    }
+    if (waiter && waiter.pattern.test(text)) {
+      const { resolve } = waiter;
+      waiter = undefined;
+      resolve();
+    }
+  });
+  return {
+    get chars() {
+      return chars;
+    },
+    seen: (pattern: RegExp) => pattern.test(text),
+    clear: () => {
+      text = '';
+    },
+    next: (pattern: RegExp, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(text)) return resolve();
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; last output: ${JSON.stringify(text.slice(-200))}`)), timeoutMs);
+        waiter = {
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+      }),
+    stop: off,
+  };
+}
+
+async function labSpawn(i: number): Promise<number> {
+  const started = performance.now();
+  const sandbox = await client.request('sandbox:open', { key: `spawn-${i}` });
+  const terminalId = sandbox.terminals[0].terminalId;
+  const output = watch(client, terminalId);
+  const opened = await client.request('terminal:open', { sandboxId: sandbox.sandboxId, terminalId, cols: 80, rows: 24 });
+  if (!PROMPT.test(opened.snapshot)) await output.next(PROMPT);
+  const elapsed = performance.now() - started;
+  output.stop();
+  await client.request('sandbox:close', { sandboxId: sandbox.sandboxId });
+  return elapsed;
+}
+
+// The same config.json, started by runc under node-pty with nothing else around it.
+const config = loadConfig({ ...process.env, ...lab.env, ISOLAB_CGROUP_PARENT: `${lab.name}-bare` });
+const { facts } = preflight(config);
+const cgroupHost = detectCgroupHost();
+const bareRoot = `/run/${lab.name}-bare`;
+const bare = new RuncRuntime(facts.runcPath ?? 'runc', join(bareRoot, 'runc'));
+
+async function bareSpawn(i: number): Promise<number> {
+  const id = `bare-${String(i).padStart(4, '0')}`;
+  const bundle = join(bareRoot, 'bundles', id);
+  const cgroup = sandboxCgroupDirs(cgroupHost, config.cgroupParent, id);
+  const started = performance.now();
+  writeBundle(bundle, {
+    sandboxId: id,
+    hostname: id,
+    rootfsPath: rootfsPath(config.dataDir),
+    uidBase: config.uidBase,
+    cgroupsPath: cgroup.cgroupsPath,
+    cgroupMode: cgroupHost.mode,
+    swapAccounting: facts.swapAccounting,
+    limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
+  });
+  prepareSandboxCgroup(cgroupHost, config.cgroupParent, cgroup, config.uidBase);
+  const pty = bare.run(id, bundle, { cols: 80, rows: 24 });
+  let text = '';
+  await new Promise<void>((resolve) => {
+    const subscription = pty.onData((data) => {
+      text += data;
+      if (PROMPT.test(text)) {
+        subscription.dispose();
+        resolve();
+      }
+    });
+  });
+  const elapsed = performance.now() - started;
+  await bare.destroy(id);
+  pty.kill();
+  for (const dir of cgroup.dirs) await removeCgroupTree(dir);
+  rmSync(bundle, { recursive: true, force: true });
+  return elapsed;
+}
+
+// ---- spawn ----------------------------------------------------------------------------------
+for (let i = 0; i < 3; i++) {
+  await labSpawn(1000 + i);
+  await bareSpawn(1000 + i);
+}
+const labTimes: number[] = [];
+const bareTimes: number[] = [];
+for (let i = 0; i < SPAWNS; i++) {
+  // Alternate which goes first, so neither always runs on a warmer machine.
+  if (i % 2 === 0) {
+    labTimes.push(await labSpawn(i));
+    bareTimes.push(await bareSpawn(i));
+  } else {
+    bareTimes.push(await bareSpawn(i));
+    labTimes.push(await labSpawn(i));
+  }
+}
+rmSync(bareRoot, { recursive: true, force: true });
+const spawnLab = summarize(labTimes);
+const spawnBare = summarize(bareTimes);
+const spawnRatio = round(spawnLab.p50 / spawnBare.p50);
+printTable(`Spawn → first prompt (ms), ${SPAWNS} sandboxes each`, ['path', 'p50', 'p95', 'min', 'max'], [
+  ['Isolab (socket.io protocol)', spawnLab.p50, spawnLab.p95, spawnLab.min, spawnLab.max],
+  ['bare runc run (node-pty)', spawnBare.p50, spawnBare.p95, spawnBare.min, spawnBare.max],
+  ['ratio Isolab / bare (p50)', spawnRatio, round(spawnLab.p95 / spawnBare.p95), '', ''],
+]);
+
+// ---- echo -----------------------------------------------------------------------------------
+const echoSandbox = await client.request('sandbox:open', { key: 'echo' });
+const echoTerminal = echoSandbox.terminals[0].terminalId;
+const echoOut = watch(client, echoTerminal);
+await client.request('terminal:open', { sandboxId: echoSandbox.sandboxId, terminalId: echoTerminal, cols: 200, rows: 50 });
+await echoOut.next(PROMPT);
+const echoTimes: number[] = [];
+for (let i = 0; i < KEYSTROKES; i++) {
+  // Type a letter, then erase it, so the line never grows; time both echoes.
+  for (const [key, echo] of [
+    ['x', /x$/],
+    ['\x7f', /\x08\x1b\[K$|\x08 \x08$/],
+  ] as const) {
+    echoOut.clear();
+    const started = performance.now();
+    client.send('terminal:input', { terminalId: echoTerminal, data: key });
+    await echoOut.next(echo, 5000);
+    echoTimes.push(performance.now() - started);
+  }
+}
+const echo = summarize(echoTimes);
+printTable(`Keystroke echo round trip (ms), ${echoTimes.length} keystrokes`, ['', 'p50', 'p95', 'p99', 'max'], [['Isolab', echo.p50, echo.p95, echo.p99, echo.max]]);
+
+// ---- throughput and RSS --------------------------------------------------------------------
+echoOut.clear();
+const rssBefore = lab.rss();
+let rssPeak = rssBefore;
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, lab.rss())), 50);
+const floodStart = echoOut.chars;
+const started = performance.now();
+client.send('terminal:input', { terminalId: echoTerminal, data: `yes | head -c ${FLOOD_BYTES}; echo FLOOD""-DONE\r` });
+await echoOut.next(/FLOOD-DONE/, 600_000);
+const seconds = (performance.now() - started) / 1000;
+clearInterval(sampler);
+await sleep(200);
+const floodChars = echoOut.chars - floodStart;
+const throughput = round(floodChars / 1e6 / seconds, 1);
+const rssGrowthMB = round((rssPeak - rssBefore) / 1024 / 1024, 1);
+printTable(`Output flood: ${FLOOD_BYTES / 1e9} GB of "yes" to an acking client`, ['', 'value'], [
+  ['chars received (incl. \\r added by the pty)', floodChars],
+  ['seconds', round(seconds, 2)],
+  ['throughput MB/s', throughput],
+  ['lab-server RSS before (MB)', round(rssBefore / 1024 / 1024, 1)],
+  ['lab-server RSS peak (MB)', round(rssPeak / 1024 / 1024, 1)],
+  ['RSS growth during flood (MB)', rssGrowthMB],
+]);
+
+const targets = {
+  spawnP50Under100ms: spawnLab.p50 <= 100,
+  spawnWithin125xBare: spawnRatio <= 1.25,
+  rssGrowthUnder50MB: rssGrowthMB <= 50,
+};
+console.log(`\nTargets: ${Object.entries(targets).map(([name, met]) => `${met ? '✓' : '✗'} ${name}`).join('   ')}`);
+
+emitResult({
+  spawnMs: { isolab: spawnLab, bareRunc: spawnBare, ratioP50: spawnRatio },
+  echoMs: echo,
+  flood: { bytes: FLOOD_BYTES, charsReceived: floodChars, seconds: round(seconds, 2), throughputMBps: throughput },
+  rssMB: { before: round(rssBefore / 1024 / 1024, 1), peak: round(rssPeak / 1024 / 1024, 1), growth: rssGrowthMB },
+  targets,
+});
+
+client.close();
+await lab.stop();

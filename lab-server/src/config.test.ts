@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseByteSize } from './config';
+
+describe('loadConfig', () => {
+  it('has defaults that work on a single box', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3001, memoryLimit: 256 * 1024 ** 2, pidsLimit: 256, cpuLimit: 0.5, graceMs: 60_000, maxSandboxes: 100 });
+    expect(config.allowedOrigins).toEqual(['http://localhost:3000', 'http://127.0.0.1:3000']);
+  });
+
+  it('reads sizes, seconds and lists', () => {
+    const config = loadConfig({ ISOLAB_MEMORY_LIMIT: '1g', ISOLAB_GRACE_SECONDS: '5', ISOLAB_PUBLIC_URL: 'https://lab.school.example', ISOLAB_ALLOWED_ORIGINS: 'https://a.example, https://b.example/' });
+    expect(config.memoryLimit).toBe(1024 ** 3);
+    expect(config.graceMs).toBe(5000);
+    expect(config.allowedOrigins).toEqual(['https://lab.school.example', 'https://a.example', 'https://b.example']);
+  });
+
+  it('lists every bad variable at once, with what to write instead', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ISOLAB_MEMORY_LIMIT: 'lots', ISOLAB_PORT: '99999', ISOLAB_CPU_LIMIT: '0' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('ISOLAB_MEMORY_LIMIT="lots": "lots" is not a size; write it like 256M or 1G');
+    expect(message).toContain('ISOLAB_PORT="99999"');
+    expect(message).toContain('ISOLAB_CPU_LIMIT="0"');
+    expect(message).toContain('(default: 256M)');
+  });
+});
+
+describe('parseByteSize', () => {
+  it.each([
+    ['256M', 256 * 1024 ** 2],
+    ['64m', 64 * 1024 ** 2],
+    ['1.5G', 1.5 * 1024 ** 3],
+    ['512KiB', 512 * 1024],
+    ['4096', 4096],
+    ['many', undefined],
+  ])('%s', (text, bytes) => expect(parseByteSize(text)).toBe(bytes));
+});

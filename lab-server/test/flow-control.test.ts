@@ -1,0 +1,63 @@
+/**
+ * Flow control: output goes out until a viewer is a high-water mark behind, then the pty is
+ * paused, so `yes` cannot fill lab-server's memory; acks resume it, and Ctrl-C works mid-flood.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLOW_CONTROL } from '../../protocol';
+import type { LabClient } from '../../lib/lab-client';
+import { openShell } from './support/shell';
+import { startTestLab, type TestLab } from './support/test-lab';
+
+let lab: TestLab;
+let client: LabClient;
+
+beforeAll(async () => {
+  lab = await startTestLab();
+  client = await lab.connect();
+});
+afterAll(() => lab.close());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('flow control', () => {
+  it('stops sending to a viewer that does not ack, and memory stays flat', async () => {
+    const { sandbox, term } = await openShell(client, 'no-acks', { keepText: false });
+    term.acking = false;
+    let received = 0;
+    client.on('terminal:output', ({ terminalId, data }) => {
+      if (terminalId === term.terminalId) received += data.length;
+    });
+    term.run('yes');
+    await sleep(1500);
+    const receivedEarly = received;
+    const rssEarly = process.memoryUsage().rss;
+    await sleep(2000);
+    // Paused: nothing more arrives, while yes would produce hundreds of MB in these 2 s.
+    expect(received).toBe(receivedEarly);
+    expect(received).toBeLessThan(FLOW_CONTROL.highWaterChars + 128 * 1024);
+    expect(received).toBeGreaterThan(FLOW_CONTROL.highWaterChars / 2);
+    expect(lab.server.lab.byId(sandbox.sandboxId)!.terminal(term.terminalId)!.isPaused).toBe(true);
+    expect(process.memoryUsage().rss - rssEarly).toBeLessThan(20 * 1024 * 1024);
+
+    // Acking what arrived lets output flow again.
+    term.acking = true;
+    term.flushAck();
+    await sleep(500);
+    expect(received).toBeGreaterThan(receivedEarly);
+    term.type('\x03');
+    await term.waitFor(/\^C\s*\n.*# $/, 20_000);
+  });
+
+  it('keeps a fast, acking stream going, and Ctrl-C still answers during a flood', async () => {
+    const { term } = await openShell(client, 'flood', { keepText: false });
+    let received = 0;
+    client.on('terminal:output', ({ terminalId, data }) => {
+      if (terminalId === term.terminalId) received += data.length;
+    });
+    term.run('yes');
+    while (received < 20 * 1024 * 1024) await sleep(100);
+    term.type('\x03');
+    await term.waitFor(/\^C\s*\n.*# $/, 20_000);
+    expect(await term.exec('echo back')).toMatch(/^back$/m);
+  });
+});

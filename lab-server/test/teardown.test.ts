@@ -1,0 +1,82 @@
+/**
+ * Teardown leaves nothing behind: no container, process, cgroup, mount or bundle. And a restart
+ * after a crash removes whatever the crashed server left.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+import { silentLogger } from '../src/log';
+import { preflight } from '../src/preflight';
+import { startLabServer } from '../src/server';
+import { openShell } from './support/shell';
+import { startTestLab, testEnv, testLabName, type TestLab } from './support/test-lab';
+
+const labs: TestLab[] = [];
+afterAll(async () => {
+  for (const lab of labs) await lab.close();
+});
+
+const processAlive = (pid: number) => existsSync(`/proc/${pid}`);
+const mountsMention = (text: string) => readFileSync('/proc/self/mountinfo', 'utf8').includes(text);
+
+describe('closing a sandbox', () => {
+  it('kills every process and removes the container, its cgroups, mounts and bundle', async () => {
+    const lab = await startTestLab();
+    labs.push(lab);
+    const client = await lab.connect();
+    const { sandbox, term } = await openShell(client, 'teardown');
+    // Leave work behind: background processes, a child cgroup with a process in it, a mount, a netns.
+    await term.exec(
+      'd=/sys/fs/cgroup/pids; [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && d=/sys/fs/cgroup; ' +
+        'sleep 1000 & (mkdir -p $d/kid && sh -c "echo \\$\\$ > $d/kid/cgroup.procs; exec sleep 1000" &) ; ' +
+        'mkdir -p /tmp/m && mount -t tmpfs x /tmp/m; ip netns add leftover',
+    );
+    const live = lab.server.lab.byId(sandbox.sandboxId)!;
+    const initPid = live.initPid()!;
+    const cgroupDirs = live.cgroup.dirs;
+    const bundle = join(lab.config.stateDir, 'bundles', sandbox.sandboxId);
+    expect(processAlive(initPid)).toBe(true);
+    expect(cgroupDirs.every(existsSync)).toBe(true);
+    expect(existsSync(bundle)).toBe(true);
+
+    await client.request('sandbox:close', { sandboxId: sandbox.sandboxId });
+
+    expect(processAlive(initPid)).toBe(false);
+    expect(await lab.server.runtime.list()).not.toContain(sandbox.sandboxId);
+    expect(cgroupDirs.filter(existsSync)).toEqual([]);
+    expect(existsSync(bundle)).toBe(false);
+    expect(mountsMention(sandbox.sandboxId)).toBe(false);
+    expect(existsSync(join(lab.config.stateDir, 'runc', sandbox.sandboxId))).toBe(false);
+  });
+});
+
+describe('restarting after a crash', () => {
+  it('removes the containers, cgroups and bundles the crashed server left', async () => {
+    const name = testLabName();
+    const config = loadConfig(testEnv(name));
+    const { facts } = preflight(config);
+    const deps = { config, logger: silentLogger, cgroupHost: facts.cgroupHost!, swapAccounting: facts.swapAccounting, runcVersion: '' };
+    const crashed = await startLabServer(deps);
+    const { LabClient } = await import('../../lib/lab-client');
+    const client = await LabClient.connect(crashed.url, { origin: 'http://localhost:3000' });
+    const { sandbox } = await openShell(client, 'crash');
+    const initPid = crashed.lab.byId(sandbox.sandboxId)!.initPid()!;
+    const cgroupDirs = crashed.lab.byId(sandbox.sandboxId)!.cgroup.dirs;
+    // A crash: the server stops answering without closing anything.
+    client.close();
+    crashed.http.closeAllConnections();
+    crashed.http.close();
+
+    const restarted = await startLabServer(deps);
+    try {
+      // runc delete removes the container's cgroups; the sweep after it finds none left over.
+      expect(restarted.recovery).toMatchObject({ containers: 1, bundles: 1, stuck: [] });
+      expect(processAlive(initPid)).toBe(false);
+      expect(cgroupDirs.filter(existsSync)).toEqual([]);
+      expect(await restarted.runtime.list()).toEqual([]);
+    } finally {
+      await restarted.close();
+    }
+  });
+});

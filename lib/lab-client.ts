@@ -25,6 +25,8 @@ export interface ConnectOptions {
   /** A session token from an earlier connection; without one the server issues a new session. */
   token?: string;
   displayName?: string;
+  /** The instructor's secret, on the instructor's page only. */
+  instructorToken?: string;
   /** Node only: the Origin header to send (browsers send their own). */
   origin?: string;
   /** Reconnect automatically (the browser wants this; tests usually do not). */
@@ -62,7 +64,13 @@ export class LabClient {
       transports: ['websocket'],
       reconnection: options.reconnection ?? false,
       // The token is read again on every reconnect, so a rotated token is picked up.
-      auth: (callback) => callback({ protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION, token: client.session?.token ?? options.token, displayName: options.displayName }),
+      auth: (callback) =>
+        callback({
+          protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION,
+          token: client.session?.token ?? options.token,
+          displayName: options.displayName,
+          ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
+        }),
       ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
       forceNew: true,
     });

@@ -1,10 +1,97 @@
 /**
- * The classroom: instructor dashboard, broadcast, spotlight, class controls.
- * Requests here carry `role: 'instructor'` unless a learner may send them.
- * (Issue 6 fills these catalogs.)
+ * The classroom: learners report where they are, the instructor sees the class, broadcasts a
+ * terminal, spotlights a learner's terminal, resets sandboxes and opens or closes the lab.
+ *
+ * A connection is an instructor's when its handshake carries the instructor token; requests
+ * marked `role: 'instructor'` are refused to everyone else with FORBIDDEN.
  */
+import { z } from 'zod';
+import { Cols, Rows, SandboxId, TerminalId } from './common';
 import type { RequestCatalog } from './catalog';
 
-export const classroomRequests = {} as const satisfies RequestCatalog;
-export const classroomMessages = {} as const;
-export const classroomServerEvents = {} as const;
+const LessonSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/);
+const StepId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/);
+const SessionId = z.string().regex(/^ses-[0-9a-f]{12}$/, 'expected a session id like ses-0123456789ab');
+export const DisplayName = z.string().trim().min(1).max(40);
+
+/** What the dashboard shows of one learner. */
+export const LearnerSummary = z.object({
+  sessionId: z.string(),
+  displayName: z.string(),
+  connected: z.boolean(),
+  /** Where the learner is now. */
+  lessonSlug: z.string().nullable(),
+  stepId: z.string().nullable(),
+  /** Steps passed, per lesson slug. */
+  passed: z.record(z.string(), z.array(z.string())),
+  /** Milliseconds since the epoch of the last keystroke, check or page change. */
+  lastActivityAt: z.number(),
+  /** A glance at the learner's sandboxes: the busiest one's memory and pids. */
+  sandbox: z
+    .object({
+      sandboxId: z.string(),
+      memoryBytes: z.number(),
+      memoryLimitBytes: z.number().nullable(),
+      pids: z.number(),
+      pidsMax: z.number().nullable(),
+    })
+    .nullable(),
+  /** Whether the instructor is viewing this learner's terminal right now. */
+  spotlighted: z.boolean(),
+  following: z.boolean(),
+});
+export type LearnerSummary = z.infer<typeof LearnerSummary>;
+
+export const ClassState = z.object({
+  learners: z.array(LearnerSummary),
+  /** Per lesson, per step: how many learners passed it. */
+  stepPasses: z.record(z.string(), z.record(z.string(), z.number())),
+  labOpen: z.boolean(),
+  broadcast: z.object({ terminalId: TerminalId, cols: Cols, rows: Rows }).nullable(),
+  sandboxes: z.object({ live: z.number(), max: z.number() }),
+});
+export type ClassState = z.infer<typeof ClassState>;
+
+/** A read-only view of another session's terminal: the screen now, then live output. */
+const Mirror = z.object({ terminalId: TerminalId, cols: Cols, rows: Rows, snapshot: z.string() });
+
+export const classroomRequests = {
+  /** A learner picks the name the instructor sees. */
+  'class:rename': { payload: z.strictObject({ displayName: DisplayName }), result: z.strictObject({ displayName: z.string() }) },
+  /** Start following the instructor's broadcast terminal (read-only). */
+  'class:follow': { payload: z.strictObject({}), result: Mirror },
+  'class:unfollow': { payload: z.strictObject({}), result: z.strictObject({}) },
+
+  /** The instructor starts receiving `class:state` (and gets one at once). */
+  'class:watch': { payload: z.strictObject({}), result: ClassState, role: 'instructor' },
+  /** Broadcast one of the instructor's own terminals to learners who follow; null stops it. */
+  'class:broadcast': { payload: z.strictObject({ terminalId: TerminalId.nullable() }), result: z.strictObject({}), role: 'instructor' },
+  /** View a learner's terminal read-only; the learner is told. */
+  'class:spotlight': { payload: z.strictObject({ sessionId: SessionId }), result: Mirror.extend({ sandboxId: SandboxId }), role: 'instructor' },
+  'class:spotlight-end': { payload: z.strictObject({}), result: z.strictObject({}), role: 'instructor' },
+  /** End a learner's sandboxes (they can start fresh ones). */
+  'class:reset-learner': { payload: z.strictObject({ sessionId: SessionId }), result: z.strictObject({ closed: z.number() }), role: 'instructor' },
+  'class:end-all': { payload: z.strictObject({}), result: z.strictObject({ closed: z.number() }), role: 'instructor' },
+  'class:set-open': { payload: z.strictObject({ open: z.boolean() }), result: z.strictObject({ open: z.boolean() }), role: 'instructor' },
+} as const satisfies RequestCatalog;
+
+export const classroomMessages = {
+  /** A learner's whereabouts and progress, sent on page changes and passed checks. */
+  'class:progress': z.strictObject({
+    lessonSlug: LessonSlug.nullable(),
+    stepId: StepId.nullable(),
+    /** Every step passed in this lesson so far. */
+    passed: z.array(StepId).max(200),
+  }),
+} as const;
+
+export const classroomServerEvents = {
+  /** To watching instructors, at most about once a second while something changes. */
+  'class:state': ClassState,
+  /** To every learner: whether there is a broadcast to follow. */
+  'class:broadcast-status': z.object({ active: z.boolean() }),
+  /** To a learner: the instructor started or stopped viewing their terminal. */
+  'class:spotlighted': z.object({ active: z.boolean() }),
+  /** To viewers of a terminal they do not own: its owner resized it. */
+  'terminal:resized': z.object({ terminalId: TerminalId, cols: Cols, rows: Rows }),
+} as const;

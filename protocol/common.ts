@@ -39,6 +39,8 @@ export const HandshakeAuth = z.object({
   protocolVersion: z.int(),
   token: SessionToken.optional(),
   displayName: z.string().trim().min(1).max(40).optional(),
+  /** Present only on the instructor's page; a wrong one is refused, never downgraded. */
+  instructorToken: z.string().min(16).max(200).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ const variables = {
   maxLifetimeMs: ['ISOLAB_MAX_LIFETIME_SECONDS', seconds(10, 30 * 86_400), '7200'],
   checkTimeoutMs: ['ISOLAB_CHECK_TIMEOUT_MS', integer(100, 60_000), '10000'],
   logLevel: ['ISOLAB_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error']), 'info'],
+  /**
+   * The instructor's secret. Empty: a new one is made at every start and printed as the
+   * instructor URL, as Jupyter prints its token URL.
+   */
+  instructorToken: ['ISOLAB_INSTRUCTOR_TOKEN', z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters').max(200)]), ''],
 } as const;
 
 type Variables = typeof variables;

@@ -25,3 +25,14 @@ export function toLabError(error: unknown): LabError {
   if (error instanceof LabError) return error;
   return new LabError('INTERNAL', 'Something went wrong in the lab server. Try again; if it keeps happening, tell the instructor.', error);
 }
+
+/**
+ * A DISK_FULL error if `error` says the disk ran out of room, wherever that surfaced: a write of
+ * lab-server's own (ENOSPC, EDQUOT), or runc's output (it writes its state next to the bundles).
+ */
+export function diskFullError(error: unknown): LabError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const runcSaidSo = error instanceof LabError && /no space left on device|disk quota exceeded/i.test(JSON.stringify(error.detail ?? ''));
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && !runcSaidSo) return undefined;
+  return new LabError('DISK_FULL', 'The lab server has run out of disk space, so it cannot start a sandbox right now. Tell the instructor.', error);
+}

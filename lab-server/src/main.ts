@@ -59,6 +59,10 @@ async function main(): Promise<void> {
     limits: { memory: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit },
   });
 
+  // Like Jupyter's token URL: the fragment (#) never reaches a server log or a Referer header.
+  const instructorUrl = `${config.publicUrl.replace(/\/$/, '')}/instructor#token=${server.instructorToken}`;
+  console.log(`\n  Instructor dashboard: ${instructorUrl}\n  (keep this link private; set ISOLAB_INSTRUCTOR_TOKEN to keep it across restarts)\n`);
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -3,6 +3,8 @@
  * process concerns (config from the environment, signals, exit codes); tests and benchmarks call
  * this directly with a configuration of their own.
  */
+import { chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +15,9 @@ import { LabMetrics } from './http/metrics';
 import type { Logger } from './log';
 import { rootfsPath } from './rootfs/stamp';
 import { RuncRuntime } from './runtime/runc';
+import { mountReadonlyView } from './runtime/readonly-view';
 import type { ContainerRuntime } from './runtime/runtime';
+import { Observatory } from './observe/observatory';
 import { Lab } from './sandbox/lab';
 import { removeLeftovers, type RecoveryReport } from './sandbox/recovery';
 import type { SandboxEnvironment } from './sandbox/sandbox';
@@ -21,7 +25,9 @@ import { MemorySessionStore, type SessionStore } from './session/session-store';
 import { classroomHandlers } from './transport/classroom-handlers';
 import { labHandlers } from './transport/lab-handlers';
 import { observeHandlers } from './transport/observe-handlers';
-import { createSocketServer } from './transport/socket-server';
+import { createSocketServer, LEARNERS_ROOM, sessionRoom } from './transport/socket-server';
+import { Classroom } from './classroom/classroom';
+import { MemoryClassRoster } from './classroom/roster';
 
 export interface LabServerDeps {
   config: LabConfig;
@@ -39,8 +45,12 @@ export interface LabServer {
   readonly lab: Lab;
   readonly sessions: SessionStore;
   readonly metrics: LabMetrics;
+  /** Live observation of sandboxes (meters, host view, namespace map). */
+  readonly observatory: Observatory;
   readonly runtime: ContainerRuntime;
   readonly recovery: RecoveryReport;
+  /** The instructor's secret: from ISOLAB_INSTRUCTOR_TOKEN, or made at this start. */
+  readonly instructorToken: string;
   /** The URL the server listens on, e.g. http://127.0.0.1:3001. */
   readonly url: string;
   close(): Promise<void>;
@@ -56,13 +66,20 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   let status: Health['status'] = 'starting';
 
   const recovery = await removeLeftovers(runtime, cgroupHost, config.cgroupParent, bundlesDir, logger);
+  // runc reaches the rootfs and the bundles only through read-only views, which the kernel locks
+  // read-only inside every sandbox (see runtime/readonly-view.ts). The sandbox's root must pass
+  // through the state directory to reach the rootfs view: 0711 lets it, without listing anything.
+  chmodSync(config.stateDir, 0o711);
+  const rootfsView = mountReadonlyView(rootfsPath(config.dataDir), join(config.stateDir, 'readonly', 'rootfs'));
+  const bundlesView = mountReadonlyView(bundlesDir, join(config.stateDir, 'readonly', 'bundles'));
 
   const env: SandboxEnvironment = {
     runtime,
     cgroupHost,
     cgroupParent: config.cgroupParent,
     bundlesDir,
-    rootfsPath: rootfsPath(config.dataDir),
+    bundlesView: bundlesView.path,
+    rootfsPath: rootfsView.path,
     uidBase: config.uidBase,
     swapAccounting: deps.swapAccounting,
     limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
@@ -95,13 +112,22 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     acceptingNew: lab.acceptingNew,
   });
   const http = createServer(createHttpHandler(health, metrics));
+  const observatory = new Observatory(lab, { cgroupHost, uidBase: config.uidBase, logger, metrics });
+  const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
+  const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger);
   const sockets = createSocketServer(http, {
     allowedOrigins: config.allowedOrigins,
     lab,
     sessions,
-    handlers: [labHandlers(lab, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab), classroomHandlers(lab)],
+    instructorToken,
+    handlers: [labHandlers(lab, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom)],
     logger,
     metrics,
+  });
+
+  classroom.attach({
+    toLearners: (event, payload) => sockets.io.to(LEARNERS_ROOM).emit(event, payload),
+    toSession: (sessionId, event, payload) => sockets.io.to(sessionRoom(sessionId)).emit(event, payload),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -120,13 +146,19 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     lab,
     sessions,
     metrics,
+    observatory,
     runtime,
     recovery,
+    instructorToken,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
     async close() {
       status = 'stopping';
       clearInterval(sessionSweeper);
+      classroom.dispose();
       await lab.dispose();
+      bundlesView.release();
+      rootfsView.release();
+      observatory.dispose();
       await sockets.close();
       http.closeAllConnections();
     },

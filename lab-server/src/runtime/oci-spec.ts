@@ -5,6 +5,7 @@
  * measurements behind them. The generated file is also shown to learners in the Docker lesson
  * (mounted read-only at /run/isolab/config.json), so it is written to be read.
  */
+import { basename, join } from 'node:path';
 import type { CgroupMode } from '../cgroups/host';
 import { seccompProfile } from './seccomp';
 
@@ -20,6 +21,10 @@ export interface SandboxLimits {
 export interface SpecInput {
   sandboxId: string;
   hostname: string;
+  /**
+   * The rootfs, as runc should reach it: lab-server passes a read-only view of it (see
+   * readonly-view.ts), so that the sandbox's read-only root is locked by the kernel.
+   */
   rootfsPath: string;
   /** Host uid/gid that root inside maps to; the next 65535 ids follow it. */
   uidBase: number;
@@ -30,6 +35,12 @@ export interface SpecInput {
   limits: SandboxLimits;
   /** Files in the bundle that are bind-mounted into the sandbox, as Docker does for these paths. */
   files: { hostname: string; hosts: string; config: string };
+  /**
+   * A read-only view of the bundle directory (see readonly-view.ts). When given, the files above
+   * are bind-mounted from it, so that the sandbox can never remount them read-write and write to
+   * the host's disk through them.
+   */
+  bundleView?: string;
 }
 
 /** 65536 ids: root plus the usual system and user range, so that nested user namespaces have ids to map. */
@@ -74,7 +85,8 @@ export function generateSpec(input: SpecInput) {
     // nr_inodes caps inode exhaustion; the size caps disk use. Pages are also charged to the memory cgroup.
     options: ['nosuid', 'nodev', `mode=${mode}`, `size=${limits.tmpfsBytes}`, `nr_inodes=${Math.max(1024, Math.floor(limits.tmpfsBytes / 4096))}`, ...extra],
   });
-  const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  const shown = (file: string) => (input.bundleView ? join(input.bundleView, basename(file)) : file);
+  const bind = (source: string, destination: string) => ({ destination, type: 'bind', source: shown(source), options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
   const shellArgs =
     input.cgroupMode === 'v2'
       ? [
@@ -100,10 +112,20 @@ export function generateSpec(input: SpecInput) {
         effective: SANDBOX_CAPABILITIES,
         permitted: SANDBOX_CAPABILITIES,
       },
+      // Raising a hard limit needs CAP_SYS_RESOURCE in the host's user namespace, so these hold.
       rlimits: [
         { type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 },
         // No core dumps: the host's core_pattern may pipe them to a helper that runs as host root.
         { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+        // Queued signals and POSIX message queue bytes are counted per user up through every user
+        // namespace, and each sandbox's namespace is charged to host root, its creator. Without
+        // these caps one sandbox held 20,000 queued signals and all of host root's 800 KiB of
+        // message queues (the adversarial suite measures both). 256 queued signals is far more than
+        // a shell uses. No lesson uses POSIX message queues (SysV ones, `ipcmk -Q`, are per IPC
+        // namespace and still work), and any share of host root's 800 KiB would let a dozen
+        // sandboxes drain it, so they get none.
+        { type: 'RLIMIT_SIGPENDING', soft: 256, hard: 256 },
+        { type: 'RLIMIT_MSGQUEUE', soft: 0, hard: 0 },
       ],
       // setuid binaries cannot gain privileges beyond the shell's.
       noNewPrivileges: true,
@@ -112,7 +134,9 @@ export function generateSpec(input: SpecInput) {
     hostname: input.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      // nr_inodes: without it a tmpfs allows ~3 million inodes here; they are charged to the memory
+      // cgroup, but there is no reason to let /dev hold more than any other writable path.
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', 'nr_inodes=16384'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
       tmpfs('/dev/shm', '1777', ['noexec']),
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },

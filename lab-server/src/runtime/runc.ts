@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as nodePty from 'node-pty';
 import type { CapturedRun, ContainerRuntime, PtyProcess, TerminalSize } from './runtime';
+import { applyUserNamespaceLimits } from './userns-limits';
 
 const execFileAsync = promisify(execFile);
 
@@ -79,6 +80,13 @@ export class RuncRuntime implements ContainerRuntime {
     } catch {
       return undefined;
     }
+  }
+
+  async limitKernelBudgets(containerId: string): Promise<void> {
+    // runc 1.1 refuses user.* sysctls in config.json, so they are written from outside.
+    const pid = this.initPid(containerId);
+    if (pid === undefined) throw new Error(`container ${containerId} has no init process`);
+    await applyUserNamespaceLimits(pid);
   }
 
   async destroy(containerId: string): Promise<void> {

@@ -49,6 +49,10 @@ export class Lab {
     return this.sandboxes.size + this.starting.size;
   }
 
+  get maxSandboxes(): number {
+    return this.policy.maxSandboxes;
+  }
+
   all(): Sandbox[] {
     return [...this.sandboxes.values()];
   }
@@ -58,15 +62,18 @@ export class Lab {
     return () => this.closedListeners.delete(listener);
   }
 
-  /** The session's sandbox for `key`, started if there is none. */
-  async open(session: Session, key: string): Promise<Sandbox> {
+  /**
+   * The session's sandbox for `key`, started if there is none. `ignoreClosed` lets an instructor
+   * start a demo sandbox while the lab is closed to learners.
+   */
+  async open(session: Session, key: string, options: { ignoreClosed?: boolean } = {}): Promise<Sandbox> {
     const existing = this.forSession(session.id).find((s) => s.key === key && s.state === 'running');
     if (existing) return existing;
     const startKey = `${session.id}/${key}`;
     const inFlight = this.starting.get(startKey);
     if (inFlight) return inFlight;
 
-    await this.admit(session);
+    await this.admit(session, options.ignoreClosed ?? false);
     const id = newSandboxId();
     const started = performance.now();
     const start = Sandbox.start(id, key, session.id, this.env, {
@@ -85,8 +92,9 @@ export class Lab {
       this.onUsage(sandbox);
       return sandbox;
     } catch (error) {
-      this.metrics?.refusals.inc({ reason: 'SPAWN_FAILED' });
-      this.logger.error('sandbox failed to start', { sandboxId: id, sessionId: session.id, code: 'SPAWN_FAILED', detail: (error as LabError).detail, err: error });
+      const code = error instanceof LabError ? error.code : 'SPAWN_FAILED';
+      this.metrics?.refusals.inc({ reason: code });
+      this.logger.error('sandbox failed to start', { sandboxId: id, sessionId: session.id, code, detail: (error as LabError).detail, err: error });
       throw error;
     } finally {
       this.starting.delete(startKey);
@@ -114,6 +122,15 @@ export class Lab {
   /** Any running sandbox by id, for the instructor and the host view. Not for learner requests. */
   byId(sandboxId: string): Sandbox | undefined {
     return this.sandboxes.get(sandboxId);
+  }
+
+  /** The terminal with this id in any running sandbox, for the classroom's read-only viewers. */
+  byTerminalId(terminalId: string): LabTerminal | undefined {
+    for (const sandbox of this.sandboxes.values()) {
+      const terminal = sandbox.terminal(terminalId);
+      if (terminal && sandbox.state === 'running') return terminal;
+    }
+    return undefined;
   }
 
   forSession(sessionId: string): Sandbox[] {
@@ -145,8 +162,8 @@ export class Lab {
     await this.closeAll('shutdown');
   }
 
-  private async admit(session: Session): Promise<void> {
-    if (!this.acceptingNew) {
+  private async admit(session: Session, ignoreClosed: boolean): Promise<void> {
+    if (!this.acceptingNew && !ignoreClosed) {
       this.refuse('LAB_CLOSED', 'The lab is closed to new sandboxes right now. Ask the instructor to open it.');
     }
     const mine = this.forSession(session.id).filter((s) => s.state === 'running');

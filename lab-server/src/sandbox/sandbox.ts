@@ -6,15 +6,16 @@
  * safe to call more than once.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult, CloseReason, SandboxInfo } from '../../../protocol';
 import type { CgroupHost } from '../cgroups/host';
 import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
-import { LabError } from '../errors';
+import { diskFullError, LabError } from '../errors';
 import type { Logger } from '../log';
-import { generateSpec, type SandboxLimits } from '../runtime/oci-spec';
+import type { SandboxLimits } from '../runtime/oci-spec';
 import type { ContainerRuntime, TerminalSize } from '../runtime/runtime';
+import { writeBundle } from './bundle';
 import { LabTerminal, type TerminalKind } from './terminal';
 
 export interface SandboxEnvironment {
@@ -23,6 +24,8 @@ export interface SandboxEnvironment {
   cgroupParent: string;
   /** Host directory holding one bundle directory per sandbox. */
   bundlesDir: string;
+  /** A read-only view of bundlesDir that runc bind-mounts files from (see runtime/readonly-view.ts). */
+  bundlesView?: string;
   rootfsPath: string;
   uidBase: number;
   swapAccounting: boolean;
@@ -93,17 +96,13 @@ export class Sandbox {
       return sandbox;
     } catch (error) {
       await sandbox.close('failed');
-      throw error;
+      throw diskFullError(error) ?? error;
     }
   }
 
   private async startContainer(): Promise<void> {
     const { env } = this;
-    mkdirSync(this.bundleDir, { recursive: true, mode: 0o700 });
-    const files = { hostname: join(this.bundleDir, 'hostname'), hosts: join(this.bundleDir, 'hosts'), config: join(this.bundleDir, 'config.json') };
-    writeFileSync(files.hostname, `${this.hostname}\n`);
-    writeFileSync(files.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${this.hostname}\n`);
-    const spec = generateSpec({
+    writeBundle(this.bundleDir, {
       sandboxId: this.id,
       hostname: this.hostname,
       rootfsPath: env.rootfsPath,
@@ -112,9 +111,8 @@ export class Sandbox {
       cgroupMode: env.cgroupHost.mode,
       swapAccounting: env.swapAccounting,
       limits: env.limits,
-      files,
+      bundleView: env.bundlesView && join(env.bundlesView, this.id),
     });
-    writeFileSync(files.config, JSON.stringify(spec, null, 2) + '\n');
     prepareSandboxCgroup(env.cgroupHost, env.cgroupParent, this.cgroup, env.uidBase);
 
     const pty = env.runtime.run(this.id, this.bundleDir, INITIAL_SIZE);
@@ -138,6 +136,10 @@ export class Sandbox {
     });
     this.addTerminal('run', pty, INITIAL_SIZE);
     await started;
+    // Before the learner can type: cap what the sandbox may take of host root's kernel budgets.
+    await env.runtime.limitKernelBudgets(this.id).catch((error: unknown) => {
+      throw new LabError('SPAWN_FAILED', 'The sandbox could not be started. The lab server log has the details.', { step: 'kernel budgets', error: String(error) });
+    });
   }
 
   /** Starts another shell in the running container (runc exec -t). */

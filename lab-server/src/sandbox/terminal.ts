@@ -23,6 +23,8 @@ export interface TerminalViewer {
   readonly governsFlow: boolean;
   sendOutput(data: string): void;
   sendExit(exitCode: number, signal?: number): void;
+  /** Viewers that do not govern flow do not size the terminal either; they are told its size. */
+  sendResize?(cols: number, rows: number): void;
 }
 
 interface ViewerState {
@@ -141,6 +143,7 @@ export class LabTerminal implements Disposable {
     this.rows = rows;
     this.pty.resize(cols, rows);
     this.mirror.resize(cols, rows);
+    for (const state of this.viewers.values()) if (!state.viewer.governsFlow) state.viewer.sendResize?.(cols, rows);
   }
 
   ack(viewerId: string, chars: number): void {

@@ -1,9 +1,78 @@
 /**
- * Handlers for the classroom (issue 6): dashboard, broadcast, spotlight, class controls.
+ * Handlers for the classroom: learners report progress and follow the broadcast; the
+ * instructor watches the class, broadcasts, spotlights and runs the class controls. The
+ * dispatcher refuses instructor requests from learner connections before they get here.
  */
+import type { Classroom } from '../classroom/classroom';
 import type { Lab } from '../sandbox/lab';
-import type { HandlerSet } from './handler-types';
+import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
+import type { HandlerSet, LabSocket } from './handler-types';
 
-export function classroomHandlers(_lab: Lab): HandlerSet {
-  return { requests: {}, messages: {} };
+export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
+  return {
+    onConnect(socket) {
+      const { broadcasting } = classroom.connected(socket.data.session.id, socket.data.session.displayName, socket.data.role);
+      if (socket.data.role === 'learner' && broadcasting) socket.emit('class:broadcast-status', { active: true });
+    },
+    onDisconnect(socket) {
+      classroom.disconnected(socket.data.session.id, socket.data.role, socket.id);
+    },
+
+    requests: {
+      'class:rename': (socket, { displayName }) => {
+        socket.data.session.displayName = displayName;
+        classroom.rename(socket.data.session.id, displayName);
+        return { displayName };
+      },
+      'class:follow': async (socket) => {
+        const mirror = await classroom.follow(socket.id, socket.data.session.id, (terminal) => readOnlyViewer(socket, terminal));
+        socket.data.viewing.set(mirror.terminalId, lab.byTerminalId(mirror.terminalId)!);
+        return mirror;
+      },
+      'class:unfollow': (socket) => {
+        const terminalId = classroom.unfollow(socket.id);
+        if (terminalId) socket.data.viewing.delete(terminalId);
+        return {};
+      },
+
+      'class:watch': (socket) => {
+        socket.data.cleanups.add(() => classroom.disconnected(socket.data.session.id, 'instructor', socket.id));
+        return classroom.watch({ id: socket.id, sendState: (state) => socket.emit('class:state', state) });
+      },
+      'class:broadcast': (socket, { terminalId }) => {
+        if (terminalId === null) classroom.stopBroadcast();
+        // Only a terminal of the instructor's own sandboxes can be broadcast.
+        else classroom.startBroadcast(socket.data.session.id, lab.findTerminal(socket.data.session.id, terminalId).terminal);
+        return {};
+      },
+      'class:spotlight': async (socket, { sessionId }) => {
+        const mirror = await classroom.spotlight(socket.id, sessionId, (terminal) => readOnlyViewer(socket, terminal));
+        socket.data.viewing.set(mirror.terminalId, lab.byTerminalId(mirror.terminalId)!);
+        return mirror;
+      },
+      'class:spotlight-end': (socket) => {
+        const terminalId = classroom.endSpotlight(socket.id);
+        if (terminalId) socket.data.viewing.delete(terminalId);
+        return {};
+      },
+      'class:reset-learner': async (_socket, { sessionId }) => ({ closed: await classroom.resetLearner(sessionId) }),
+      'class:end-all': async () => ({ closed: await classroom.endAll() }),
+      'class:set-open': (_socket, { open }) => ({ open: classroom.setOpen(open) }),
+    },
+
+    messages: {
+      'class:progress': (socket, { lessonSlug, stepId, passed }) => classroom.progress(socket.data.session.id, lessonSlug, stepId, passed),
+    },
+  };
+}
+
+/** A viewer that watches but never governs flow control or size: a follower or a spotlight. */
+function readOnlyViewer(socket: LabSocket, terminal: LabTerminal): TerminalViewer {
+  return {
+    id: socket.id,
+    governsFlow: false,
+    sendOutput: (data) => socket.emit('terminal:output', { terminalId: terminal.id, data }),
+    sendExit: (exitCode, signal) => socket.emit('terminal:exit', { terminalId: terminal.id, exitCode, ...(signal ? { signal } : {}) }),
+    sendResize: (cols, rows) => socket.emit('terminal:resized', { terminalId: terminal.id, cols, rows }),
+  };
 }

@@ -39,4 +39,7 @@ export type MessageHandler<E extends ClientMessageName> = (socket: LabSocket, pa
 export interface HandlerSet {
   requests: Partial<{ [E in ClientRequestName]: RequestHandler<E> }>;
   messages: Partial<{ [E in ClientMessageName]: MessageHandler<E> }>;
+  /** Called once the handshake passed and the `session` event was sent. */
+  onConnect?(socket: LabSocket): void;
+  onDisconnect?(socket: LabSocket): void;
 }

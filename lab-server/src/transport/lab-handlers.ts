@@ -11,7 +11,7 @@ import type { HandlerSet, LabSocket } from './handler-types';
 export function labHandlers(lab: Lab, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
   return {
     requests: {
-      'sandbox:open': async (socket, { key }) => (await lab.open(socket.data.session, key)).info(),
+      'sandbox:open': async (socket, { key }) => (await lab.open(socket.data.session, key, { ignoreClosed: socket.data.role === 'instructor' })).info(),
 
       'sandbox:list': (socket) => lab.forSession(socket.data.session.id).filter((s) => s.state === 'running').map((s) => s.info()),
 

@@ -1,9 +1,52 @@
 /**
  * Handlers for observing a sandbox (issue 5): meters, host view, namespace map.
+ *
+ * Subscribing looks the sandbox up through the caller's session, so another learner's sandbox
+ * cannot be watched: it answers NOT_FOUND, exactly like an id that does not exist. A connection's
+ * subscriptions end with it.
  */
+import { OBSERVE_INTERVAL_MS } from '../../../protocol';
+import type { Observatory } from '../observe/observatory';
 import type { Lab } from '../sandbox/lab';
-import type { HandlerSet } from './handler-types';
+import type { HandlerSet, LabSocket } from './handler-types';
 
-export function observeHandlers(_lab: Lab): HandlerSet {
-  return { requests: {}, messages: {} };
+export function observeHandlers(lab: Lab, observatory: Observatory): HandlerSet {
+  /** Per connection: the sandboxes it watches, and the cleanup registered for them. */
+  const watching = new WeakMap<LabSocket, Map<string, () => void>>();
+
+  const stop = (socket: LabSocket, sandboxId: string) => {
+    const cleanup = watching.get(socket)?.get(sandboxId);
+    if (!cleanup) return;
+    cleanup();
+    socket.data.cleanups.delete(cleanup);
+    watching.get(socket)?.delete(sandboxId);
+  };
+
+  return {
+    requests: {
+      'observe:subscribe': (socket, { sandboxId, views }) => {
+        const sandbox = lab.find(socket.data.session.id, sandboxId);
+        observatory.watch(sandbox, socket.id, [...new Set(views)], {
+          meters: (sample) => socket.emit('observe:meters', { sandboxId, sample }),
+          event: (event) => socket.emit('observe:event', { sandboxId, event }),
+          hostView: (hostView) => socket.emit('observe:host-view', { sandboxId, hostView }),
+          nsMap: (nsMap) => socket.emit('observe:ns-map', { sandboxId, nsMap }),
+        });
+        let mine = watching.get(socket);
+        if (!mine) watching.set(socket, (mine = new Map()));
+        if (!mine.has(sandboxId)) {
+          const cleanup = () => observatory.unwatch(sandboxId, socket.id);
+          mine.set(sandboxId, cleanup);
+          socket.data.cleanups.add(cleanup);
+        }
+        return { cgroupVersion: observatory.cgroupVersion, intervalMs: OBSERVE_INTERVAL_MS };
+      },
+
+      'observe:unsubscribe': (socket, { sandboxId }) => {
+        stop(socket, sandboxId);
+        return {};
+      },
+    },
+    messages: {},
+  };
 }

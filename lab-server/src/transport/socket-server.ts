@@ -6,6 +6,7 @@
  * floods get a `lab:error` (or a failed ack) and are dropped. Handlers only ever see valid input,
  * and nothing a client sends can crash the process.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import {
@@ -32,6 +33,8 @@ import type { HandlerSet, LabSocket, MessageHandler, RequestHandler, SocketData 
 
 export interface SocketServerOptions {
   allowedOrigins: string[];
+  /** A connection whose handshake carries this token is the instructor's. */
+  instructorToken: string;
   lab: Lab;
   sessions: SessionStore;
   /** The handlers of every feature; together they must cover the whole protocol. */
@@ -84,6 +87,9 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     }
     const auth = HandshakeAuth.safeParse(socket.handshake.auth);
     if (!auth.success) return refuse('BAD_HANDSHAKE', 'The connection request is malformed. Reload the page.');
+    if (auth.data.instructorToken !== undefined && !sameSecret(auth.data.instructorToken, options.instructorToken)) {
+      return refuse('FORBIDDEN', 'That instructor link is not valid. Use the instructor URL lab-server printed when it started.');
+    }
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
       return refuse(
         'PROTOCOL_MISMATCH',
@@ -101,7 +107,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       socket.data.token = issued.token;
       socket.data.isNew = true;
     }
-    socket.data.role = 'learner';
+    socket.data.role = auth.data.instructorToken !== undefined ? 'instructor' : 'learner';
     next();
   });
 
@@ -113,6 +119,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     socket.data.cleanups = new Set();
     rates.set(socket, new TokenBucket(EVENTS_PER_SECOND, EVENT_BURST));
     void socket.join(sessionRoom(session.id));
+    if (socket.data.role === 'learner') void socket.join(LEARNERS_ROOM);
     socket.emit('session', {
       token: socket.data.token,
       sessionId: session.id,
@@ -121,7 +128,9 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       isNew: socket.data.isNew,
     });
     socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
+    for (const handlers of options.handlers) handlers.onConnect?.(socket);
     socket.on('disconnect', () => {
+      for (const handlers of options.handlers) handlers.onDisconnect?.(socket);
       const left = (connectionsByAddress.get(address) ?? 1) - 1;
       if (left > 0) connectionsByAddress.set(address, left);
       else connectionsByAddress.delete(address);
@@ -208,6 +217,14 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
 }
 
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+/** Every learner connection is in this room; instructors are not. */
+export const LEARNERS_ROOM = 'learners';
+
+/** Compares secrets in constant time, so that response timing reveals nothing about the token. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
 
 function describeIssues(event: string, issues: Array<{ path: PropertyKey[]; message: string }>): string {
   const details = issues

@@ -1,0 +1,41 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { LessonText } from '@/components/lesson/lesson-text';
+import { LessonWorkspace } from '@/components/lesson/lesson-workspace';
+import { LessonObserve } from '@/components/observe/lesson-observe';
+import { courseLessons } from '@/components/course/course-lessons';
+
+type LessonPageProps = { params: Promise<{ slug: string }> };
+
+// Every lesson is rendered at build time; a slug that is not a lesson is a 404.
+export const dynamicParams = false;
+
+/** Loading every lesson here also makes a broken lesson file fail `next build`, naming the file. */
+export function generateStaticParams() {
+  return courseLessons().map((lesson) => ({ slug: lesson.slug }));
+}
+
+export async function generateMetadata({ params }: LessonPageProps): Promise<Metadata> {
+  const { slug } = await params;
+  const lesson = courseLessons().find((candidate) => candidate.slug === slug);
+  return lesson ? { title: lesson.title, description: lesson.summary } : {};
+}
+
+export default async function LessonPage({ params }: LessonPageProps) {
+  const { slug } = await params;
+  const lessons = courseLessons();
+  const index = lessons.findIndex((lesson) => lesson.slug === slug);
+  if (index === -1) notFound();
+  const lesson = lessons[index];
+  const neighbour = (i: number) => (lessons[i] ? { slug: lessons[i].slug, title: lessons[i].title, order: lessons[i].order } : undefined);
+
+  return (
+    <LessonWorkspace
+      slug={lesson.slug}
+      terminals={lesson.terminals}
+      text={<LessonText lesson={lesson} previous={neighbour(index - 1)} next={neighbour(index + 1)} />}
+      observe={<LessonObserve panel={lesson.panel} />}
+      observeOpen={lesson.panel !== undefined}
+    />
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * A small observable value kept in localStorage, for state that belongs to this browser only
+ * (progress, preferences, the lab session token). It plugs into React's useSyncExternalStore.
+ *
+ * Storage is an edge: it may be missing (server rendering), full, disabled (private modes) or
+ * hold something an older version wrote. None of that may break the page, so reads fall back to
+ * the default and failed writes keep the value in memory for this visit.
+ */
+import type { z } from 'zod';
+
+export type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+export function browserStorage(): StorageLike | undefined {
+  try {
+    return typeof window === 'undefined' ? undefined : window.localStorage;
+  } catch {
+    // Some browsers throw on the mere access when storage is disabled.
+    return undefined;
+  }
+}
+
+export class LocalStore<T> {
+  private value: T;
+  private readonly listeners = new Set<() => void>();
+  private stopWatchingOtherTabs: (() => void) | undefined;
+
+  constructor(
+    readonly key: string,
+    private readonly schema: z.ZodType<T>,
+    private readonly fallback: T,
+    private readonly storage: StorageLike | undefined = browserStorage(),
+  ) {
+    this.value = this.read();
+  }
+
+  get = (): T => this.value;
+
+  /** What the server renders, and what hydration starts from. */
+  getServerSnapshot = (): T => this.fallback;
+
+  set(update: T | ((current: T) => T)): void {
+    const next = typeof update === 'function' ? (update as (current: T) => T)(this.value) : update;
+    if (Object.is(next, this.value)) return;
+    this.value = next;
+    try {
+      this.storage?.setItem(this.key, JSON.stringify(next));
+    } catch {
+      // Full or disabled storage: the value still holds for this visit.
+    }
+    this.notify();
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) this.watchOtherTabs();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.stopWatchingOtherTabs?.();
+        this.stopWatchingOtherTabs = undefined;
+      }
+    };
+  };
+
+  /** Re-reads storage, e.g. after another tab wrote it. */
+  reload(): void {
+    this.value = this.read();
+    this.notify();
+  }
+
+  private read(): T {
+    let raw: string | null | undefined;
+    try {
+      raw = this.storage?.getItem(this.key);
+    } catch {
+      return this.fallback;
+    }
+    if (!raw) return this.fallback;
+    try {
+      const parsed = this.schema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : this.fallback;
+    } catch {
+      return this.fallback;
+    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private watchOtherTabs(): void {
+    if (typeof window === 'undefined' || this.storage !== browserStorage()) return;
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === this.key || event.key === null) this.reload();
+    };
+    window.addEventListener('storage', onStorage);
+    this.stopWatchingOtherTabs = () => window.removeEventListener('storage', onStorage);
+  }
+}

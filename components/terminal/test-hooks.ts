@@ -1,0 +1,65 @@
+/**
+ * A window.isolab handle for browser tests, installed only when the browser is driven by
+ * automation (navigator.webdriver), so normal pages carry no extra globals. Tests read what the
+ * learner sees on the terminal screen through it instead of scraping canvas pixels.
+ */
+import type { SandboxConnection } from './sandbox-connection';
+import type { TerminalSession } from './terminal-session';
+
+export interface IsolabTestHooks {
+  connection(): SandboxConnection | undefined;
+  /** Everything in terminal `slot` (0-based), scrollback included. */
+  terminalText(slot: number): string;
+  terminalState(slot: number): string | undefined;
+  renderer(slot: number): string | undefined;
+  /** The terminal's size in characters, as xterm.js laid it out. */
+  size(slot: number): { cols: number; rows: number } | undefined;
+  /** Closes the socket's transport the way a network drop does. */
+  dropConnection(): void;
+}
+
+declare global {
+  interface Window {
+    isolab?: IsolabTestHooks;
+  }
+}
+
+const sessions = new Map<number, TerminalSession>();
+let currentConnection: SandboxConnection | undefined;
+
+function enabled(): boolean {
+  return typeof navigator !== 'undefined' && navigator.webdriver === true;
+}
+
+function install(): void {
+  if (!enabled() || window.isolab) return;
+  window.isolab = {
+    connection: () => currentConnection,
+    terminalText: (slot) => sessions.get(slot)?.text() ?? '',
+    terminalState: (slot) => sessions.get(slot)?.getState().phase,
+    renderer: (slot) => sessions.get(slot)?.renderer,
+    size: (slot) => {
+      const terminal = sessions.get(slot)?.terminal;
+      return terminal ? { cols: terminal.cols, rows: terminal.rows } : undefined;
+    },
+    dropConnection: () => currentConnection?.labClient?.socket.io.engine?.close(),
+  };
+}
+
+export function exposeConnection(connection: SandboxConnection): () => void {
+  if (!enabled()) return () => undefined;
+  install();
+  currentConnection = connection;
+  return () => {
+    if (currentConnection === connection) currentConnection = undefined;
+  };
+}
+
+export function exposeTerminal(session: TerminalSession): () => void {
+  if (!enabled()) return () => undefined;
+  install();
+  sessions.set(session.slot, session);
+  return () => {
+    if (sessions.get(session.slot) === session) sessions.delete(session.slot);
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * The classroom: the roster, the instructor's broadcast, spotlights, and the class state the
+ * dashboard shows.
+ *
+ * Followers and the instructor's spotlight attach to terminals as viewers that do not govern
+ * flow control: a slow projector or a learner's slow laptop never slows the terminal it watches,
+ * and falls back to a fresh screen instead (see LabTerminal). Nobody but the owner can type into
+ * a terminal, because input is only ever looked up through the sender's own session.
+ */
+import type { ClassState, LearnerSummary } from '../../../protocol';
+import type { CgroupHost } from '../cgroups/host';
+import { LabError } from '../errors';
+import type { Logger } from '../log';
+import { cgroupStatsReader } from '../observe/cgroup-stats';
+import type { Lab } from '../sandbox/lab';
+import type { Sandbox } from '../sandbox/sandbox';
+import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
+import type { ClassRoster } from './roster';
+
+/** How the classroom reaches connections; the socket server provides it. */
+export interface ClassroomOutbox {
+  toLearners(event: 'class:broadcast-status', payload: { active: boolean }): void;
+  toSession(sessionId: string, event: 'class:spotlighted', payload: { active: boolean }): void;
+}
+
+export interface ClassWatcher {
+  id: string;
+  sendState(state: ClassState): void;
+}
+
+interface Broadcast {
+  sessionId: string;
+  terminal: LabTerminal;
+}
+
+interface Spotlight {
+  learnerSessionId: string;
+  terminal: LabTerminal;
+  viewerId: string;
+}
+
+/** Learners who left are still listed (as disconnected) for this long. */
+const ABSENT_LEARNERS_KEPT_MS = 2 * 60 * 60 * 1000;
+/** The dashboard is refreshed at most this often, and at least this often while watched. */
+const STATE_MIN_INTERVAL_MS = 1000;
+const STATE_REFRESH_MS = 2000;
+
+export class Classroom {
+  private outbox: ClassroomOutbox | undefined;
+  private readonly watchers = new Map<string, ClassWatcher>();
+  private readonly instructorSessions = new Set<string>();
+  private readonly followers = new Map<string, { sessionId: string; terminal: LabTerminal }>();
+  private readonly spotlights = new Map<string, Spotlight>();
+  private broadcast: Broadcast | undefined;
+  private pushTimer: NodeJS.Timeout | undefined;
+  private lastPushAt = 0;
+  private readonly refresher: NodeJS.Timeout;
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly roster: ClassRoster,
+    private readonly cgroupHost: CgroupHost,
+    private readonly logger: Logger,
+  ) {
+    this.refresher = setInterval(() => {
+      this.roster.sweep(ABSENT_LEARNERS_KEPT_MS);
+      if (this.watchers.size > 0) this.changed();
+    }, STATE_REFRESH_MS);
+    this.refresher.unref();
+    lab.onSandboxClosed((sandbox) => {
+      if (this.broadcast && sandbox.terminal(this.broadcast.terminal.id)) this.stopBroadcast();
+      for (const [viewerId, spotlight] of this.spotlights) if (sandbox.terminal(spotlight.terminal.id)) this.endSpotlight(viewerId);
+      this.changed();
+    });
+  }
+
+  attach(outbox: ClassroomOutbox): void {
+    this.outbox = outbox;
+  }
+
+  // ---- connections --------------------------------------------------------------------------
+
+  connected(sessionId: string, displayName: string, role: 'learner' | 'instructor'): { broadcasting: boolean } {
+    if (role === 'instructor') {
+      this.instructorSessions.add(sessionId);
+    } else {
+      const learner = this.roster.ensure(sessionId, displayName);
+      this.roster.update(sessionId, { connections: learner.connections + 1, lastSeenAt: Date.now() });
+      this.changed();
+    }
+    return { broadcasting: Boolean(this.broadcast) };
+  }
+
+  disconnected(sessionId: string, role: 'learner' | 'instructor', socketId: string): void {
+    this.watchers.delete(socketId);
+    this.endSpotlight(socketId);
+    this.unfollow(socketId);
+    if (role === 'learner') {
+      const learner = this.roster.get(sessionId);
+      if (learner) this.roster.update(sessionId, { connections: Math.max(0, learner.connections - 1), lastSeenAt: Date.now() });
+      this.changed();
+    }
+  }
+
+  isInstructor(sessionId: string): boolean {
+    return this.instructorSessions.has(sessionId);
+  }
+
+  // ---- learners -----------------------------------------------------------------------------
+
+  rename(sessionId: string, displayName: string): void {
+    this.roster.update(sessionId, { displayName });
+    this.changed();
+  }
+
+  progress(sessionId: string, lessonSlug: string | null, stepId: string | null, passed: string[]): void {
+    const learner = this.roster.get(sessionId);
+    if (!learner) return;
+    const allPassed = lessonSlug ? { ...learner.passed, [lessonSlug]: [...new Set(passed)] } : learner.passed;
+    this.roster.update(sessionId, { lessonSlug, stepId, passed: allPassed, lastActivityAt: Date.now() });
+    this.changed();
+  }
+
+  /** Starts following the broadcast: the follower gets the current screen, then live output. */
+  async follow(socketId: string, sessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer) {
+    const broadcast = this.broadcast;
+    if (!broadcast) throw new LabError('NOT_FOUND', 'The instructor is not broadcasting right now.');
+    this.unfollow(socketId);
+    const snapshot = await broadcast.terminal.attach(makeViewer(broadcast.terminal));
+    this.followers.set(socketId, { sessionId, terminal: broadcast.terminal });
+    this.changed();
+    return { terminalId: broadcast.terminal.id, cols: broadcast.terminal.cols, rows: broadcast.terminal.rows, snapshot };
+  }
+
+  /** Stops following; returns the terminal that was followed, if any. */
+  unfollow(socketId: string): string | undefined {
+    const following = this.followers.get(socketId);
+    if (!following) return undefined;
+    following.terminal.detach(socketId);
+    this.followers.delete(socketId);
+    this.changed();
+    return following.terminal.id;
+  }
+
+  // ---- the instructor -----------------------------------------------------------------------
+
+  watch(watcher: ClassWatcher): ClassState {
+    this.watchers.set(watcher.id, watcher);
+    return this.state();
+  }
+
+  startBroadcast(sessionId: string, terminal: LabTerminal): void {
+    if (this.broadcast?.terminal === terminal) return;
+    this.stopBroadcast();
+    this.broadcast = { sessionId, terminal };
+    this.outbox?.toLearners('class:broadcast-status', { active: true });
+    this.logger.info('broadcast started', { sessionId, terminalId: terminal.id });
+    this.changed();
+  }
+
+  stopBroadcast(): void {
+    if (!this.broadcast) return;
+    for (const [socketId, following] of this.followers) {
+      following.terminal.detach(socketId);
+      this.followers.delete(socketId);
+    }
+    this.broadcast = undefined;
+    this.outbox?.toLearners('class:broadcast-status', { active: false });
+    this.changed();
+  }
+
+  /** Shows the instructor a learner's terminal, read-only, and tells the learner. */
+  async spotlight(viewerId: string, learnerSessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer) {
+    const sandbox = this.mostRecent(this.lab.forSession(learnerSessionId));
+    const terminal = sandbox?.info().terminals.find((t) => !t.exited);
+    if (!sandbox || !terminal) throw new LabError('NOT_FOUND', 'This learner has no running sandbox to look at.');
+    this.endSpotlight(viewerId);
+    const labTerminal = sandbox.terminal(terminal.terminalId)!;
+    const snapshot = await labTerminal.attach(makeViewer(labTerminal));
+    this.spotlights.set(viewerId, { learnerSessionId, terminal: labTerminal, viewerId });
+    this.outbox?.toSession(learnerSessionId, 'class:spotlighted', { active: true });
+    this.changed();
+    return { sandboxId: sandbox.id, terminalId: labTerminal.id, cols: labTerminal.cols, rows: labTerminal.rows, snapshot };
+  }
+
+  /** Ends the viewer's spotlight; returns the terminal that was watched, if any. */
+  endSpotlight(viewerId: string): string | undefined {
+    const spotlight = this.spotlights.get(viewerId);
+    if (!spotlight) return undefined;
+    spotlight.terminal.detach(viewerId);
+    this.spotlights.delete(viewerId);
+    if (![...this.spotlights.values()].some((s) => s.learnerSessionId === spotlight.learnerSessionId)) {
+      this.outbox?.toSession(spotlight.learnerSessionId, 'class:spotlighted', { active: false });
+    }
+    this.changed();
+    return spotlight.terminal.id;
+  }
+
+  async resetLearner(sessionId: string): Promise<number> {
+    const sandboxes = this.lab.forSession(sessionId);
+    await Promise.all(sandboxes.map((sandbox) => this.lab.close(sandbox, 'instructor')));
+    return sandboxes.length;
+  }
+
+  /** Ends every learner's sandbox; the instructors' own demo sandboxes carry on. */
+  async endAll(): Promise<number> {
+    const learners = this.lab.all().filter((sandbox) => !this.instructorSessions.has(sandbox.ownerSessionId));
+    await Promise.all(learners.map((sandbox) => this.lab.close(sandbox, 'instructor')));
+    return learners.length;
+  }
+
+  setOpen(open: boolean): boolean {
+    this.lab.acceptingNew = open;
+    this.logger.info(open ? 'lab opened to new sandboxes' : 'lab closed to new sandboxes');
+    this.changed();
+    return open;
+  }
+
+  dispose(): void {
+    clearInterval(this.refresher);
+    clearTimeout(this.pushTimer);
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  /** Something the dashboard shows changed: push at most once a second. */
+  changed(): void {
+    if (this.watchers.size === 0 || this.pushTimer) return;
+    const wait = Math.max(0, this.lastPushAt + STATE_MIN_INTERVAL_MS - Date.now());
+    this.pushTimer = setTimeout(() => void this.push(), wait);
+    this.pushTimer.unref();
+  }
+
+  private async push(): Promise<void> {
+    this.pushTimer = undefined;
+    this.lastPushAt = Date.now();
+    const state = await this.stateWithGlances();
+    for (const watcher of this.watchers.values()) watcher.sendState(state);
+  }
+
+  state(): ClassState {
+    const spotlighted = new Set([...this.spotlights.values()].map((s) => s.learnerSessionId));
+    const following = new Set([...this.followers.values()].map((f) => f.sessionId));
+    const learners: LearnerSummary[] = this.roster
+      .all()
+      .filter((learner) => !this.instructorSessions.has(learner.sessionId))
+      .map((learner) => {
+        const sandboxes = this.lab.forSession(learner.sessionId);
+        const sandboxActivity = Math.max(0, ...sandboxes.map((s) => s.lastActivityAt));
+        return {
+          sessionId: learner.sessionId,
+          displayName: learner.displayName,
+          connected: learner.connections > 0,
+          lessonSlug: learner.lessonSlug,
+          stepId: learner.stepId,
+          passed: learner.passed,
+          lastActivityAt: Math.max(learner.lastActivityAt, sandboxActivity),
+          sandbox: null,
+          spotlighted: spotlighted.has(learner.sessionId),
+          following: following.has(learner.sessionId),
+        };
+      })
+      .sort((a, b) => a.displayName.localeCompare(b.displayName));
+    const stepPasses: ClassState['stepPasses'] = {};
+    for (const learner of learners) {
+      for (const [lesson, steps] of Object.entries(learner.passed)) {
+        stepPasses[lesson] ??= {};
+        for (const step of steps) stepPasses[lesson][step] = (stepPasses[lesson][step] ?? 0) + 1;
+      }
+    }
+    const broadcast = this.broadcast ? { terminalId: this.broadcast.terminal.id, cols: this.broadcast.terminal.cols, rows: this.broadcast.terminal.rows } : null;
+    return { learners, stepPasses, labOpen: this.lab.acceptingNew, broadcast, sandboxes: { live: this.lab.size, max: this.lab.maxSandboxes } };
+  }
+
+  /** The state plus a memory and pids glance at each learner's most recent sandbox. */
+  private async stateWithGlances(): Promise<ClassState> {
+    const state = this.state();
+    await Promise.all(
+      state.learners.map(async (learner) => {
+        const sandbox = this.mostRecent(this.lab.forSession(learner.sessionId));
+        if (!sandbox) return;
+        try {
+          const stats = await cgroupStatsReader(this.cgroupHost, sandbox.cgroup.cgroupsPath)();
+          learner.sandbox = {
+            sandboxId: sandbox.id,
+            memoryBytes: stats.memory.currentBytes,
+            memoryLimitBytes: stats.memory.limitBytes,
+            pids: stats.pids.current,
+            pidsMax: stats.pids.max,
+          };
+        } catch {
+          // The sandbox ended between listing and reading: no glance this time.
+        }
+      }),
+    );
+    return state;
+  }
+
+  private mostRecent(sandboxes: Sandbox[]): Sandbox | undefined {
+    return sandboxes.filter((s) => s.state === 'running').sort((a, b) => b.lastActivityAt - a.lastActivityAt)[0];
+  }
+}

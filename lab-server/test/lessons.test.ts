@@ -1,0 +1,73 @@
+/**
+ * The course, proven: every lesson is played in a fresh sandbox the way a learner would play it.
+ *
+ * For each step, in order: a check that must fail first (the default) is run and must fail; every
+ * runnable block is typed into its terminal line by line, waiting for the shell prompt after each
+ * line (so a block that starts a nested shell leaves the next blocks running inside it, exactly as
+ * for a learner); then the check must pass. Since "fails before the step" is the state the sandbox
+ * is in when the step is skipped, this also proves that each such check can fail.
+ *
+ * A lesson whose commands stop working, or whose checks stop telling a done step from a skipped
+ * one, fails here with the file, the step, the check's output and the screens of its terminals.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLessons } from '../../lib/lessons/load-lessons';
+import { playLesson } from './support/lesson-runner';
+import { startTestLab, type TestLab } from './support/test-lab';
+
+/** Lessons played at the same time. Each has its own sandbox; two keep a 2-core machine busy. */
+const PARALLEL = 2;
+/** One lesson, including the time it may wait for a free slot. */
+const LESSON_TIMEOUT_MS = 8 * 60_000;
+
+const lessons = loadLessons();
+let lab: TestLab;
+
+beforeAll(async () => {
+  lab = await startTestLab();
+});
+afterAll(() => lab?.close());
+
+const slots = semaphore(PARALLEL);
+
+describe.concurrent('the course', () => {
+  it('has lessons to play', () => {
+    expect(lessons.length).toBeGreaterThan(0);
+  });
+
+  for (const lesson of lessons) {
+    it(
+      `${lesson.file}: each check fails before its step and passes after it`,
+      () =>
+        slots(async () => {
+          // A session of its own per lesson, as a learner would have, within the per-session limit.
+          const client = await lab.connect();
+          try {
+            const outcomes = await playLesson(client, lesson);
+            expect(outcomes.map((o) => o.step.id)).toEqual(lesson.steps.map((s) => s.id));
+          } finally {
+            client.close();
+          }
+        }),
+      LESSON_TIMEOUT_MS,
+    );
+  }
+});
+
+/** Runs at most `size` tasks at a time. */
+function semaphore(size: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    // A finishing task hands its slot straight to the next waiter, so a newcomer cannot slip in between.
+    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}

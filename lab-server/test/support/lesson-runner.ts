@@ -1,0 +1,167 @@
+/**
+ * Plays a lesson the way a learner would: opens a fresh sandbox, and for each step types every
+ * runnable block into its terminal, line by line, waiting for the shell prompt after each line,
+ * then runs the step's check. The course test (lessons.test.ts) asserts on what it returns, and
+ * `scripts`-style callers can print the transcript while writing a lesson.
+ */
+import type { CheckResult } from '../../../protocol';
+import type { LabClient } from '../../../lib/lab-client';
+import type { Lesson, LessonStep } from '../../../lib/lessons/parse-lesson';
+import { TerminalDriver } from './terminal-driver';
+
+/** How long one typed line may take before the runner gives up on seeing a prompt again. */
+const LINE_TIMEOUT_MS = 60_000;
+/** Output must stay quiet this long with a prompt under the cursor before a line counts as done. */
+const QUIET_MS = 150;
+
+export interface StepOutcome {
+  step: LessonStep;
+  /** The check's result before the step's blocks ran (only for checks that must fail first). */
+  before?: CheckResult;
+  after?: CheckResult;
+}
+
+export interface LessonRun {
+  sandboxId: string;
+  terminals: TerminalDriver[];
+  close(): Promise<void>;
+}
+
+export class LessonFailure extends Error {}
+
+/** Opens a sandbox for the lesson with as many terminals as it shows, each at a shell prompt. */
+export async function openLessonSandbox(client: LabClient, lesson: Lesson): Promise<LessonRun> {
+  const sandbox = await client.request('sandbox:open', { key: `lesson-${lesson.slug}`.slice(0, 64) });
+  const first = await TerminalDriver.open(client, sandbox.sandboxId, { terminalId: sandbox.terminals[0].terminalId, cols: 120, rows: 40 });
+  const terminals = [first];
+  if (lesson.terminals === 2) terminals.push(await TerminalDriver.open(client, sandbox.sandboxId, { cols: 120, rows: 40 }));
+  for (const terminal of terminals) await waitForPrompt(terminal, 0, 15_000);
+  return {
+    sandboxId: sandbox.sandboxId,
+    terminals,
+    async close() {
+      for (const terminal of terminals) terminal.dispose();
+      await client.request('sandbox:close', { sandboxId: sandbox.sandboxId }).catch(() => undefined);
+    },
+  };
+}
+
+/** The text of the row the cursor is on, up to the cursor. */
+function cursorLine(terminal: TerminalDriver): string {
+  const buffer = terminal.screen.buffer.active;
+  return buffer.getLine(buffer.baseY + buffer.cursorY)?.translateToString(true, 0, buffer.cursorX) ?? '';
+}
+
+/** A bash or busybox prompt (`root@host:~# `, `nobody@host:~$ `, `/ # `) or bash's continuation prompt. */
+const PROMPT = /(?:[#$]|^>) $/;
+
+/**
+ * Waits until output has arrived past `since` (chars of `received`), including a newline, and the
+ * cursor sits after a prompt with the output quiet for a moment.
+ */
+export async function waitForPrompt(terminal: TerminalDriver, since: number, timeoutMs = LINE_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLength = -1;
+  let quietSince = Date.now();
+  for (;;) {
+    const length = terminal.received.length;
+    if (length !== lastLength) {
+      lastLength = length;
+      quietSince = Date.now();
+    }
+    const fresh = terminal.received.slice(since);
+    const ready = (since === 0 || /[\r\n]/.test(fresh)) && PROMPT.test(cursorLine(terminal));
+    if (ready && Date.now() - quietSince >= QUIET_MS) return;
+    if (terminal.exit) throw new LessonFailure(`the terminal exited (code ${terminal.exit.exitCode})`);
+    if (Date.now() > deadline) throw new LessonFailure(`no shell prompt came back within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Types one line and Enter, and waits for the prompt. */
+export async function typeLine(terminal: TerminalDriver, line: string): Promise<void> {
+  const since = terminal.received.length;
+  terminal.run(line);
+  await waitForPrompt(terminal, since);
+}
+
+/** Types every runnable block of a step into its terminal. */
+export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (terminal: number, line: string) => void): Promise<void> {
+  for (const block of step.blocks) {
+    if (block.type !== 'code' || !block.runnable) continue;
+    const terminal = run.terminals[block.terminal - 1];
+    for (const line of block.code.split('\n')) {
+      if (!line.trim()) continue;
+      onLine?.(block.terminal, line);
+      await typeLine(terminal, line);
+    }
+  }
+}
+
+export async function runCheck(client: LabClient, run: LessonRun, step: LessonStep): Promise<CheckResult> {
+  const check = step.check!;
+  return client.request('check:run', { sandboxId: run.sandboxId, command: check.command, ...(check.timeoutMs ? { timeoutMs: check.timeoutMs } : {}) }, (check.timeoutMs ?? 10_000) + 20_000);
+}
+
+/** A readable account of a failed step: where, what the check said, and what each terminal shows. */
+export function describeFailure(lesson: Lesson, step: LessonStep, what: string, result: CheckResult | undefined, run: LessonRun): string {
+  const parts = [`${lesson.file}, step "${step.title}": ${what}`];
+  if (result) {
+    parts.push(`check exit code: ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}`);
+    if (result.stdout.trim()) parts.push(`check stdout:\n${result.stdout.trimEnd()}`);
+    if (result.stderr.trim()) parts.push(`check stderr:\n${result.stderr.trimEnd()}`);
+  }
+  run.terminals.forEach((terminal, index) => {
+    const lines = terminal.bufferText().split('\n');
+    parts.push(`terminal ${index + 1} (last 40 lines):\n${lines.slice(-40).join('\n')}`);
+  });
+  return parts.join('\n\n');
+}
+
+export interface PlayOptions {
+  /** Skip these steps' blocks (by index), to prove that their checks can fail. */
+  skipBlocksOf?: Set<number>;
+  onLine?: (terminal: number, line: string) => void;
+  onStep?: (outcome: StepOutcome, index: number) => void;
+  /** Stop after this step (by index). */
+  stopAfter?: number;
+  /** Called with the open sandbox after the last step, before it closes (to print transcripts). */
+  onDone?: (run: LessonRun) => void;
+}
+
+/**
+ * Plays the whole lesson and throws a LessonFailure describing the first step whose check does not
+ * behave: it passed before the step (unless may-pass-before), or failed after it.
+ */
+export async function playLesson(client: LabClient, lesson: Lesson, options: PlayOptions = {}): Promise<StepOutcome[]> {
+  const run = await openLessonSandbox(client, lesson);
+  const outcomes: StepOutcome[] = [];
+  try {
+    for (const [index, step] of lesson.steps.entries()) {
+      const outcome: StepOutcome = { step };
+      if (step.check?.failsBefore) {
+        outcome.before = await runCheck(client, run, step);
+        if (outcome.before.exitCode === 0) throw new LessonFailure(describeFailure(lesson, step, 'the check already passes before the step (add may-pass-before if that is intended)', outcome.before, run));
+      }
+      if (!options.skipBlocksOf?.has(index)) {
+        try {
+          await runStepBlocks(run, step, options.onLine);
+        } catch (error) {
+          if (error instanceof LessonFailure) throw new LessonFailure(describeFailure(lesson, step, error.message, undefined, run));
+          throw error;
+        }
+      }
+      if (step.check) {
+        outcome.after = await runCheck(client, run, step);
+        if (outcome.after.exitCode !== 0 && !options.skipBlocksOf?.has(index)) throw new LessonFailure(describeFailure(lesson, step, 'the check fails after the step', outcome.after, run));
+      }
+      outcomes.push(outcome);
+      options.onStep?.(outcome, index);
+      if (options.stopAfter === index) break;
+    }
+    options.onDone?.(run);
+    return outcomes;
+  } finally {
+    await run.close();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Browser tests against the real thing: `scripts/start.ts` (the same script as `npm start`)
+ * builds the web app if needed and runs it with a real lab-server, on ports, a state directory,
+ * a cgroup parent and a build directory of their own, so the tests never touch a lab a
+ * developer runs on 3000/3001. lab-server needs root; the tests run as root.
+ *
+ * Playwright cannot download browsers here, so it drives Debian's chromium.
+ */
+import { defineConfig } from '@playwright/test';
+
+export const E2E_WEB_PORT = 3100;
+export const E2E_LAB_PORT = 3101;
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  // Two cores: two browsers at a time, each test with its own context and so its own session.
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${E2E_WEB_PORT}`,
+    browserName: 'chromium',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    },
+    viewport: { width: 1440, height: 900 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  webServer: {
+    command: 'node --import tsx scripts/start.ts',
+    url: `http://127.0.0.1:${E2E_WEB_PORT}/api/lab-config`,
+    // The first run builds the web app into .next-e2e/, which takes a minute or two.
+    timeout: 300_000,
+    // ISOLAB_E2E_REUSE=1 runs against a lab you started yourself on these ports (handy while editing).
+    reuseExistingServer: process.env.ISOLAB_E2E_REUSE === '1',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      PORT: String(E2E_WEB_PORT),
+      ISOLAB_PORT: String(E2E_LAB_PORT),
+      ISOLAB_HOST: '127.0.0.1',
+      ISOLAB_PUBLIC_URL: `http://127.0.0.1:${E2E_WEB_PORT}`,
+      ISOLAB_STATE_DIR: '/run/isolab-e2e',
+      ISOLAB_CGROUP_PARENT: 'isolab-e2e',
+      ISOLAB_NEXT_DIST: '.next-e2e',
+      ISOLAB_LOG_LEVEL: 'warn',
+    },
+  },
+});

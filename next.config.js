@@ -10,7 +10,7 @@ const nextConfig = {
   distDir: process.env.ISOLAB_NEXT_DIST || '.next',
   reactStrictMode: true,
   poweredByHeader: false,
-  // The lesson loader reads Markdown from disk at build time; nothing else runs on the server.
+  // gray-matter (the lesson frontmatter parser) requires optional engines dynamically; Node loads it as is.
   serverExternalPackages: ['gray-matter'],
 };
 

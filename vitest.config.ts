@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['lab-server/test/**/*.test.ts'],
+          globalSetup: ['lab-server/test/support/global-setup.ts'],
           environment: 'node',
           // node-pty and runc child processes are happiest in forked workers.
           pool: 'forks',

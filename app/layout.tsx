@@ -1,5 +1,4 @@
 import type { Metadata, Viewport } from 'next';
-import Script from 'next/script';
 import type { ReactNode } from 'react';
 import { SiteHeader } from '@/components/site/site-header';
 import { ThemeController } from '@/components/site/theme-controller';
@@ -22,10 +21,11 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     // The theme script sets the `dark` class before React hydrates, hence the warning suppression.
     <html lang="en" suppressHydrationWarning>
+      <head>
+        {/* A plain inline script runs while the HTML is parsed, before the first paint. */}
+        <script dangerouslySetInnerHTML={{ __html: THEME_BOOT_SCRIPT }} />
+      </head>
       <body className="flex min-h-dvh flex-col">
-        <Script id="theme-boot" strategy="beforeInteractive">
-          {THEME_BOOT_SCRIPT}
-        </Script>
         <a
           href="#main"
           className="sr-only z-50 rounded-md bg-accent px-3 py-2 text-accent-foreground focus:not-sr-only focus:fixed focus:top-2 focus:left-2"

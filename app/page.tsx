@@ -1,13 +1,13 @@
 import Link from 'next/link';
 import { ContinueCard, type CourseLesson } from '@/components/course/continue-card';
 import { LessonCardProgress } from '@/components/course/lesson-card-progress';
-import { InlineTitle } from '@/components/lesson/lesson-markdown';
+import { InlineTitle } from '@/components/lesson/inline-title';
 import { ClockIcon, TerminalIcon } from '@/components/ui/icons';
-import { courseLessons } from '@/components/course/course-lessons';
+import { loadLessons } from '@/lib/lessons/load-lessons';
 
 /** The course map: every lesson in agenda order, with this browser's progress. */
 export default function CourseMapPage() {
-  const lessons = courseLessons();
+  const lessons = loadLessons();
   const course: CourseLesson[] = lessons.map((lesson) => ({
     slug: lesson.slug,
     title: lesson.title,

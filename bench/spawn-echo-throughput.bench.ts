@@ -21,6 +21,7 @@ import { preflight } from '../lab-server/src/preflight';
 import { rootfsPath } from '../lab-server/src/rootfs/stamp';
 import { RuncRuntime } from '../lab-server/src/runtime/runc';
 import { writeBundle } from '../lab-server/src/sandbox/bundle';
+import { removeLabFootprint } from '../lab-server/src/sandbox/recovery';
 import { startLabProcess } from './support/lab-process';
 import { emitResult, printTable, round, sleep, summarize } from './support/stats';
 
@@ -150,7 +151,7 @@ for (let i = 0; i < SPAWNS; i++) {
     labTimes.push(await labSpawn(i));
   }
 }
-rmSync(bareRoot, { recursive: true, force: true });
+await removeLabFootprint({ stateDir: bareRoot, cgroupParent: config.cgroupParent, runcPath: facts.runcPath ?? 'runc', cgroupHost });
 const spawnLab = summarize(labTimes);
 const spawnBare = summarize(bareTimes);
 const spawnRatio = round(spawnLab.p50 / spawnBare.p50);

@@ -3,6 +3,7 @@
  * page: no error page, its diagrams load, its terminal goes live at a prompt, and the browser
  * logs no error on the way. A lesson added tomorrow is covered without touching this file.
  */
+import { mkdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { loadLessons } from '../lib/lessons/load-lessons';
 import { pollFor, PROMPT } from './support/terminal';
@@ -30,7 +31,7 @@ test('the agenda lists lessons, objectives and durations, and prints without the
     for (const objective of lesson.objectives) await expect(entries.nth(index)).toContainText(objective.replace(/`/g, ''));
   }
   const total = lessons.reduce((sum, lesson) => sum + lesson.duration, 0);
-  await expect(page.getByRole('contentinfo')).toContainText(`${Math.floor(total / 60)} h`);
+  await expect(page.getByTestId('agenda-total')).toContainText(`Total: ${Math.floor(total / 60)} h`);
   await page.emulateMedia({ media: 'print' });
   await expect(page.getByRole('banner')).toBeHidden();
   await expect(page.getByRole('button', { name: 'Print agenda' })).toBeHidden();
@@ -67,5 +68,11 @@ for (const lesson of lessons) {
     for (let slot = 0; slot < lesson.terminals; slot++) await pollFor(page, PROMPT, { slot });
     expect(failedRequests).toEqual([]);
     expect(errors).toEqual([]);
+
+    // One picture per lesson, for whoever writes or reviews lessons to look at.
+    mkdirSync('e2e/output/lessons', { recursive: true });
+    const firstImage = images.first();
+    if ((await images.count()) > 0) await firstImage.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `e2e/output/lessons/${String(lesson.order).padStart(2, '0')}-${lesson.slug}.png` });
   });
 }

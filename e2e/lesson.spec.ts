@@ -34,7 +34,7 @@ test.describe('the UTS lesson', () => {
     const first = step(page, /Read the sandbox/);
 
     // A block for terminal 1: three commands, three answers, all the sandbox's name.
-    await first.getByRole('button', { name: 'Run in terminal 1: hostname' }).click();
+    await first.getByRole('button', { name: 'Run in terminal 1: hostname', exact: true }).click();
     const text = await pollFor(page, `cat /proc/sys/kernel/hostname\n${hostname}\n`);
     expect(text).toContain(`uname -n\n${hostname}\n`);
 
@@ -65,6 +65,9 @@ test.describe('the UTS lesson', () => {
     await expect(check).toHaveAttribute('data-outcome', 'passed');
     await expect(check).toContainText('Check passed');
     await expect(page.getByTestId('lesson-progress')).toHaveText('1 of 6 steps done');
+    await check.scrollIntoViewIfNeeded();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: `${SCREENSHOTS}/lesson-uts-check.png` });
 
     // The outside terminal still has the sandbox's name: the rename stayed inside.
     const hostname = await sandboxHostname(page);
@@ -136,7 +139,7 @@ test.describe('the UTS lesson', () => {
     await expect(page.getByRole('tabpanel')).toHaveCount(1);
     await expect(tabs.getByRole('tab', { name: 'Terminal 1' })).toHaveAttribute('aria-selected', 'true');
     // Run on a terminal-2 block switches to that tab.
-    await step(page, /Look from outside/).getByRole('button', { name: /Run in terminal 2: hostname/ }).click();
+    await step(page, /Look from outside/).getByRole('button', { name: 'Run in terminal 2: hostname', exact: true }).click();
     await expect(tabs.getByRole('tab', { name: 'Terminal 2' })).toHaveAttribute('aria-selected', 'true');
     await pollFor(page, /NS TYPE\s+NPROCS/, { slot: 1 });
     await page.getByRole('button', { name: 'Side by side' }).click();
@@ -193,6 +196,30 @@ test.describe('the UTS lesson', () => {
     await expect(screenReader).toHaveAttribute('aria-pressed', 'true');
     // xterm.js then keeps a DOM copy of the rows for assistive technology.
     await expect(page.getByTestId('terminal-1').locator('.xterm-accessibility-tree')).toContainText('stty size');
+  });
+
+  test('a flood of output arrives in full, because the browser acknowledges what it has drawn', async ({ page }) => {
+    await openLesson(page, 'uts', 2);
+    // About 1 MB: far past lab-server's high-water mark, so without acks the pty would stay paused.
+    await typeInto(page, 0, 'seq 1 150000; echo flood-$((1+1))-done');
+    await pollFor(page, /149999\n150000\nflood-2-done\n/, { timeout: 45_000 });
+    await typeInto(page, 0, 'echo still-responsive');
+    await pollFor(page, 'still-responsive\n');
+  });
+
+  test('Reset lesson forgets this lesson’s steps and starts a fresh sandbox', async ({ page }) => {
+    await openLesson(page, 'uts', 2);
+    const hostname = await sandboxHostname(page);
+    const progress = page.getByTestId('lesson-progress');
+    await step(page, /Read the sandbox/).getByRole('button', { name: 'Mark as done' }).click();
+    await expect(progress).toHaveText('1 of 6 steps done');
+
+    await page.getByRole('button', { name: 'Reset lesson' }).click();
+    await page.getByRole('group', { name: 'Confirm lesson reset' }).getByRole('button', { name: 'Reset', exact: true }).click();
+    await expect(progress).toHaveText('0 of 6 steps done');
+    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await pollFor(page, PROMPT);
+    expect(await sandboxHostname(page)).not.toBe(hostname);
   });
 
   test('an ended sandbox says so and offers a restart that brings a fresh one', async ({ page }) => {

@@ -3,6 +3,7 @@
  * started from a Run button makes the memory meter move and puts the OOM kill on the timeline.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { openLesson, pollFor } from './support/terminal';
 
 const MiB = 1024 * 1024;
 
@@ -13,13 +14,8 @@ async function runBlock(page: Page, text: string): Promise<void> {
   await block.getByTestId('run-button').click();
 }
 
-/** Waits until terminal 1 shows `text` (read through the page's test hooks, not the canvas). */
-async function terminalShows(page: Page, text: string | RegExp): Promise<void> {
-  await expect.poll(() => page.evaluate(() => window.isolab?.terminalText(0) ?? ''), { timeout: 30_000, message: `terminal 1 to show ${text}` }).toMatch(text);
-}
-
 test('a memory hog run from the cgroups lesson moves the memory meter and shows the OOM kill', async ({ page }) => {
-  await page.goto('/lessons/cgroups');
+  await openLesson(page, 'cgroups');
   const panel = page.locator('[data-observe-panel="meters"]');
   await expect(panel, 'the cgroups lesson opens the meters').toBeVisible();
   // Streaming starts once the page has hydrated and the sandbox is live.
@@ -34,14 +30,14 @@ test('a memory hog run from the cgroups lesson moves the memory meter and shows 
 
   // The lesson's own steps: find the cgroup version, make the "demo" cgroup, limit it to 100M.
   await runBlock(page, 'then CG=v2; else CG=v1; fi');
-  await terminalShows(page, /This host runs cgroup v[12]/);
+  await pollFor(page, /This host runs cgroup v[12]/);
   await runBlock(page, 'mkdir -p $MEM $PIDS $CPU');
   await runBlock(page, 'echo 100M > $MEM/memory.max');
-  await terminalShows(page, '104857600');
+  await pollFor(page, '104857600');
 
   // The hog: tail /dev/zero inside "demo" grows until the OOM killer ends it.
   await runBlock(page, 'exec tail /dev/zero');
-  await terminalShows(page, 'exit status: 137');
+  await pollFor(page, 'exit status: 137', { timeout: 30_000 });
 
   await expect(panel.locator('[data-event="oom-kill"]'), 'the OOM kill on the timeline').toBeVisible({ timeout: 15_000 });
   await expect(memory).toContainText('1 OOM kill');

@@ -17,6 +17,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,11 +73,31 @@ function start(name: string, colour: number, command: string, args: string[], en
   return managed;
 }
 
-/** Resolves when `url` answers 2xx; rejects if the process exits first or time runs out. */
-async function waitUntilReady(managed: Managed, url: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+/** Whether something already accepts connections on 127.0.0.1:port. */
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Resolves when `url` answers 2xx; rejects if the process exits first or time runs out. When
+ * the port was taken before the process started, an answer would come from someone else (say,
+ * a lab already running), so then it only waits for the process to fail and report why.
+ */
+async function waitUntilReady(managed: Managed, url: string, portWasTaken: boolean, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void managed.exited.then(() => (exited = true));
+  if (portWasTaken) {
+    await Promise.race([managed.exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    throw new StartError(managed, `could not take port ${new URL(url).port}, which something else is already using`);
+  }
   while (Date.now() < deadline) {
     if (exited) throw new StartError(managed, 'exited while starting');
     try {
@@ -221,8 +242,9 @@ async function main(): Promise<void> {
   };
 
   console.log(bold('▸ Starting lab-server'));
+  const labPortTaken = await portAnswers(LAB_PORT);
   const lab = start('lab', 36, process.execPath, ['--import', 'tsx', 'lab-server/src/main.ts'], env);
-  const labReady = waitUntilReady(lab, `http://127.0.0.1:${LAB_PORT}/healthz`);
+  const labReady = waitUntilReady(lab, `http://127.0.0.1:${LAB_PORT}/healthz`, labPortTaken);
   // Surface a failed lab-server at once, even while the build is still running.
   labReady.catch(failed);
 
@@ -231,13 +253,14 @@ async function main(): Promise<void> {
   else console.log(`${bold('▸ Web app build is up to date')} (${DIST_DIR}/)`);
   await labReady;
 
+  const webPortTaken = await portAnswers(WEB_PORT);
   const wrapper = unprivilegedWrapper();
   console.log(`${bold('▸ Starting the web app')}${wrapper ? ` as ${UNPRIVILEGED.user}` : ''}`);
   const nextArgs = [NEXT_BIN, 'start', '--port', String(WEB_PORT)];
   const web = wrapper
     ? start('web', 32, wrapper.command, [...wrapper.prefix, process.execPath, ...nextArgs], { ...env, ...wrapper.env, NODE_ENV: 'production' })
     : start('web', 32, process.execPath, nextArgs, { ...env, NODE_ENV: 'production' });
-  await waitUntilReady(web, `http://127.0.0.1:${WEB_PORT}/api/lab-config`).catch(failed);
+  await waitUntilReady(web, `http://127.0.0.1:${WEB_PORT}/api/lab-config`, webPortTaken).catch(failed);
 
   const url = process.env.ISOLAB_PUBLIC_URL ?? webOrigin;
   console.log(

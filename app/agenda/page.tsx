@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { PrintButton } from '@/components/course/print-button';
-import { InlineTitle } from '@/components/lesson/lesson-markdown';
-import { courseLessons } from '@/components/course/course-lessons';
+import { InlineTitle } from '@/components/lesson/inline-title';
+import { loadLessons } from '@/lib/lessons/load-lessons';
 
 export const metadata: Metadata = {
   title: 'Agenda',
@@ -11,7 +11,7 @@ export const metadata: Metadata = {
 
 /** The course as a class agenda: one block per lesson with its objectives. Prints cleanly. */
 export default function AgendaPage() {
-  const lessons = courseLessons();
+  const lessons = loadLessons();
   let start = 0;
   const schedule = lessons.map((lesson) => {
     const entry = { lesson, start, end: start + lesson.duration };
@@ -63,7 +63,7 @@ export default function AgendaPage() {
         ))}
       </ol>
 
-      <footer className="mt-4 border-t pt-4 text-sm text-muted-foreground">
+      <footer className="mt-4 border-t pt-4 text-sm text-muted-foreground" data-testid="agenda-total">
         Total: {formatMinutes(total)}. Times count from the start of the course; each lesson runs in the learner&rsquo;s own sandbox in the browser.
       </footer>
     </main>

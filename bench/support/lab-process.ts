@@ -5,9 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { LabClient, type ConnectOptions } from '../../lib/lab-client';
+import { detectCgroupHost } from '../../lab-server/src/cgroups/host';
+import { removeLabFootprint } from '../../lab-server/src/sandbox/recovery';
 import { sleep } from './stats';
 
 export const BENCH_ORIGIN = 'http://localhost:3000';
@@ -72,7 +74,7 @@ export async function startLabProcess(overrides: Record<string, string> = {}): P
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(env.ISOLAB_STATE_DIR, { recursive: true, force: true });
+      await removeLabFootprint({ stateDir: env.ISOLAB_STATE_DIR, cgroupParent: env.ISOLAB_CGROUP_PARENT, runcPath: 'runc', cgroupHost: detectCgroupHost() });
     },
   };
 }

@@ -5,6 +5,7 @@ import { continueTarget, lessonProgress, type LessonOutline } from '../progress/
 import { useProgress } from '../progress/use-progress';
 import { buttonVariants } from '../ui/button';
 import { ArrowRightIcon, CheckIcon } from '../ui/icons';
+import { InlineTitle } from '../lesson/inline-title';
 
 export interface CourseLesson extends LessonOutline {
   title: string;
@@ -40,13 +41,20 @@ export function ContinueCard({ lessons }: { lessons: CourseLesson[] }) {
         <p className="text-xs font-medium tracking-wide text-muted-foreground uppercase">
           {target.kind === 'start' ? 'Start here' : 'Continue where you left off'}
         </p>
-        <p className="mt-1 truncate font-medium">
-          Lesson {lesson.order}: {lesson.title}
-          {step ? <span className="text-muted-foreground"> · {step.title.replace(/`/g, '')}</span> : null}
+        <p className="mt-1 font-medium text-pretty">
+          Lesson {lesson.order}: <InlineTitle text={lesson.title} />
         </p>
         {target.kind === 'resume' ? (
-          <p className="mt-0.5 text-sm text-muted-foreground tabular-nums">
-            {doneSteps} of {totalSteps} steps done across the course
+          <p className="mt-0.5 text-sm text-muted-foreground">
+            {step ? (
+              <>
+                Next step: <InlineTitle text={step.title} />
+                <span aria-hidden> · </span>
+              </>
+            ) : null}
+            <span className="tabular-nums">
+              {doneSteps} of {totalSteps} steps done in the course
+            </span>
           </p>
         ) : null}
       </div>

@@ -14,7 +14,6 @@ const components: Components = {
     return <a href={href} {...props} {...(external ? { target: '_blank', rel: 'noopener noreferrer' } : {})} />;
   },
   // Diagrams are small SVGs that should simply be there, not lazily fetched late.
-  // eslint-disable-next-line @next/next/no-img-element
   img: ({ node: _node, alt = '', ...props }) => <img alt={alt} decoding="async" {...props} />,
   table: ({ node: _node, ...props }) => (
     <div className="overflow-x-auto">
@@ -28,22 +27,5 @@ export function LessonMarkdown({ markdown }: { markdown: string }) {
     <Markdown remarkPlugins={[remarkGfm]} components={components}>
       {markdown}
     </Markdown>
-  );
-}
-
-/** Step titles may hold `code`; this renders just that, without a Markdown parser. */
-export function InlineTitle({ text }: { text: string }) {
-  return (
-    <>
-      {text.split(/(`[^`]+`)/).map((part, index) =>
-        part.startsWith('`') && part.endsWith('`') && part.length > 1 ? (
-          <code key={index} className="rounded bg-code px-1 py-0.5 font-mono text-[0.9em]">
-            {part.slice(1, -1)}
-          </code>
-        ) : (
-          part
-        ),
-      )}
-    </>
   );
 }

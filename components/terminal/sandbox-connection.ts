@@ -18,6 +18,8 @@ export interface ConnectionStatus {
   state: ConnectionState;
   /** What is going on, in a sentence; empty while live. */
   message: string;
+  /** The server's code for an error, so the page can word it (e.g. LAB_CLOSED, FORBIDDEN). */
+  errorCode?: LabRequestError['code'];
   sandbox?: { sandboxId: string; hostname: string };
   /** How many terminals the sandbox had open when we (re)attached, so a reload shows them all. */
   liveTerminals: number;
@@ -47,12 +49,14 @@ export interface SandboxConnectionOptions {
   key: string;
   labUrl: () => Promise<string>;
   tokens: TokenStore;
+  /** The instructor's secret, on the instructor's pages only: their demo sandbox. */
+  instructorToken?: string;
   /** Replaceable in tests. */
   connect?: (url: string, options: ConnectOptions) => Promise<LabClient>;
 }
 
-/** Refusals that retrying cannot fix; the learner (or operator) has to act. */
-const FATAL_HANDSHAKE_CODES = new Set(['ORIGIN_REFUSED', 'PROTOCOL_MISMATCH', 'BAD_HANDSHAKE', 'TOO_MANY_CONNECTIONS']);
+/** Refusals that retrying cannot fix; the learner (or operator) has to act. FORBIDDEN is a wrong instructor link. */
+const FATAL_HANDSHAKE_CODES = new Set(['ORIGIN_REFUSED', 'PROTOCOL_MISMATCH', 'BAD_HANDSHAKE', 'TOO_MANY_CONNECTIONS', 'FORBIDDEN']);
 /** Backoff between reconnect attempts; the last value repeats. */
 export const RETRY_DELAYS_MS = [300, 1000, 2000, 4000, 8000] as const;
 const CONNECT_TIMEOUT_MS = 8000;
@@ -62,6 +66,7 @@ type Mode = 'open' | 'resume' | 'restart';
 export class SandboxConnection {
   private status: ConnectionStatus = { state: 'connecting', message: 'Connecting to the lab…', liveTerminals: 0 };
   private readonly listeners = new Set<() => void>();
+  private readonly clientListeners = new Set<(client: LabClient) => (() => void) | void>();
   private client: LabClient | undefined;
   private clientCleanups: Array<() => void> = [];
   private sandbox: SandboxInfo | undefined;
@@ -102,6 +107,26 @@ export class SandboxConnection {
   /** The socket, for panels that subscribe to more of the protocol (observe, classroom). */
   get labClient(): LabClient | undefined {
     return this.client;
+  }
+
+  /**
+   * Calls `listener` with every client this connection adopts (and the current one, if any), as
+   * soon as its session is there and before any later event is handled: events the server sends
+   * right after the handshake, such as `class:broadcast-status`, reach it. The cleanup it returns
+   * runs when that client is dropped.
+   */
+  onClient(listener: (client: LabClient) => (() => void) | void): () => void {
+    this.clientListeners.add(listener);
+    if (this.client) {
+      const cleanup = listener(this.client);
+      if (cleanup) this.clientCleanups.push(cleanup);
+    }
+    return () => this.clientListeners.delete(listener);
+  }
+
+  /** The pty a slot shows right now, e.g. to broadcast it. */
+  terminalIdOf(slotIndex: number): string | undefined {
+    return this.status.state === 'live' ? this.terminalIds.get(slotIndex) : undefined;
   }
 
   start(): void {
@@ -203,7 +228,12 @@ export class SandboxConnection {
     try {
       url = await this.options.labUrl();
       const connect = this.options.connect ?? LabClient.connect;
-      client = await connect(url, { token: this.options.tokens.get(), reconnection: false, timeoutMs: CONNECT_TIMEOUT_MS });
+      client = await connect(url, {
+        token: this.options.tokens.get(),
+        reconnection: false,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        ...(this.options.instructorToken ? { instructorToken: this.options.instructorToken } : {}),
+      });
     } catch (error) {
       if (!stale()) this.connectFailed(error, mode, url);
       return;
@@ -235,7 +265,7 @@ export class SandboxConnection {
     } catch (error) {
       if (stale()) return;
       if (isTransient(error)) this.scheduleReconnect(this.sandbox ? 'resume' : mode, (error as Error).message);
-      else this.fail((error as Error).message);
+      else this.fail((error as Error).message, error instanceof LabRequestError ? error.code : undefined);
     }
   }
 
@@ -298,6 +328,10 @@ export class SandboxConnection {
     };
     client.socket.on('disconnect', onDisconnect);
     this.clientCleanups.push(() => client.socket.off('disconnect', onDisconnect));
+    for (const listener of this.clientListeners) {
+      const cleanup = listener(client);
+      if (cleanup) this.clientCleanups.push(cleanup);
+    }
   }
 
   private dropClient(): void {
@@ -311,7 +345,7 @@ export class SandboxConnection {
     const code = error instanceof LabRequestError ? error.code : undefined;
     const reason = (error as Error).message;
     if (code && FATAL_HANDSHAKE_CODES.has(code)) {
-      this.fail(reason);
+      this.fail(reason, code);
       return;
     }
     const where = url ? ` at ${url}` : '';
@@ -328,7 +362,7 @@ export class SandboxConnection {
     const delay = RETRY_DELAYS_MS[Math.min(this.attempt, RETRY_DELAYS_MS.length - 1)];
     this.attempt++;
     const retryAt = Date.now() + delay;
-    this.setStatus({ ...this.status, state, message, retryAt });
+    this.setStatus({ ...this.status, state, message, errorCode: undefined, retryAt });
     const generation = this.generation;
     this.retryTimer = setTimeout(() => {
       if (generation === this.generation && !this.disposed) void this.connect(mode === 'restart' ? 'open' : mode);
@@ -338,12 +372,12 @@ export class SandboxConnection {
   private end(message: string): void {
     clearTimeout(this.retryTimer);
     for (const slot of this.slots.values()) slot.detach('ended', message);
-    this.setStatus({ ...this.status, state: 'ended', message, retryAt: undefined });
+    this.setStatus({ ...this.status, state: 'ended', message, errorCode: undefined, retryAt: undefined });
   }
 
-  private fail(message: string): void {
+  private fail(message: string, errorCode?: LabRequestError['code']): void {
     clearTimeout(this.retryTimer);
-    this.setStatus({ ...this.status, state: 'error', message, retryAt: undefined });
+    this.setStatus({ ...this.status, state: 'error', message, errorCode, retryAt: undefined });
   }
 
   private setStatus(status: ConnectionStatus): void {

@@ -7,6 +7,7 @@ import { FONT_SIZE, setPreference } from '../preferences/preferences-store';
 import { usePreferences } from '../preferences/use-preferences';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
+import { useMediaQuery } from '../ui/use-media-query';
 import { AccessibilityIcon, ColumnsIcon, MinusIcon, PlusIcon, TabsIcon, XIcon } from '../ui/icons';
 import { ConnectionOverlay } from './connection-overlay';
 import { RestartButton } from './restart-button';
@@ -36,7 +37,9 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
 
   const count = lessonTerminals === 2 || extraTerminal ? 2 : 1;
   const slots = count === 2 ? [0, 1] : [0];
-  const tabs = count === 2 && terminalLayout === 'tabs';
+  // Stacked under the text on a narrow screen, two terminals only fit as tabs.
+  const wide = useMediaQuery('(min-width: 64rem)');
+  const tabs = count === 2 && (terminalLayout === 'tabs' || !wide);
   const shownSlot = Math.min(activeSlot, count - 1);
   const live = status.state === 'live';
 
@@ -48,7 +51,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
 
   return (
     <div className="flex h-full min-h-0 flex-col bg-muted/40">
-      <div role="toolbar" aria-label="Terminal controls" className="flex flex-wrap items-center gap-x-2 gap-y-1.5 border-b bg-card px-3 py-2">
+      <div role="group" aria-label="Terminal controls" className="flex flex-wrap items-center gap-x-2 gap-y-1.5 border-b bg-card px-3 py-2">
         <StatusBadge state={status.state} />
         {status.sandbox ? (
           <span className="truncate font-mono text-xs text-muted-foreground" title="Your sandbox's hostname and id" data-testid="sandbox-hostname">
@@ -56,7 +59,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
           </span>
         ) : null}
         <div className="ml-auto flex flex-wrap items-center gap-1">
-          {count === 2 ? (
+          {count === 2 && wide ? (
             <div role="group" aria-label="Terminal layout" className="flex rounded-md border bg-muted/60 p-0.5">
               <LayoutButton active={!tabs} onClick={() => setPreference('terminalLayout', 'split')} label="Side by side">
                 <ColumnsIcon />
@@ -65,7 +68,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
                 <TabsIcon />
               </LayoutButton>
             </div>
-          ) : (
+          ) : count === 2 ? null : (
             <Button size="sm" variant="ghost" onClick={() => setExtraTerminal(true)} disabled={!live} title="Open another shell in the same sandbox">
               <PlusIcon />
               Terminal
@@ -126,6 +129,11 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
                 Terminal {slot + 1}
               </button>
             ))}
+            {lessonTerminals === 1 ? (
+              <Button size="icon" variant="ghost" className="ml-auto size-8" aria-label="Close terminal 2" title="Close terminal 2" onClick={closeExtra}>
+                <XIcon />
+              </Button>
+            ) : null}
           </div>
         ) : null}
         <div className={cn('relative min-h-0 flex-1', tabs ? '' : 'flex flex-col gap-3 @3xl:flex-row')}>
@@ -159,11 +167,18 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
           })}
         </div>
         <ConnectionOverlay connection={connection} status={status} />
+        <p className="hidden truncate text-xs text-muted-foreground lg:block">
+          Copy <Kbd>Ctrl+Shift+C</Kbd> · Paste <Kbd>Ctrl+Shift+V</Kbd> · or right-click · <Kbd>Ctrl+C</Kbd> stops the running program
+        </p>
       </div>
 
       {observe ? <ObserveSlot defaultOpen={observeOpen}>{observe}</ObserveSlot> : null}
     </div>
   );
+}
+
+function Kbd({ children }: { children: ReactNode }) {
+  return <kbd className="rounded border bg-card px-1 py-px font-mono text-[0.68rem] text-foreground">{children}</kbd>;
 }
 
 function LayoutButton({ active, onClick, label, children }: { active: boolean; onClick: () => void; label: string; children: ReactNode }) {

@@ -6,6 +6,11 @@
  * The socket belongs to the SandboxConnection, because a lesson's terminals and checks share
  * one sandbox and one session. The connection hands this class a client each time it
  * (re)connects; `attach()` then opens or re-attaches the pty and replays its screen.
+ *
+ * A read-only session (`readOnly`) shows someone else's terminal instead: the instructor's
+ * broadcast to a learner, or a learner's screen to the instructor. `watch()` gives it the
+ * screen and the live output; it acks like any terminal but never sends input, and its size is
+ * the owner's, so it scales its font to fit the pane instead of resizing the pty.
  */
 import { Terminal, type IDisposable } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
@@ -14,6 +19,7 @@ import { WebLinksAddon } from '@xterm/addon-web-links';
 import { WebglAddon } from '@xterm/addon-webgl';
 import { MAX_INPUT_CHARS, TERMINAL_LIMITS } from '../../protocol/common';
 import type { LabClient } from '../../lib/lab-client';
+import type { ServerPayload } from '../../protocol/catalog';
 import { copyText } from '../ui/clipboard';
 import { AckBatcher } from './ack-batcher';
 import type { TerminalSlot } from './sandbox-connection';
@@ -34,9 +40,20 @@ export interface TerminalSessionOptions {
   fontSize: number;
   screenReaderMode: boolean;
   theme: 'light' | 'dark';
+  /** Shows another session's terminal through `watch()`; typing does nothing. */
+  readOnly?: boolean;
+  /** For a read-only terminal: the largest font its zoom-to-fit may pick. */
+  maxFontSize?: number;
   onStateChange?(state: TerminalState): void;
   onFocus?(): void;
 }
+
+/** Another session's terminal as the server hands it over: its id, size and current screen. */
+export type MirrorInfo = Pick<ServerPayload<'terminal:resized'>, 'terminalId' | 'cols' | 'rows'> & { snapshot: string };
+
+const MIN_MIRROR_FONT_SIZE = 7;
+/** What fit() leaves for xterm's scrollbar (the fit addon's own allowance). */
+const SCROLLBAR_WIDTH = 14;
 
 interface Binding {
   client: LabClient;
@@ -58,6 +75,8 @@ export class TerminalSession implements TerminalSlot {
   /** Each attach() gets a number; an answer for an older one is stale and dropped. */
   private attachSeq = 0;
   private fitFrame = 0;
+  /** The pane and screen size the mirror's font was last fitted to, so a fit happens once per change. */
+  private zoomedFor = '';
   private disposed = false;
 
   constructor(
@@ -71,7 +90,8 @@ export class TerminalSession implements TerminalSlot {
       lineHeight: 1.15,
       theme: TERMINAL_THEMES[options.theme],
       screenReaderMode: options.screenReaderMode,
-      cursorBlink: true,
+      cursorBlink: !options.readOnly,
+      disableStdin: options.readOnly ?? false,
       scrollback: 5000,
       // Colours a program picks are lifted to WCAG AA against the background.
       minimumContrastRatio: 4.5,
@@ -97,7 +117,8 @@ export class TerminalSession implements TerminalSlot {
       terminal.onBinary((data) => this.sendInput(data)),
       terminal.onResize(({ cols, rows }) => {
         const binding = this.binding;
-        if (binding) binding.client.send('terminal:resize', { terminalId: binding.terminalId, cols, rows });
+        // A mirror's size is its owner's: it follows, it never asks.
+        if (binding && !this.readOnly) binding.client.send('terminal:resize', { terminalId: binding.terminalId, cols, rows });
       }),
     );
 
@@ -116,11 +137,16 @@ export class TerminalSession implements TerminalSlot {
     return this.state;
   }
 
+  get readOnly(): boolean {
+    return this.options.readOnly ?? false;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // TerminalSlot: driven by the SandboxConnection
   // ---------------------------------------------------------------------------------------------
 
   async attach(client: LabClient, sandboxId: string, terminalId: string | undefined): Promise<string> {
+    if (this.readOnly) throw new Error('A read-only terminal shows another terminal through watch(), not attach().');
     const seq = ++this.attachSeq;
     this.unbind();
     this.setState({ phase: 'attaching', terminalId });
@@ -168,6 +194,50 @@ export class TerminalSession implements TerminalSlot {
     return id;
   }
 
+  /**
+   * Shows another session's terminal (read-only sessions only): its current screen at its own
+   * size, then live output as it comes, acked so that the server keeps sending. The server stops
+   * the stream by itself when the broadcast or spotlight ends; `detach()` stops showing it here.
+   */
+  watch(client: LabClient, mirror: MirrorInfo): void {
+    if (!this.readOnly) throw new Error('Only a read-only terminal can watch another session’s terminal.');
+    this.attachSeq++;
+    this.unbind();
+    const id = mirror.terminalId;
+    const acks = new AckBatcher((chars) => client.send('terminal:ack', { terminalId: id, chars }));
+    const current = () => this.binding?.acks === acks;
+    this.binding = {
+      client,
+      terminalId: id,
+      acks,
+      unsubscribe: [
+        client.on('terminal:output', ({ terminalId: target, data }) => {
+          if (target !== id || !current()) return;
+          this.terminal.write(data, () => acks.written(data.length));
+        }),
+        client.on('terminal:resized', ({ terminalId: target, cols, rows }) => {
+          if (target !== id || !current()) return;
+          // After the output that came before it, which was written at the old size.
+          this.terminal.write('', () => {
+            if (!current()) return;
+            this.terminal.resize(cols, rows);
+            this.zoomToFit();
+          });
+        }),
+        client.on('terminal:exit', ({ terminalId: target }) => {
+          if (target !== id || !current()) return;
+          acks.flush();
+          this.setState({ phase: 'exited', terminalId: id, message: 'This shell exited.' });
+        }),
+      ],
+    };
+    this.terminal.reset();
+    this.terminal.resize(mirror.cols, mirror.rows);
+    if (mirror.snapshot) this.terminal.write(mirror.snapshot);
+    this.setState({ phase: 'live', terminalId: id });
+    this.zoomToFit();
+  }
+
   detach(reason: 'disconnected' | 'ended', message?: string): void {
     this.attachSeq++;
     this.unbind();
@@ -177,7 +247,7 @@ export class TerminalSession implements TerminalSlot {
 
   /** Types text as if the learner had: a Run button uses this. */
   type(data: string): boolean {
-    if (!this.binding || this.state.phase !== 'live') return false;
+    if (!this.binding || this.state.phase !== 'live' || this.readOnly) return false;
     this.terminal.scrollToBottom();
     this.sendInput(data);
     return true;
@@ -192,7 +262,8 @@ export class TerminalSession implements TerminalSlot {
   // ---------------------------------------------------------------------------------------------
 
   setFontSize(fontSize: number): void {
-    if (this.terminal.options.fontSize === fontSize) return;
+    // A mirror picks its own font size to fit the owner's screen into the pane.
+    if (this.readOnly || this.terminal.options.fontSize === fontSize) return;
     this.terminal.options.fontSize = fontSize;
     this.fit();
   }
@@ -208,6 +279,10 @@ export class TerminalSession implements TerminalSlot {
   /** Sizes the terminal to its pane. A hidden pane (an inactive tab) is left as it is. */
   fit(): void {
     if (this.disposed || this.host.clientWidth === 0 || this.host.clientHeight === 0) return;
+    if (this.readOnly) {
+      this.zoomToFit();
+      return;
+    }
     const proposed = this.fitAddon.proposeDimensions();
     if (!proposed || !Number.isFinite(proposed.cols) || !Number.isFinite(proposed.rows)) return;
     if (proposed.cols < TERMINAL_LIMITS.minCols || proposed.rows < TERMINAL_LIMITS.minRows) return;
@@ -276,9 +351,30 @@ export class TerminalSession implements TerminalSlot {
     return true;
   }
 
+  /**
+   * Picks the font size at which the mirrored screen (the owner's cols × rows) fills the pane.
+   * Cell size is proportional to the font size, so one measurement gives the factor; it runs
+   * once per pane size and screen size, so it cannot oscillate between two sizes.
+   */
+  private zoomToFit(): void {
+    const screen = this.terminal.element?.querySelector<HTMLElement>('.xterm-screen');
+    const width = this.host.clientWidth - SCROLLBAR_WIDTH;
+    const height = this.host.clientHeight;
+    if (this.disposed || !screen || width <= 0 || height <= 0) return;
+    const key = `${width}x${height}:${this.terminal.cols}x${this.terminal.rows}`;
+    if (key === this.zoomedFor) return;
+    const used = screen.getBoundingClientRect();
+    if (used.width === 0 || used.height === 0) return;
+    this.zoomedFor = key;
+    const current = this.terminal.options.fontSize ?? this.options.fontSize;
+    const scale = Math.min(width / used.width, height / used.height);
+    const next = clamp(Math.floor(current * scale * 2) / 2, MIN_MIRROR_FONT_SIZE, this.options.maxFontSize ?? 24);
+    if (next !== current) this.terminal.options.fontSize = next;
+  }
+
   private sendInput(data: string): void {
     const binding = this.binding;
-    if (!binding || this.state.phase !== 'live') return;
+    if (!binding || this.state.phase !== 'live' || this.readOnly) return;
     // A huge paste is split to fit the protocol's per-message limit; order is kept by the socket.
     for (let start = 0; start < data.length; start += MAX_INPUT_CHARS) {
       binding.client.send('terminal:input', { terminalId: binding.terminalId, data: data.slice(start, start + MAX_INPUT_CHARS) });

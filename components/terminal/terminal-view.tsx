@@ -83,7 +83,13 @@ export function TerminalView({ slot, label, visible, connectionLive, className }
 
   return (
     <div
-      className={cn('relative flex min-h-0 min-w-0 flex-1 flex-col overflow-hidden rounded-lg border bg-terminal shadow-sm', !visible && 'invisible', className)}
+      className={cn(
+        'relative flex min-h-0 min-w-0 flex-1 flex-col overflow-hidden rounded-lg border bg-terminal shadow-sm transition-shadow',
+        // The terminal with the keyboard shows it, like any focused control.
+        'focus-within:border-ring/60 focus-within:ring-2 focus-within:ring-ring/25',
+        !visible && 'invisible',
+        className,
+      )}
       data-testid={`terminal-${slot + 1}`}
       data-phase={state.phase}
       role="group"

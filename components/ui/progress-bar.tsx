@@ -18,7 +18,7 @@ export function ProgressBar({ value, max, label, className, ...props }: Progress
       aria-valuemax={max}
       aria-valuenow={value}
       aria-valuetext={`${value} of ${max}`}
-      className={cn('h-1.5 w-full overflow-hidden rounded-full bg-muted', className)}
+      className={cn('h-1.5 w-full overflow-hidden rounded-full bg-foreground/10', className)}
       {...props}
     >
       <div

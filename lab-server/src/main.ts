@@ -51,6 +51,18 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  // Signals first: whoever reacts to the ready lines may stop the server at once.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down: closing every sandbox', { signal });
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
   logger.info('lab-server ready', {
     url: server.url,
     cgroupMode: facts.cgroupHost!.mode,
@@ -62,17 +74,6 @@ async function main(): Promise<void> {
   // Like Jupyter's token URL: the fragment (#) never reaches a server log or a Referer header.
   const instructorUrl = `${config.publicUrl.replace(/\/$/, '')}/instructor#token=${server.instructorToken}`;
   console.log(`\n  Instructor dashboard: ${instructorUrl}\n  (keep this link private; set ISOLAB_INSTRUCTOR_TOKEN to keep it across restarts)\n`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down: closing every sandbox', { signal });
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

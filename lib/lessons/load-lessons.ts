@@ -1,30 +1,33 @@
 /**
- * Loads every lesson in `lessons/`, in agenda order. Server-side only (reads files); the web app
- * calls it at build time, and the course test runner calls it directly.
+ * Loads every lesson in `lessons/`, in agenda order, and checks the course-wide rules (unique
+ * slugs and agenda positions). Server-side only: the web app calls it at build time, the course
+ * test runner and the browser tests call it directly.
+ *
+ * The directory is always `<cwd>/lessons`, never a parameter: Turbopack traces the files a
+ * server module reads, and a dynamic path makes it trace the whole repository (slow, and fatal
+ * on the dangling symlinks in lab-server's /proc fixtures).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { LessonError, parseLesson, type Lesson } from './parse-lesson';
 
-export const LESSONS_DIR = join(process.cwd(), 'lessons');
+let cached: Lesson[] | undefined;
 
-export function loadLessons(dir: string = LESSONS_DIR): Lesson[] {
-  const files = readdirSync(dir)
+/** Every lesson in agenda order. Throws a LessonError (file and reason) for a broken one. */
+export function loadLessons(): Lesson[] {
+  // A production build reads the lessons once; dev and tests see edits at once.
+  if (cached && process.env.NODE_ENV === 'production') return cached;
+  const dir = join(process.cwd(), 'lessons');
+  const lessons = readdirSync(dir)
     .filter((name) => name.endsWith('.md'))
-    .sort();
-  const lessons = files.map((name) => {
-    const path = join(dir, name);
-    return parseLesson(readFileSync(path, 'utf8'), relative(process.cwd(), path) || path);
-  });
+    .sort()
+    .map((name) => parseLesson(readFileSync(join(dir, name), 'utf8'), `lessons/${name}`));
   for (const lesson of lessons) {
     const sameSlug = lessons.find((other) => other !== lesson && other.slug === lesson.slug);
     if (sameSlug) throw new LessonError(lesson.file, `slug "${lesson.slug}" is also used by ${sameSlug.file}`);
     const sameOrder = lessons.find((other) => other !== lesson && other.order === lesson.order);
     if (sameOrder) throw new LessonError(lesson.file, `order ${lesson.order} is also used by ${sameOrder.file}`);
   }
-  return lessons.sort((a, b) => a.order - b.order);
-}
-
-export function findLesson(slug: string, dir: string = LESSONS_DIR): Lesson | undefined {
-  return loadLessons(dir).find((lesson) => lesson.slug === slug);
+  cached = lessons.sort((a, b) => a.order - b.order);
+  return cached;
 }

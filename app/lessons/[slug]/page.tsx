@@ -3,7 +3,7 @@ import { notFound } from 'next/navigation';
 import { LessonText } from '@/components/lesson/lesson-text';
 import { LessonWorkspace } from '@/components/lesson/lesson-workspace';
 import { LessonObserve } from '@/components/observe/lesson-observe';
-import { courseLessons } from '@/components/course/course-lessons';
+import { loadLessons } from '@/lib/lessons/load-lessons';
 
 type LessonPageProps = { params: Promise<{ slug: string }> };
 
@@ -12,18 +12,18 @@ export const dynamicParams = false;
 
 /** Loading every lesson here also makes a broken lesson file fail `next build`, naming the file. */
 export function generateStaticParams() {
-  return courseLessons().map((lesson) => ({ slug: lesson.slug }));
+  return loadLessons().map((lesson) => ({ slug: lesson.slug }));
 }
 
 export async function generateMetadata({ params }: LessonPageProps): Promise<Metadata> {
   const { slug } = await params;
-  const lesson = courseLessons().find((candidate) => candidate.slug === slug);
+  const lesson = loadLessons().find((candidate) => candidate.slug === slug);
   return lesson ? { title: lesson.title, description: lesson.summary } : {};
 }
 
 export default async function LessonPage({ params }: LessonPageProps) {
   const { slug } = await params;
-  const lessons = courseLessons();
+  const lessons = loadLessons();
   const index = lessons.findIndex((lesson) => lesson.slug === slug);
   if (index === -1) notFound();
   const lesson = lessons[index];

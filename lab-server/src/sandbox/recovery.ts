@@ -3,11 +3,14 @@
  * removed before anything new starts. Only the lab's own runc root, cgroup parent and bundles
  * directory are touched; other containers and cgroups on the host are never looked at.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupHost } from '../cgroups/host';
 import { listSandboxCgroups, parentDirs, removeCgroupTree } from '../cgroups/sandbox-cgroup';
 import type { Logger } from '../log';
+import { mountAt } from '../runtime/readonly-view';
+import { RuncRuntime } from '../runtime/runc';
 import type { ContainerRuntime } from '../runtime/runtime';
 
 export interface RecoveryReport {
@@ -42,4 +45,27 @@ export async function removeLeftovers(
   if (containers.length + cgroupIds.length + bundles.length > 0) logger.info('removed leftovers of an earlier run', { ...report });
   if (stuck.length > 0) logger.warn('some leftover cgroups could not be removed', { code: 'CGROUP_LEFTOVER', stuck });
   return report;
+}
+
+/**
+ * Removes everything one lab instance ever made: its containers, its read-only view mounts, its
+ * cgroup parent (with every sandbox cgroup under it) and its state directory. For tests and
+ * benchmarks, which each run a lab of their own, and for stale labs that a killed test run left.
+ */
+export async function removeLabFootprint(options: { stateDir: string; cgroupParent: string; runcPath: string; cgroupHost: CgroupHost }): Promise<void> {
+  const runtime = new RuncRuntime(options.runcPath, join(options.stateDir, 'runc'));
+  for (const id of await runtime.list().catch(() => [])) await runtime.destroy(id);
+  const views = join(options.stateDir, 'readonly');
+  for (const view of existsSync(views) ? readdirSync(views) : []) {
+    const path = join(views, view);
+    while (mountAt(path)) {
+      try {
+        execFileSync('umount', ['--lazy', path], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
+      } catch {
+        break;
+      }
+    }
+  }
+  for (const parent of parentDirs(options.cgroupHost, options.cgroupParent)) await removeCgroupTree(parent);
+  rmSync(options.stateDir, { recursive: true, force: true });
 }

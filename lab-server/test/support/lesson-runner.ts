@@ -112,7 +112,7 @@ export function describeFailure(lesson: Lesson, step: LessonStep, what: string, 
     if (result.stderr.trim()) parts.push(`check stderr:\n${result.stderr.trimEnd()}`);
   }
   run.terminals.forEach((terminal, index) => {
-    const lines = terminal.bufferText().split('\n');
+    const lines = terminal.bufferText().replace(/\s+$/, '').split('\n');
     parts.push(`terminal ${index + 1} (last 40 lines):\n${lines.slice(-40).join('\n')}`);
   });
   return parts.join('\n\n');

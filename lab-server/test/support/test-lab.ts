@@ -4,11 +4,11 @@
  * next to a running lab without touching each other's sandboxes.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
 import { loadConfig, type LabConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/log';
 import { preflight } from '../../src/preflight';
+import { removeLabFootprint } from '../../src/sandbox/recovery';
 import { startLabServer, type LabServer } from '../../src/server';
 
 export const TEST_ORIGIN = 'http://localhost:3000';
@@ -58,7 +58,7 @@ export async function startTestLab(overrides: Record<string, string> = {}): Prom
     async close() {
       for (const client of clients) client.close();
       await server.close();
-      rmSync(config.stateDir, { recursive: true, force: true });
+      await removeLabFootprint({ stateDir: config.stateDir, cgroupParent: config.cgroupParent, runcPath: facts.runcPath ?? 'runc', cgroupHost: facts.cgroupHost! });
     },
   };
 }

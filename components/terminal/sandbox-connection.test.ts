@@ -1,0 +1,297 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LabRequestError, type LabClient } from '../../lib/lab-client';
+import type { SandboxInfo } from '../../protocol/common';
+import { RETRY_DELAYS_MS, SandboxConnection, type TerminalSlot } from './sandbox-connection';
+
+/**
+ * A stand-in for lab-server behind LabClient: it keeps sandboxes per session token, answers the
+ * requests the connection makes, and can drop the connection or end a sandbox like the real one.
+ */
+class FakeLab {
+  sandboxes: SandboxInfo[] = [];
+  requests: Array<[string, unknown]> = [];
+  clients: FakeClient[] = [];
+  refuse: LabRequestError | undefined;
+  private next = 0;
+
+  newSandbox(key: string): SandboxInfo {
+    const n = ++this.next;
+    const sandbox: SandboxInfo = {
+      sandboxId: `sbx-0000000${n}`,
+      key,
+      hostname: `sbx-0000000${n}`,
+      createdAt: Date.now(),
+      limits: { memoryBytes: 1, pids: 1, cpus: 1 },
+      terminals: [{ terminalId: `term-run0000${n}`, kind: 'run', cols: 80, rows: 24, exited: false }],
+    };
+    this.sandboxes.push(sandbox);
+    return sandbox;
+  }
+
+  connect = async (_url: string, options: { token?: string }): Promise<LabClient> => {
+    if (this.refuse) throw this.refuse;
+    const client = new FakeClient(this, options.token ?? 'new-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    this.clients.push(client);
+    return client as unknown as LabClient;
+  };
+
+  get latest(): FakeClient {
+    return this.clients.at(-1)!;
+  }
+}
+
+class FakeClient {
+  closed = false;
+  sent: Array<[string, unknown]> = [];
+  private listeners = new Map<string, Set<(payload: never) => void>>();
+  private disconnectListeners = new Set<(reason: string) => void>();
+  socket = {
+    connected: true,
+    on: (_event: 'disconnect', listener: (reason: string) => void) => this.disconnectListeners.add(listener),
+    off: (_event: 'disconnect', listener: (reason: string) => void) => this.disconnectListeners.delete(listener),
+  };
+
+  constructor(
+    private readonly lab: FakeLab,
+    readonly token: string,
+  ) {}
+
+  onSession(listener: (session: { token: string }) => void) {
+    listener({ token: this.token });
+    return () => undefined;
+  }
+
+  on(event: string, listener: (payload: never) => void) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event)!.add(listener);
+    return () => this.listeners.get(event)!.delete(listener);
+  }
+
+  emit(event: string, payload: unknown) {
+    for (const listener of this.listeners.get(event) ?? []) listener(payload as never);
+  }
+
+  send(event: string, payload: unknown) {
+    this.sent.push([event, payload]);
+  }
+
+  async request(event: string, payload: Record<string, unknown>) {
+    this.lab.requests.push([event, payload]);
+    switch (event) {
+      case 'sandbox:open':
+        return this.lab.sandboxes.find((s) => s.key === payload.key) ?? this.lab.newSandbox(payload.key as string);
+      case 'sandbox:list':
+        return this.lab.sandboxes;
+      case 'sandbox:close': {
+        const index = this.lab.sandboxes.findIndex((s) => s.sandboxId === payload.sandboxId);
+        if (index === -1) throw new LabRequestError('NOT_FOUND', 'No such sandbox.');
+        this.lab.sandboxes.splice(index, 1);
+        return {};
+      }
+      case 'check:run':
+        return { exitCode: 0, stdout: 'ok', stderr: '', truncated: false, timedOut: false, durationMs: 5 };
+      default:
+        throw new Error(`unexpected request ${event}`);
+    }
+  }
+
+  /** The network dropped. */
+  drop() {
+    this.socket.connected = false;
+    for (const listener of this.disconnectListeners) listener('transport close');
+  }
+
+  close() {
+    this.closed = true;
+  }
+}
+
+/** A terminal on the page: records what the connection asks of it. */
+class FakeSlot implements TerminalSlot {
+  attaches: Array<string | undefined> = [];
+  detaches: string[] = [];
+  typed: string[] = [];
+  live = false;
+  private counter = 0;
+
+  constructor(readonly slot: number) {}
+
+  async attach(_client: LabClient, _sandboxId: string, terminalId: string | undefined) {
+    this.attaches.push(terminalId);
+    this.live = true;
+    return terminalId ?? `term-exec000${this.slot}${++this.counter}`;
+  }
+  detach(reason: 'disconnected' | 'ended') {
+    this.live = false;
+    this.detaches.push(reason);
+  }
+  type(data: string) {
+    if (!this.live) return false;
+    this.typed.push(data);
+    return true;
+  }
+  focus() {}
+}
+
+function setup(storedToken?: string) {
+  const lab = new FakeLab();
+  let token = storedToken;
+  const tokens = { get: () => token, set: (value: string) => (token = value) };
+  const connection = new SandboxConnection({ key: 'uts', labUrl: async () => 'http://lab.test:3001', tokens, connect: lab.connect });
+  return { lab, connection, token: () => token };
+}
+
+/** Lets pending promises (and timers, with fake timers) run. */
+async function settle(ms = 0) {
+  for (let i = 0; i < 10; i++) await vi.advanceTimersByTimeAsync(ms / 10);
+}
+
+describe('SandboxConnection', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('opens the lesson’s sandbox, keeps the session token, and attaches each terminal', async () => {
+    const { lab, connection, token } = setup();
+    const first = new FakeSlot(0);
+    const second = new FakeSlot(1);
+    connection.register(first);
+    connection.register(second);
+    expect(connection.getStatus().state).toBe('connecting');
+
+    connection.start();
+    await settle();
+
+    expect(connection.getStatus()).toMatchObject({ state: 'live', sandbox: { hostname: 'sbx-00000001' } });
+    expect(lab.requests[0]).toEqual(['sandbox:open', { key: 'uts' }]);
+    expect(token()).toBe(lab.latest.token);
+    // The first terminal is the sandbox's run shell; the second starts a new shell.
+    expect(first.attaches).toEqual(['term-run00001']);
+    expect(second.attaches).toEqual([undefined]);
+  });
+
+  it('reconnects after a network drop to the same sandbox and re-attaches the same terminals', async () => {
+    const { lab, connection } = setup('stored-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    const first = new FakeSlot(0);
+    const second = new FakeSlot(1);
+    connection.register(first);
+    connection.register(second);
+    connection.start();
+    await settle();
+    // The sandbox now lists the second shell, as lab-server would.
+    lab.sandboxes[0].terminals.push({ terminalId: 'term-exec0011', kind: 'exec', cols: 80, rows: 24, exited: false });
+
+    lab.latest.drop();
+    expect(connection.getStatus().state).toBe('reconnecting');
+    expect(first.detaches.at(-1)).toBe('disconnected');
+    expect(first.live).toBe(false);
+
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(connection.getStatus()).toMatchObject({ state: 'live', sandbox: { sandboxId: 'sbx-00000001' }, liveTerminals: 2 });
+    expect(lab.clients).toHaveLength(2);
+    expect(lab.clients[0].closed).toBe(true);
+    expect(lab.clients[1].token).toBe('stored-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    expect(lab.requests.map(([event]) => event)).toEqual(['sandbox:open', 'sandbox:list']);
+    expect(first.attaches).toEqual(['term-run00001', 'term-run00001']);
+    expect(second.attaches).toEqual([undefined, 'term-exec0011']);
+  });
+
+  it('says the sandbox ended when it is gone after a reconnect, and does not make a new one by itself', async () => {
+    const { lab, connection } = setup();
+    connection.register(new FakeSlot(0));
+    connection.start();
+    await settle();
+    lab.sandboxes = [];
+    lab.latest.drop();
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(connection.getStatus().state).toBe('ended');
+    expect(connection.getStatus().message).toMatch(/ended while the connection was down/);
+    expect(lab.requests.filter(([event]) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
+  it('ends on sandbox:closed, and Restart brings a fresh sandbox with fresh shells', async () => {
+    const { lab, connection } = setup();
+    const first = new FakeSlot(0);
+    const second = new FakeSlot(1);
+    connection.register(first);
+    connection.register(second);
+    connection.start();
+    await settle();
+
+    lab.sandboxes = [];
+    lab.latest.emit('sandbox:closed', { sandboxId: 'sbx-00000001', reason: 'idle', message: 'Closed after 30 minutes without activity.' });
+    expect(connection.getStatus()).toMatchObject({ state: 'ended', message: 'Closed after 30 minutes without activity.' });
+    expect(first.detaches.at(-1)).toBe('ended');
+    expect(connection.run('ls')).toBe(false);
+
+    connection.restart();
+    expect(connection.getStatus()).toMatchObject({ state: 'connecting', message: 'Starting a fresh sandbox…' });
+    await settle();
+    expect(connection.getStatus()).toMatchObject({ state: 'live', sandbox: { hostname: 'sbx-00000002' } });
+    expect(lab.requests.slice(-2)).toEqual([
+      ['sandbox:close', { sandboxId: 'sbx-00000001' }],
+      ['sandbox:open', { key: 'uts' }],
+    ]);
+    expect(first.attaches.at(-1)).toBe('term-run00002');
+    expect(second.attaches.at(-1)).toBeUndefined();
+  });
+
+  it('stops and explains when the lab refuses this page, without retrying', async () => {
+    const { lab, connection } = setup();
+    lab.refuse = new LabRequestError('ORIGIN_REFUSED', 'Connections from http://evil.test are not allowed.');
+    connection.start();
+    await settle(30_000);
+    expect(connection.getStatus()).toMatchObject({ state: 'error', message: 'Connections from http://evil.test are not allowed.' });
+    expect(connection.getStatus().retryAt).toBeUndefined();
+  });
+
+  it('keeps trying while the lab server is down, and goes live once it is up', async () => {
+    const { lab, connection } = setup();
+    lab.refuse = new LabRequestError('DISCONNECTED', 'xhr poll error');
+    connection.start();
+    await settle();
+    expect(connection.getStatus().state).toBe('error');
+    expect(connection.getStatus().message).toMatch(/Cannot reach the lab server at http:\/\/lab\.test:3001/);
+    expect(connection.getStatus().retryAt).toBeGreaterThan(Date.now());
+
+    lab.refuse = undefined;
+    await settle(RETRY_DELAYS_MS[0] + RETRY_DELAYS_MS[1]);
+    expect(connection.getStatus().state).toBe('live');
+  });
+
+  it('Run types each line with Enter into the block’s terminal, and marks it active', async () => {
+    const { connection } = setup();
+    const first = new FakeSlot(0);
+    const second = new FakeSlot(1);
+    connection.register(first);
+    connection.register(second);
+    connection.start();
+    await settle();
+
+    expect(connection.run('hostname\nuname -n\n', 1)).toBe(true);
+    expect(second.typed).toEqual(['hostname\runame -n\r']);
+    expect(connection.getActiveSlot()).toBe(1);
+    // Without a target, Run uses the terminal the learner used last.
+    connection.run('ls');
+    expect(second.typed.at(-1)).toBe('ls\r');
+  });
+
+  it('runs checks only while live, in the current sandbox', async () => {
+    const { lab, connection } = setup();
+    await expect(connection.runCheck('true')).rejects.toThrow(/not connected/);
+    connection.start();
+    await settle();
+    await expect(connection.runCheck('test -e /tmp/x', 5000)).resolves.toMatchObject({ exitCode: 0 });
+    expect(lab.requests.at(-1)).toEqual(['check:run', { sandboxId: 'sbx-00000001', command: 'test -e /tmp/x', timeoutMs: 5000 }]);
+  });
+
+  it('after dispose, nothing it started runs on', async () => {
+    const { lab, connection } = setup();
+    const slot = new FakeSlot(0);
+    connection.register(slot);
+    connection.start();
+    connection.dispose();
+    await settle(10_000);
+    expect(slot.attaches).toEqual([]);
+    expect(lab.clients.every((client) => client.closed)).toBe(true);
+  });
+});

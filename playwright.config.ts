@@ -10,6 +10,8 @@ import { defineConfig } from '@playwright/test';
 
 export const E2E_WEB_PORT = 3100;
 export const E2E_LAB_PORT = 3101;
+/** A fixed instructor token, so the classroom tests can open the dashboard (e2e/classroom.spec.ts). */
+export const E2E_INSTRUCTOR_TOKEN = 'e2e-instructor-token-0123456789';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -32,6 +34,13 @@ export default defineConfig({
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
+  projects: [
+    // Everything that can share one lab with other tests running at the same time.
+    { name: 'lab', grepInvert: /@whole-lab/ },
+    // Tests that act on the whole lab (closing it to new learners, ending every sandbox) would
+    // break tests running beside them, so they run on their own, after all the others.
+    { name: 'whole-lab', grep: /@whole-lab/, dependencies: ['lab'] },
+  ],
   webServer: {
     command: 'node --import tsx scripts/start.ts',
     url: `http://127.0.0.1:${E2E_WEB_PORT}/api/lab-config`,
@@ -51,6 +60,7 @@ export default defineConfig({
       ISOLAB_CGROUP_PARENT: 'isolab-e2e',
       ISOLAB_NEXT_DIST: '.next-e2e',
       ISOLAB_LOG_LEVEL: 'warn',
+      ISOLAB_INSTRUCTOR_TOKEN: E2E_INSTRUCTOR_TOKEN,
     },
   },
 });

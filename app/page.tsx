@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { DisplayNamePicker } from '@/components/classroom/display-name-picker';
 import { ContinueCard, type CourseLesson } from '@/components/course/continue-card';
 import { LessonCardProgress } from '@/components/course/lesson-card-progress';
 import { InlineTitle } from '@/components/lesson/inline-title';
@@ -36,8 +37,9 @@ export default function CourseMapPage() {
         </p>
       </section>
 
-      <div className="mt-8 max-w-3xl">
+      <div className="mt-8 max-w-3xl space-y-4">
         <ContinueCard lessons={course} />
+        <DisplayNamePicker />
       </div>
 
       <section aria-labelledby="lessons-title" className="mt-12">

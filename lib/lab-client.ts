@@ -29,6 +29,8 @@ export interface ConnectOptions {
   instructorToken?: string;
   /** Node only: the Origin header to send (browsers send their own). */
   origin?: string;
+  /** Node only: the local address to connect from, e.g. 127.0.0.7 (load tests: the per-address connection cap). */
+  localAddress?: string;
   /** Reconnect automatically (the browser wants this; tests usually do not). */
   reconnection?: boolean;
   /** How long to wait for the session before giving up. */
@@ -72,6 +74,7 @@ export class LabClient {
           ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
         }),
       ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       forceNew: true,
     });
     const client = new LabClient(socket);

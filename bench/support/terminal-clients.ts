@@ -21,6 +21,9 @@ export interface BenchTerminal {
   close(): void;
 }
 
+/** The end of a bash prompt; the snapshot of a fresh terminal may put the bracketed-paste switch after it. */
+export const PROMPT = /# (\x1b\[\?2004h)?$/;
+
 /** Keeps the last few kilobytes of output and wakes a waiter when its pattern shows up. */
 class OutputTail {
   text = '';
@@ -85,7 +88,7 @@ export async function isolabTerminal(client: LabClient, sandboxId: string, termi
 export async function isolabShell(client: LabClient, key: string): Promise<BenchTerminal & { sandboxId: string }> {
   const sandbox = await client.request('sandbox:open', { key });
   const terminal = await isolabTerminal(client, sandbox.sandboxId, sandbox.terminals[0].terminalId);
-  await terminal.next(/# $/);
+  await terminal.next(PROMPT);
   return Object.assign(terminal, { sandboxId: sandbox.sandboxId });
 }
 
@@ -113,7 +116,7 @@ export async function wettyTerminal(url: string, size = { cols: 120, rows: 40 })
     socket.once('connect_error', reject);
   });
   socket.emit('resize', size);
-  await tail.next(/# $/, 15_000);
+  await tail.next(PROMPT, 15_000);
   return {
     socket,
     type: (data) => void socket.emit('input', data),
@@ -152,6 +155,6 @@ export async function measureThroughput(terminal: BenchTerminal, bytes: number):
   terminal.type(`yes | head -c ${bytes}; echo THROUGHPUT""-DONE\r`);
   await terminal.next(/THROUGHPUT-DONE/, 600_000);
   const seconds = (performance.now() - started) / 1000;
-  await terminal.next(/# $/, 10_000);
+  await terminal.next(PROMPT, 10_000);
   return (terminal.chars - before) / 1e6 / seconds;
 }

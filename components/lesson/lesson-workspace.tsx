@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { LearnerClassProvider } from '../classroom/learner-class-context';
 import { progressStore } from '../progress/use-progress';
 import { fetchLabUrl } from '../terminal/lab-config';
 import { localTokenStore, SandboxConnection } from '../terminal/sandbox-connection';
@@ -12,6 +13,8 @@ import { WorkspaceContext, type Workspace } from './workspace-context';
 export interface LessonWorkspaceProps {
   slug: string;
   terminals: 1 | 2;
+  /** The lesson's step ids in order: the classroom reports which are passed and which is next. */
+  stepIds: readonly string[];
   /** The lesson text, rendered on the server. */
   text: ReactNode;
   /**
@@ -27,7 +30,7 @@ export interface LessonWorkspaceProps {
  * The lesson page's interactive frame: the text beside the terminals, and the one sandbox
  * connection they share. The connection lives exactly as long as the page is open.
  */
-export function LessonWorkspace({ slug, terminals, text, observe, observeOpen }: LessonWorkspaceProps) {
+export function LessonWorkspace({ slug, terminals, stepIds, text, observe, observeOpen }: LessonWorkspaceProps) {
   const [connection, setConnection] = useState<SandboxConnection | null>(null);
 
   useEffect(() => {
@@ -47,12 +50,14 @@ export function LessonWorkspace({ slug, terminals, text, observe, observeOpen }:
 
   return (
     <WorkspaceContext value={workspace}>
-      <SplitLayout
-        start={text}
-        end={<TerminalPane observe={observe} observeOpen={observeOpen} />}
-        startLabel="Lesson"
-        endLabel="Terminal"
-      />
+      <LearnerClassProvider stepIds={stepIds}>
+        <SplitLayout
+          start={text}
+          end={<TerminalPane observe={observe} observeOpen={observeOpen} />}
+          startLabel="Lesson"
+          endLabel="Terminal"
+        />
+      </LearnerClassProvider>
     </WorkspaceContext>
   );
 }

@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { DisplayNameChip } from '../classroom/display-name-chip';
 import { cn } from '../ui/cn';
 import { NavLink } from './nav-link';
 import { ThemeToggle } from './theme-toggle';
@@ -17,6 +18,7 @@ export function SiteHeader({ className }: { className?: string }) {
           <NavLink href="/agenda">Agenda</NavLink>
         </nav>
         <div className="ml-auto flex items-center gap-1">
+          <DisplayNameChip />
           <ThemeToggle />
         </div>
       </div>

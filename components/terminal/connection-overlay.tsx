@@ -47,7 +47,7 @@ export function ConnectionOverlay({ connection, status }: { connection: SandboxC
   return (
     <div className="absolute inset-3 z-10 flex items-center justify-center rounded-lg bg-background/70 p-4 backdrop-blur-[2px]" data-testid="terminal-overlay" data-state={status.state}>
       <div role="alert" className="w-full max-w-md rounded-xl border bg-card p-5 shadow-lg">
-        <h2 className="text-base font-semibold">{ended ? 'This sandbox has ended' : 'The terminal cannot connect'}</h2>
+        <h2 className="text-base font-semibold">{ended ? 'This sandbox has ended' : status.errorCode === 'LAB_CLOSED' ? 'The lab is closed right now' : 'The terminal cannot connect'}</h2>
         <p className="mt-1.5 text-sm text-muted-foreground">{status.message}</p>
         {!ended && seconds !== undefined ? <p className="mt-1 text-xs text-muted-foreground">Trying again in {seconds} s.</p> : null}
         <div className="mt-4 flex flex-wrap gap-2">

@@ -12,6 +12,8 @@ class FakeLab {
   requests: Array<[string, unknown]> = [];
   clients: FakeClient[] = [];
   refuse: LabRequestError | undefined;
+  /** Refuses `sandbox:open` on a connection that was accepted (e.g. the lab is closed). */
+  refuseOpen: LabRequestError | undefined;
   private next = 0;
 
   newSandbox(key: string): SandboxInfo {
@@ -79,6 +81,7 @@ class FakeClient {
     this.lab.requests.push([event, payload]);
     switch (event) {
       case 'sandbox:open':
+        if (this.lab.refuseOpen) throw this.lab.refuseOpen;
         return this.lab.sandboxes.find((s) => s.key === payload.key) ?? this.lab.newSandbox(payload.key as string);
       case 'sandbox:list':
         return this.lab.sandboxes;
@@ -282,6 +285,51 @@ describe('SandboxConnection', () => {
     await settle();
     await expect(connection.runCheck('test -e /tmp/x', 5000)).resolves.toMatchObject({ exitCode: 0 });
     expect(lab.requests.at(-1)).toEqual(['check:run', { sandboxId: 'sbx-00000001', command: 'test -e /tmp/x', timeoutMs: 5000 }]);
+  });
+
+  it('refuses for good, with the code, when the instructor link is wrong', async () => {
+    const { lab, connection } = setup();
+    lab.refuse = new LabRequestError('FORBIDDEN', 'That instructor link is not valid.');
+    connection.start();
+    await settle(30_000);
+    expect(connection.getStatus()).toMatchObject({ state: 'error', errorCode: 'FORBIDDEN', message: 'That instructor link is not valid.' });
+    expect(lab.clients).toHaveLength(0);
+  });
+
+  it('says the lab is closed with its code, so the page can word it, and a retry works once it is open', async () => {
+    const { lab, connection } = setup();
+    lab.refuseOpen = new LabRequestError('LAB_CLOSED', 'The lab is closed to new sandboxes right now. Ask the instructor to open it.');
+    connection.start();
+    await settle(30_000);
+    expect(connection.getStatus()).toMatchObject({ state: 'error', errorCode: 'LAB_CLOSED' });
+    lab.refuseOpen = undefined;
+    connection.retry();
+    await settle();
+    expect(connection.getStatus().state).toBe('live');
+    expect(connection.getStatus().errorCode).toBeUndefined();
+  });
+
+  it('hands every client it adopts to onClient listeners, and runs their cleanup when it drops the client', async () => {
+    const { lab, connection } = setup();
+    const seen: unknown[] = [];
+    const cleaned: unknown[] = [];
+    connection.onClient((client) => {
+      seen.push(client);
+      return () => cleaned.push(client);
+    });
+    connection.start();
+    await settle();
+    expect(seen).toEqual([lab.clients[0]]);
+
+    lab.latest.drop();
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(seen).toEqual([lab.clients[0], lab.clients[1]]);
+    expect(cleaned).toEqual([lab.clients[0]]);
+
+    // A listener added later gets the current client at once.
+    const late: unknown[] = [];
+    connection.onClient((client) => void late.push(client));
+    expect(late).toEqual([lab.clients[1]]);
   });
 
   it('after dispose, nothing it started runs on', async () => {

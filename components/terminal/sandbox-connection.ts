@@ -394,18 +394,19 @@ function isTransient(error: unknown): boolean {
 /** The session token in localStorage: a reload (or a new tab) reuses the same lab session. */
 export const SESSION_TOKEN_KEY = 'isolab.session-token';
 
-export function localTokenStore(): TokenStore {
+/** `key` keeps another session apart, e.g. the instructor's own. */
+export function localTokenStore(key = SESSION_TOKEN_KEY): TokenStore {
   return {
     get() {
       try {
-        return window.localStorage.getItem(SESSION_TOKEN_KEY) ?? undefined;
+        return window.localStorage.getItem(key) ?? undefined;
       } catch {
         return undefined;
       }
     },
     set(token) {
       try {
-        window.localStorage.setItem(SESSION_TOKEN_KEY, token);
+        window.localStorage.setItem(key, token);
       } catch {
         // Without storage a reload starts a new session; everything else still works.
       }

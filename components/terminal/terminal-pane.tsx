@@ -1,6 +1,10 @@
 'use client';
 
 import { useEffect, useState, type ReactNode } from 'react';
+import { ClassBanner } from '../classroom/class-banner';
+import { FollowToggle } from '../classroom/follow-toggle';
+import { FollowView } from '../classroom/follow-view';
+import { useLearnerClass } from '../classroom/learner-class-context';
 import { useActiveSlot, useConnectionStatus, useWorkspace } from '../lesson/workspace-context';
 import { ObserveSlot } from '../lesson/observe-slot';
 import { FONT_SIZE, setPreference } from '../preferences/preferences-store';
@@ -28,6 +32,8 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
   const status = useConnectionStatus(connection);
   const activeSlot = useActiveSlot(connection);
   const { fontSize, screenReader, terminalLayout } = usePreferences();
+  // While the learner follows the instructor, the broadcast covers their own terminals.
+  const following = useLearnerClass().snapshot.following;
   const [extraTerminal, setExtraTerminal] = useState(false);
 
   // After a reload, a second shell the learner had opened comes back with its screen.
@@ -58,6 +64,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
             {status.sandbox.hostname}
           </span>
         ) : null}
+        <FollowToggle />
         <div className="ml-auto flex flex-wrap items-center gap-1">
           {count === 2 && wide ? (
             <div role="group" aria-label="Terminal layout" className="flex rounded-md border bg-muted/60 p-0.5">
@@ -102,6 +109,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
       </div>
 
       <div className="@container relative flex min-h-0 flex-1 flex-col gap-2 p-3">
+        <ClassBanner />
         {tabs ? (
           <div role="tablist" aria-label="Terminals" className="flex gap-1">
             {slots.map((slot) => (
@@ -139,7 +147,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
         <div className={cn('relative min-h-0 flex-1', tabs ? '' : 'flex flex-col gap-3 @3xl:flex-row')}>
           {slots.map((slot) => {
             const label = `Terminal ${slot + 1}`;
-            const hidden = tabs && shownSlot !== slot;
+            const hidden = (tabs && shownSlot !== slot) || following;
             return (
               <div
                 key={slot}
@@ -167,12 +175,18 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
           })}
         </div>
         <ConnectionOverlay connection={connection} status={status} />
+        <FollowView />
         <p className="hidden truncate text-xs text-muted-foreground lg:block">
           Copy <Kbd>Ctrl+Shift+C</Kbd> · Paste <Kbd>Ctrl+Shift+V</Kbd> · or right-click · <Kbd>Ctrl+C</Kbd> stops the running program
         </p>
       </div>
 
-      {observe ? <ObserveSlot defaultOpen={observeOpen}>{observe}</ObserveSlot> : null}
+      {observe ? (
+        // Hidden, not unmounted, while following: the broadcast gets the height, the panels keep their state.
+        <div className={cn('contents', following && 'hidden')}>
+          <ObserveSlot defaultOpen={observeOpen}>{observe}</ObserveSlot>
+        </div>
+      ) : null}
     </div>
   );
 }

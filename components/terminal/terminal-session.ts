@@ -75,6 +75,7 @@ export class TerminalSession implements TerminalSlot {
   /** Each attach() gets a number; an answer for an older one is stale and dropped. */
   private attachSeq = 0;
   private fitFrame = 0;
+  private shrinkFrame = 0;
   /** The pane and screen size the mirror's font was last fitted to, so a fit happens once per change. */
   private zoomedFor = '';
   private disposed = false;
@@ -311,6 +312,7 @@ export class TerminalSession implements TerminalSlot {
     if (this.disposed) return;
     this.disposed = true;
     cancelAnimationFrame(this.fitFrame);
+    cancelAnimationFrame(this.shrinkFrame);
     this.unbind();
     for (const cleanup of this.cleanups) cleanup();
     for (const disposable of this.disposables) disposable.dispose();
@@ -354,22 +356,42 @@ export class TerminalSession implements TerminalSlot {
   /**
    * Picks the font size at which the mirrored screen (the owner's cols × rows) fills the pane.
    * Cell size is proportional to the font size, so one measurement gives the factor; it runs
-   * once per pane size and screen size, so it cannot oscillate between two sizes.
+   * once per pane size and screen size, and the correction after it only ever shrinks, so it
+   * cannot oscillate between two sizes.
    */
   private zoomToFit(): void {
+    const area = this.mirrorArea();
+    if (!area) return;
+    const key = `${area.width}x${area.height}:${this.terminal.cols}x${this.terminal.rows}`;
+    if (key === this.zoomedFor) return;
+    this.zoomedFor = key;
+    const current = this.terminal.options.fontSize ?? this.options.fontSize;
+    const scale = Math.min(area.width / area.used.width, area.height / area.used.height);
+    const next = clamp(Math.floor(current * scale * 2) / 2, MIN_MIRROR_FONT_SIZE, this.options.maxFontSize ?? 24);
+    if (next !== current) this.terminal.options.fontSize = next;
+    this.shrinkWhileOverflowing(4);
+  }
+
+  /** Cell sizes round to whole pixels, so the estimate can be a little too big: step down until it fits. */
+  private shrinkWhileOverflowing(tries: number): void {
+    cancelAnimationFrame(this.shrinkFrame);
+    this.shrinkFrame = requestAnimationFrame(() => {
+      const area = this.mirrorArea();
+      const current = this.terminal.options.fontSize ?? this.options.fontSize;
+      if (!area || tries === 0 || current <= MIN_MIRROR_FONT_SIZE) return;
+      if (area.used.width <= area.width + 0.5 && area.used.height <= area.height + 0.5) return;
+      this.terminal.options.fontSize = current - 0.5;
+      this.shrinkWhileOverflowing(tries - 1);
+    });
+  }
+
+  private mirrorArea(): { width: number; height: number; used: DOMRect } | undefined {
     const screen = this.terminal.element?.querySelector<HTMLElement>('.xterm-screen');
     const width = this.host.clientWidth - SCROLLBAR_WIDTH;
     const height = this.host.clientHeight;
-    if (this.disposed || !screen || width <= 0 || height <= 0) return;
-    const key = `${width}x${height}:${this.terminal.cols}x${this.terminal.rows}`;
-    if (key === this.zoomedFor) return;
+    if (this.disposed || !screen || width <= 0 || height <= 0) return undefined;
     const used = screen.getBoundingClientRect();
-    if (used.width === 0 || used.height === 0) return;
-    this.zoomedFor = key;
-    const current = this.terminal.options.fontSize ?? this.options.fontSize;
-    const scale = Math.min(width / used.width, height / used.height);
-    const next = clamp(Math.floor(current * scale * 2) / 2, MIN_MIRROR_FONT_SIZE, this.options.maxFontSize ?? 24);
-    if (next !== current) this.terminal.options.fontSize = next;
+    return used.width > 0 && used.height > 0 ? { width, height, used } : undefined;
   }
 
   private sendInput(data: string): void {

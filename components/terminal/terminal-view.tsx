@@ -17,6 +17,8 @@ export interface TerminalViewProps {
   visible: boolean;
   /** Whether the connection is live, so per-terminal problems are worth showing. */
   connectionLive: boolean;
+  /** Overrides the learner's font size preference (demo mode's projector size). */
+  fontSize?: number;
   className?: string;
 }
 
@@ -24,9 +26,10 @@ export interface TerminalViewProps {
  * Mounts a TerminalSession into the page and disposes it on unmount. Everything else (socket,
  * xterm, flow control, replay) happens in the session and the connection.
  */
-export function TerminalView({ slot, label, visible, connectionLive, className }: TerminalViewProps) {
+export function TerminalView({ slot, label, visible, connectionLive, fontSize: fontSizeOverride, className }: TerminalViewProps) {
   const { connection } = useWorkspace();
-  const preferences = usePreferences();
+  const stored = usePreferences();
+  const preferences = { ...stored, fontSize: fontSizeOverride ?? stored.fontSize };
   const theme = useResolvedTheme();
   const hostRef = useRef<HTMLDivElement>(null);
   const sessionRef = useRef<TerminalSession | null>(null);

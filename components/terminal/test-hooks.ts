@@ -16,7 +16,12 @@ export interface IsolabTestHooks {
   size(slot: number): { cols: number; rows: number } | undefined;
   /** Closes the socket's transport the way a network drop does. */
   dropConnection(): void;
+  /** What a read-only view shows: 'follow' (the instructor's broadcast) or 'spotlight' (a learner's screen). */
+  mirrorText(name: MirrorName): string;
+  mirrorState(name: MirrorName): string | undefined;
 }
+
+export type MirrorName = 'follow' | 'spotlight';
 
 declare global {
   interface Window {
@@ -25,6 +30,7 @@ declare global {
 }
 
 const sessions = new Map<number, TerminalSession>();
+const mirrors = new Map<MirrorName, TerminalSession>();
 let currentConnection: SandboxConnection | undefined;
 
 function enabled(): boolean {
@@ -43,6 +49,8 @@ function install(): void {
       return terminal ? { cols: terminal.cols, rows: terminal.rows } : undefined;
     },
     dropConnection: () => currentConnection?.labClient?.socket.io.engine?.close(),
+    mirrorText: (name) => mirrors.get(name)?.text() ?? '',
+    mirrorState: (name) => mirrors.get(name)?.getState().phase,
   };
 }
 
@@ -61,5 +69,14 @@ export function exposeTerminal(session: TerminalSession): () => void {
   sessions.set(session.slot, session);
   return () => {
     if (sessions.get(session.slot) === session) sessions.delete(session.slot);
+  };
+}
+
+export function exposeMirror(name: MirrorName, session: TerminalSession): () => void {
+  if (!enabled()) return () => undefined;
+  install();
+  mirrors.set(name, session);
+  return () => {
+    if (mirrors.get(name) === session) mirrors.delete(name);
   };
 }

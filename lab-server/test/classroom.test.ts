@@ -3,7 +3,8 @@
  * followers read-only, a spotlight is announced to the learner, and the class controls work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientRequests, requiredRole, type ClassState } from '../../protocol';
+import { io } from 'socket.io-client';
+import { clientRequests, PROTOCOL_VERSION, requiredRole, type ClassState } from '../../protocol';
 import { LabClient } from '../../lib/lab-client';
 import { openShell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
@@ -118,9 +119,21 @@ describe('spotlight', () => {
     const watching = await TerminalDriver.open(instructor, view.sandboxId, { terminalId: view.terminalId }).catch((e) => e);
     expect(watching).toMatchObject({ code: 'NOT_FOUND' }); // seeing is not owning
 
+    // The learner reloads the page: the new connection is told at once that someone is looking.
+    // (A raw socket, so the listener is there before the first event can arrive.)
+    const reloaded = io(lab.url, {
+      transports: ['websocket'],
+      auth: { protocolVersion: PROTOCOL_VERSION, token: learner.session!.token },
+      extraHeaders: { origin: TEST_ORIGIN },
+      forceNew: true,
+    });
+    const told = new Promise<boolean>((resolve) => reloaded.on('class:spotlighted', ({ active }: { active: boolean }) => resolve(active)));
+    expect(await told).toBe(true);
+
     const off = new Promise<boolean>((resolve) => learner.on('class:spotlighted', ({ active }) => !active && resolve(active)));
     await instructor.request('class:spotlight-end', {});
     expect(await off).toBe(false);
+    reloaded.close();
     learner.close();
   });
 });

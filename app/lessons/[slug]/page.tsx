@@ -33,6 +33,7 @@ export default async function LessonPage({ params }: LessonPageProps) {
     <LessonWorkspace
       slug={lesson.slug}
       terminals={lesson.terminals}
+      stepIds={lesson.steps.map((step) => step.id)}
       text={<LessonText lesson={lesson} previous={neighbour(index - 1)} next={neighbour(index + 1)} />}
       observe={<LessonObserve panel={lesson.panel} />}
       observeOpen={lesson.panel !== undefined}

@@ -80,7 +80,12 @@ export class Classroom {
 
   // ---- connections --------------------------------------------------------------------------
 
-  connected(sessionId: string, displayName: string, role: 'learner' | 'instructor'): { broadcasting: boolean } {
+  /**
+   * A connection arrived. Returns what it must be told at once: whether a broadcast is live, and
+   * whether the instructor is viewing this session's terminal (a reloaded page must show the
+   * badge again, or a learner could be watched without knowing).
+   */
+  connected(sessionId: string, displayName: string, role: 'learner' | 'instructor'): { broadcasting: boolean; spotlighted: boolean } {
     if (role === 'instructor') {
       this.instructorSessions.add(sessionId);
     } else {
@@ -88,7 +93,8 @@ export class Classroom {
       this.roster.update(sessionId, { connections: learner.connections + 1, lastSeenAt: Date.now() });
       this.changed();
     }
-    return { broadcasting: Boolean(this.broadcast) };
+    const spotlighted = [...this.spotlights.values()].some((spotlight) => spotlight.learnerSessionId === sessionId);
+    return { broadcasting: Boolean(this.broadcast), spotlighted };
   }
 
   disconnected(sessionId: string, role: 'learner' | 'instructor', socketId: string): void {

@@ -11,8 +11,9 @@ import type { HandlerSet, LabSocket } from './handler-types';
 export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
   return {
     onConnect(socket) {
-      const { broadcasting } = classroom.connected(socket.data.session.id, socket.data.session.displayName, socket.data.role);
+      const { broadcasting, spotlighted } = classroom.connected(socket.data.session.id, socket.data.session.displayName, socket.data.role);
       if (socket.data.role === 'learner' && broadcasting) socket.emit('class:broadcast-status', { active: true });
+      if (socket.data.role === 'learner' && spotlighted) socket.emit('class:spotlighted', { active: true });
     },
     onDisconnect(socket) {
       classroom.disconnected(socket.data.session.id, socket.data.role, socket.id);

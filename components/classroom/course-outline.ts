@@ -1,0 +1,21 @@
+/**
+ * The shape of the course the instructor's pages need in the browser: each lesson's slug,
+ * title and steps, without the lesson text. Made on the server from the lesson files.
+ */
+import { loadLessons } from '../../lib/lessons/load-lessons';
+
+export interface OutlineLesson {
+  slug: string;
+  title: string;
+  order: number;
+  steps: Array<{ id: string; title: string }>;
+}
+
+export function courseOutline(): OutlineLesson[] {
+  return loadLessons().map((lesson) => ({
+    slug: lesson.slug,
+    title: lesson.title,
+    order: lesson.order,
+    steps: lesson.steps.map((step) => ({ id: step.id, title: step.title })),
+  }));
+}

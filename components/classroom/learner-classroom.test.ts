@@ -1,0 +1,198 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LabClient } from '../../lib/lab-client';
+import { ProgressStore } from '../progress/progress-store';
+import { DisplayNameStore } from './display-name-store';
+import { BROADCAST_GAP_MS, LearnerClassroom } from './learner-classroom';
+import type { MirrorView } from './mirror-channel';
+
+/** A stand-in for one socket to lab-server: records what the classroom sends and lets a test push events. */
+class FakeClient {
+  sent: Array<[string, unknown]> = [];
+  requests: Array<[string, unknown]> = [];
+  socket = { connected: true };
+  private listeners = new Map<string, Set<(payload: never) => void>>();
+  private sessionListeners = new Set<(session: { displayName: string }) => void>();
+
+  constructor(private readonly displayName = 'swift-otter') {}
+
+  on(event: string, listener: (payload: never) => void) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event)!.add(listener);
+    return () => this.listeners.get(event)!.delete(listener);
+  }
+
+  onSession(listener: (session: { displayName: string }) => void) {
+    this.sessionListeners.add(listener);
+    listener({ displayName: this.displayName });
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  emit(event: string, payload: unknown) {
+    for (const listener of this.listeners.get(event) ?? []) listener(payload as never);
+  }
+
+  send(event: string, payload: unknown) {
+    this.sent.push([event, payload]);
+  }
+
+  async request(event: string, payload: unknown) {
+    this.requests.push([event, payload]);
+    if (event === 'class:follow') return { terminalId: 'term-instruct', cols: 80, rows: 24, snapshot: 'screen' };
+    return {};
+  }
+
+  progressReports() {
+    return this.sent.filter(([event]) => event === 'class:progress').map(([, payload]) => payload);
+  }
+}
+
+/** The page's SandboxConnection, as far as the classroom uses it: it hands over each client. */
+class FakeConnection {
+  private listener: ((client: LabClient) => (() => void) | void) | undefined;
+  private cleanup: (() => void) | void = undefined;
+
+  onClient(listener: (client: LabClient) => (() => void) | void) {
+    this.listener = listener;
+    return () => (this.listener = undefined);
+  }
+
+  adopt(client: FakeClient) {
+    if (this.cleanup) this.cleanup();
+    this.cleanup = this.listener?.(client as unknown as LabClient);
+  }
+}
+
+class FakeView implements MirrorView {
+  watching: string[] = [];
+  detached: string[] = [];
+  watch(_client: LabClient, mirror: { terminalId: string; snapshot: string }) {
+    this.watching.push(mirror.snapshot);
+  }
+  detach(reason: string) {
+    this.detached.push(reason);
+  }
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function memoryStorage() {
+  const values = new Map<string, string>();
+  return { getItem: (key: string) => values.get(key) ?? null, setItem: (key: string, value: string) => void values.set(key, value), removeItem: (key: string) => void values.delete(key) };
+}
+
+let connection: FakeConnection;
+let progress: ProgressStore;
+let names: DisplayNameStore;
+let classroom: LearnerClassroom;
+
+beforeEach(() => {
+  connection = new FakeConnection();
+  progress = new ProgressStore(memoryStorage());
+  names = new DisplayNameStore(memoryStorage());
+  classroom = new LearnerClassroom(connection, { slug: 'uts', stepIds: ['read', 'rename', 'join'], progress, names });
+  classroom.start();
+});
+afterEach(() => {
+  classroom.dispose();
+  vi.useRealTimers();
+});
+
+describe('progress reports', () => {
+  it('says where the learner is on connecting, and again when a step passes, but not twice for the same', () => {
+    progress.markStepDone('uts', 'read');
+    const client = new FakeClient();
+    connection.adopt(client);
+    expect(client.progressReports()).toEqual([{ lessonSlug: 'uts', stepId: 'rename', passed: ['read'] }]);
+
+    progress.markStepDone('uts', 'rename');
+    progress.markStepDone('pid', 'ps'); // another lesson: nothing new to say about this one
+    expect(client.progressReports()).toEqual([
+      { lessonSlug: 'uts', stepId: 'rename', passed: ['read'] },
+      { lessonSlug: 'uts', stepId: 'join', passed: ['read', 'rename'] },
+    ]);
+  });
+
+  it('reports again on a new connection, because the server may have restarted', () => {
+    connection.adopt(new FakeClient());
+    const second = new FakeClient();
+    connection.adopt(second);
+    expect(second.progressReports()).toEqual([{ lessonSlug: 'uts', stepId: 'read', passed: [] }]);
+  });
+});
+
+describe('display name', () => {
+  it('remembers the generated name, and sends a chosen one, now and when it changes', async () => {
+    const client = new FakeClient('swift-otter');
+    connection.adopt(client);
+    expect(names.get().generated).toBe('swift-otter');
+    expect(client.requests).toEqual([]);
+
+    names.choose('Ada');
+    await flush();
+    expect(client.requests).toEqual([['class:rename', { displayName: 'Ada' }]]);
+    const next = new FakeClient('Ada');
+    connection.adopt(next);
+    expect(next.requests).toEqual([]);
+  });
+});
+
+describe('following the broadcast', () => {
+  it('offers to follow only while the instructor broadcasts, and shows the mirror once a view is there', async () => {
+    const client = new FakeClient();
+    connection.adopt(client);
+    classroom.follow();
+    expect(classroom.getSnapshot().following).toBe(false);
+
+    client.emit('class:broadcast-status', { active: true });
+    expect(classroom.getSnapshot().broadcastLive).toBe(true);
+    classroom.follow();
+    expect(classroom.getSnapshot().following).toBe(true);
+    expect(client.requests).toEqual([]);
+
+    const view = new FakeView();
+    classroom.registerMirror(view);
+    await flush();
+    expect(client.requests).toEqual([['class:follow', {}]]);
+    expect(view.watching).toEqual(['screen']);
+
+    classroom.unfollow();
+    expect(classroom.getSnapshot().following).toBe(false);
+    expect(client.requests.at(-1)).toEqual(['class:unfollow', {}]);
+  });
+
+  it('follows a broadcast that moves to another terminal, and goes back home when it really ends', async () => {
+    vi.useFakeTimers();
+    const client = new FakeClient();
+    connection.adopt(client);
+    client.emit('class:broadcast-status', { active: true });
+    classroom.follow();
+    const view = new FakeView();
+    classroom.registerMirror(view);
+    await vi.advanceTimersByTimeAsync(0);
+
+    // Moving the broadcast stops and starts it: the learner stays with it.
+    client.emit('class:broadcast-status', { active: false });
+    client.emit('class:broadcast-status', { active: true });
+    await vi.advanceTimersByTimeAsync(BROADCAST_GAP_MS + 100);
+    expect(classroom.getSnapshot().following).toBe(true);
+    expect(view.watching).toHaveLength(2);
+
+    client.emit('class:broadcast-status', { active: false });
+    await vi.advanceTimersByTimeAsync(BROADCAST_GAP_MS + 100);
+    expect(classroom.getSnapshot()).toMatchObject({ following: false, broadcastLive: false, notice: expect.stringContaining('stopped broadcasting') });
+  });
+});
+
+describe('the spotlight', () => {
+  it('shows while the instructor views the terminal, and stays on across a reconnect until told otherwise', () => {
+    const client = new FakeClient();
+    connection.adopt(client);
+    client.emit('class:spotlighted', { active: true });
+    expect(classroom.getSnapshot().spotlighted).toBe(true);
+    const next = new FakeClient();
+    connection.adopt(next);
+    expect(classroom.getSnapshot().spotlighted).toBe(true);
+    next.emit('class:spotlighted', { active: false });
+    expect(classroom.getSnapshot().spotlighted).toBe(false);
+  });
+});

@@ -1,0 +1,12 @@
+'use client';
+
+import { useSyncExternalStore } from 'react';
+import { browserStorage } from '../storage/local-store';
+import { DisplayNameStore, type DisplayNameData } from './display-name-store';
+
+/** One store per tab; other tabs (a lesson open beside the course map) follow through the storage event. */
+export const displayNameStore = new DisplayNameStore(browserStorage());
+
+export function useDisplayName(): DisplayNameData {
+  return useSyncExternalStore(displayNameStore.subscribe, displayNameStore.get, displayNameStore.getServerSnapshot);
+}

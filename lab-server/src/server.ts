@@ -136,6 +136,11 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       http.off('error', reject);
       resolve();
     });
+  }).catch((error: unknown) => {
+    // Not serving: the read-only views must not outlive this attempt.
+    bundlesView.release();
+    rootfsView.release();
+    throw error;
   });
   status = 'ok';
   const address = http.address() as AddressInfo;

@@ -2,24 +2,19 @@
  * Ownership and the handshake: a sandbox belongs to the token that made it, and a connection
  * from a foreign origin or an old protocol never gets in.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LabClient } from '../../lib/lab-client';
-import { openShell, type Shell } from './support/shell';
+import type { Shell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, TEST_ORIGIN, type TestLab } from './support/test-lab';
+import { TEST_ORIGIN, useTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
-let owner: LabClient;
 let intruder: LabClient;
 let shell: Shell;
-
+useTestLab({ shellKey: 'owned' }, (context) => ({ lab, shell } = context));
 beforeAll(async () => {
-  lab = await startTestLab();
-  owner = await lab.connect();
   intruder = await lab.connect();
-  shell = await openShell(owner, 'owned');
 });
-afterAll(() => lab.close());
 
 describe('another session', () => {
   const sandboxId = () => shell.sandbox.sandboxId;

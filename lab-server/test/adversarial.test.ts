@@ -637,13 +637,13 @@ describe('exhaustion', () => {
     const sandboxId = shell.sandbox.sandboxId;
     await attack(client, sandboxId, "setsid bash -c ':(){ :|:& };:' >/dev/null 2>&1 &", 3000);
     let events = 0;
-    for (let i = 0; i < 50 && events === 0; i++) {
+    for (let i = 0; i < 150 && events === 0; i++) {
       await sleep(100);
       events = Number(/^max (\d+)$/m.exec(readFileSync(cgroupFile(lab, sandboxId, 'pids.events'), 'utf8'))?.[1] ?? 0);
     }
-    expect(events).toBeGreaterThan(0);
+    expect(events).toBeGreaterThan(0); // forks were refused at the limit
+    // The kernel's own count (a listing of /proc would race the bomb's churn).
     expect(Number(readFileSync(cgroupFile(lab, sandboxId, 'pids.current'), 'utf8'))).toBeLessThanOrEqual(lab.config.pidsLimit);
-    expect(sandboxProcesses(lab, sandboxId).length).toBeLessThanOrEqual(lab.config.pidsLimit);
     await neighbourAnswers();
     // Teardown wins against the bomb (runc kill --all freezes the cgroup first).
     const dirs = lab.server.lab.byId(sandboxId)!.cgroup.dirs;

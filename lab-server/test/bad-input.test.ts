@@ -2,21 +2,15 @@
  * Bad input gets a clear error and changes nothing; the server keeps serving. (The fuzzer in
  * fuzz.test.ts sends thousands more; these are the cases a reader should see spelled out.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
-import { openShell, type Shell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import type { Shell } from './support/shell';
+import { useTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
 let shell: Shell;
-
-beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-  shell = await openShell(client, 'bad-input');
-});
-afterAll(() => lab.close());
+useTestLab({ shellKey: 'bad-input' }, (context) => ({ lab, client, shell } = context));
 
 type RawEmit = (event: string, ...args: unknown[]) => void;
 const emitRaw = (...args: Parameters<RawEmit>) => (client.socket.emit as unknown as RawEmit)(...args);

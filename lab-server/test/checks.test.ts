@@ -1,21 +1,14 @@
 /**
  * Checks run a command in the sandbox without a tty, under a timeout, with bounded output.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
-import { openShell, type Shell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import type { Shell } from './support/shell';
+import { useTestLab } from './support/test-lab';
 
-let lab: TestLab;
 let client: LabClient;
 let shell: Shell;
-
-beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-  shell = await openShell(client, 'checks');
-});
-afterAll(() => lab.close());
+useTestLab({ shellKey: 'checks' }, (context) => ({ client, shell } = context));
 
 const check = (command: string, timeoutMs?: number) => client.request('check:run', { sandboxId: shell.sandbox.sandboxId, command, ...(timeoutMs ? { timeoutMs } : {}) });
 

@@ -2,20 +2,15 @@
  * Flow control: output goes out until a viewer is a high-water mark behind, then the pty is
  * paused, so `yes` cannot fill lab-server's memory; acks resume it, and Ctrl-C works mid-flood.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FLOW_CONTROL } from '../../protocol';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
-
-beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-});
-afterAll(() => lab.close());
+useTestLab({}, (context) => ({ lab, client } = context));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

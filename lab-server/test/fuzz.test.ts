@@ -10,6 +10,7 @@
  * closed). Afterwards lab-server must be up, serve a working sandbox, and have leaked nothing.
  */
 import { rmSync, rmdirSync } from 'node:fs';
+// ws comes with socket.io (engine.io depends on it): a raw websocket speaks below socket.io's client.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientMessages, clientRequests, PROTOCOL_VERSION, requiredRole, type ClientRequestName } from '../../protocol';

@@ -4,21 +4,15 @@
  */
 import { readlinkSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import { checkOutput, openShell, type Shell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
 let shell: Shell;
-
-beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-  shell = await openShell(client, 'isolation');
-});
-afterAll(() => lab.close());
+useTestLab({ shellKey: 'isolation' }, (context) => ({ lab, client, shell } = context));
 
 const NAMESPACES = ['pid', 'mnt', 'net', 'ipc', 'uts', 'user', 'cgroup'] as const;
 

@@ -5,19 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell, type Shell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
-
-beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-});
-afterAll(() => lab.close());
+useTestLab({}, (context) => ({ lab, client } = context));
 
 /** The host-side directory of a sandbox's cgroup that holds `file` (v1: one per controller). */
 function cgroupFile(shell: Shell, file: string): string {

@@ -2,23 +2,16 @@
  * The experiments the lessons teach work inside a sandbox: nested PID, user, time and network
  * namespaces, mounts, and child cgroups whose limits are enforced.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabClient } from '../../lib/lab-client';
-import { openShell, type Shell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Shell } from './support/shell';
+import { useTestLab } from './support/test-lab';
 
-let lab: TestLab;
-let client: LabClient;
 let shell: Shell;
 let cgroupV2 = false;
-
+useTestLab({ shellKey: 'nested' }, (context) => ({ shell } = context));
 beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-  shell = await openShell(client, 'nested');
   cgroupV2 = (await shell.term.exec('stat -fc %T /sys/fs/cgroup')).includes('cgroup2fs');
 });
-afterAll(() => lab.close());
 
 describe('nested namespaces inside a sandbox', () => {
   it('unshare -pf --mount-proc ps shows the new namespace’s PID 1', async () => {

@@ -2,22 +2,16 @@
  * Terminals behave like a real terminal: input, output, resize, Ctrl-C, job control, exit codes,
  * and further terminals that join the same sandbox.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell, type Shell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
 let shell: Shell;
-
-beforeAll(async () => {
-  lab = await startTestLab();
-  client = await lab.connect();
-  shell = await openShell(client, 'terminals');
-});
-afterAll(() => lab.close());
+useTestLab({ shellKey: 'terminals' }, (context) => ({ lab, client, shell } = context));
 
 describe('the first terminal', () => {
   it('is a root shell in the sandbox, started by runc run', async () => {

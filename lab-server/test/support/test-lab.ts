@@ -4,11 +4,13 @@
  * next to a running lab without touching each other's sandboxes.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
 import { loadConfig, type LabConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/log';
 import { preflight } from '../../src/preflight';
 import { removeLabFootprint } from '../../src/sandbox/recovery';
+import { openShell, type Shell } from './shell';
 import { startLabServer, type LabServer } from '../../src/server';
 
 export const TEST_ORIGIN = 'http://localhost:3000';
@@ -61,4 +63,27 @@ export async function startTestLab(overrides: Record<string, string> = {}): Prom
       await removeLabFootprint({ stateDir: config.stateDir, cgroupParent: config.cgroupParent, runcPath: facts.runcPath ?? 'runc', cgroupHost: facts.cgroupHost! });
     },
   };
+}
+
+export interface LabContext {
+  lab: TestLab;
+  client: LabClient;
+  /** The init shell of a sandbox opened for the file, when `shellKey` was given. */
+  shell: Shell;
+}
+
+/**
+ * The usual frame of a server test file: one test lab for the file, one connected client, and
+ * optionally one sandbox's shell. `receive` gets them once they exist; the lab is closed after
+ * the file's last test.
+ */
+export function useTestLab(options: { env?: Record<string, string>; shellKey?: string }, receive: (context: LabContext) => void): void {
+  let lab: TestLab | undefined;
+  beforeAll(async () => {
+    lab = await startTestLab(options.env);
+    const client = await lab.connect();
+    const shell = options.shellKey ? await openShell(client, options.shellKey) : (undefined as unknown as Shell);
+    receive({ lab, client, shell });
+  });
+  afterAll(() => lab?.close());
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` in turn, each in its own process (so one's
  * memory does not colour the next one's figures), prints their tables as they go, and ends with
- * all results as one JSON document (also saved to bench/results/latest.json).
+ * all results as one JSON document (also saved to bench/results/latest.json, or to
+ * latest-<filters>.json for a filtered run).
  *
  * A bench file prints its table to stdout and one line `BENCH_RESULT {json}` with its figures.
  * `npm run bench -- spawn echo` runs only the files whose names contain those words.
@@ -28,7 +29,9 @@ for (const file of files) {
 
 const document = { date: new Date().toISOString(), host: { cpus: (await import('node:os')).cpus().length, node: process.version }, results };
 mkdirSync(join(dir, 'results'), { recursive: true });
-writeFileSync(join(dir, 'results', 'latest.json'), JSON.stringify(document, null, 2) + '\n');
+// A filtered run writes its own file, so that it never replaces the figures of a full run.
+const resultFile = filters.length === 0 ? 'latest.json' : `latest-${filters.join('-').replace(/[^a-z0-9-]/gi, '')}.json`;
+writeFileSync(join(dir, 'results', resultFile), JSON.stringify(document, null, 2) + '\n');
 console.log('\n━━ all results (JSON) ' + '━'.repeat(50));
 console.log(JSON.stringify(document, null, 2));
 process.exit(failed > 0 ? 1 : 0);

@@ -12,8 +12,6 @@
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { FLOW_CONTROL } from '../protocol';
-import type { LabClient } from '../lib/lab-client';
 import { loadConfig } from '../lab-server/src/config';
 import { detectCgroupHost } from '../lab-server/src/cgroups/host';
 import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs } from '../lab-server/src/cgroups/sandbox-cgroup';
@@ -23,71 +21,23 @@ import { RuncRuntime } from '../lab-server/src/runtime/runc';
 import { writeBundle } from '../lab-server/src/sandbox/bundle';
 import { removeLabFootprint } from '../lab-server/src/sandbox/recovery';
 import { startLabProcess } from './support/lab-process';
-import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+import { emitResult, printTable, round, summarize } from './support/stats';
+import { isolabShell, isolabTerminal, KEYSTROKE_INTERVAL_MS, measureEcho, measureThroughput, PROMPT } from './support/terminal-clients';
 
 const SPAWNS = Number(process.env.BENCH_SPAWNS ?? 40);
 const KEYSTROKES = Number(process.env.BENCH_KEYSTROKES ?? 400);
 const FLOOD_BYTES = Number(process.env.BENCH_FLOOD_BYTES ?? 1_000_000_000);
-const PROMPT = /:~# /;
 
 const lab = await startLabProcess();
 const client = await lab.connect();
 
-/** Output of one terminal, and waiting for a pattern in what arrives next. */
-function watch(client: LabClient, terminalId: string, ack = true) {
-  let text = '';
-  let unacked = 0;
-  let waiter: { pattern: RegExp; resolve: () => void } | undefined;
-  let chars = 0;
-  const off = client.on('terminal:output', (event) => {
-    if (event.terminalId !== terminalId) return;
-    chars += event.data.length;
-    text = (text + event.data).slice(-4096);
-    unacked += event.data.length;
-    // A fast browser: acks as soon as the batch is "written".
-    if (ack && unacked >= FLOW_CONTROL.ackEveryChars) {
-      client.send('terminal:ack', { terminalId, chars: unacked });
-      unacked = 0;
-    }
-    if (waiter && waiter.pattern.test(text)) {
-      const { resolve } = waiter;
-      waiter = undefined;
-      resolve();
-    }
-  });
-  return {
-    get chars() {
-      return chars;
-    },
-    seen: (pattern: RegExp) => pattern.test(text),
-    clear: () => {
-      text = '';
-    },
-    next: (pattern: RegExp, timeoutMs = 60_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (pattern.test(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; last output: ${JSON.stringify(text.slice(-200))}`)), timeoutMs);
-        waiter = {
-          pattern,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-      }),
-    stop: off,
-  };
-}
-
 async function labSpawn(i: number): Promise<number> {
   const started = performance.now();
   const sandbox = await client.request('sandbox:open', { key: `spawn-${i}` });
-  const terminalId = sandbox.terminals[0].terminalId;
-  const output = watch(client, terminalId);
-  const opened = await client.request('terminal:open', { sandboxId: sandbox.sandboxId, terminalId, cols: 80, rows: 24 });
-  if (!PROMPT.test(opened.snapshot)) await output.next(PROMPT);
+  const terminal = await isolabTerminal(client, sandbox.sandboxId, sandbox.terminals[0].terminalId, { cols: 80, rows: 24 });
+  await terminal.next(PROMPT);
   const elapsed = performance.now() - started;
-  output.stop();
+  terminal.close();
   await client.request('sandbox:close', { sandboxId: sandbox.sandboxId });
   return elapsed;
 }
@@ -162,45 +112,26 @@ printTable(`Spawn → first prompt (ms), ${SPAWNS} sandboxes each`, ['path', 'p5
 ]);
 
 // ---- echo -----------------------------------------------------------------------------------
-const echoSandbox = await client.request('sandbox:open', { key: 'echo' });
-const echoTerminal = echoSandbox.terminals[0].terminalId;
-const echoOut = watch(client, echoTerminal);
-await client.request('terminal:open', { sandboxId: echoSandbox.sandboxId, terminalId: echoTerminal, cols: 200, rows: 50 });
-await echoOut.next(PROMPT);
-const echoTimes: number[] = [];
-for (let i = 0; i < KEYSTROKES; i++) {
-  // Type a letter, then erase it, so the line never grows; time both echoes.
-  for (const [key, echo] of [
-    ['x', /x$/],
-    ['\x7f', /\x08\x1b\[K$|\x08 \x08$/],
-  ] as const) {
-    echoOut.clear();
-    const started = performance.now();
-    client.send('terminal:input', { terminalId: echoTerminal, data: key });
-    await echoOut.next(echo, 5000);
-    echoTimes.push(performance.now() - started);
-  }
-}
+const echoTerminal = await isolabShell(client, 'echo');
+const echoTimes = await measureEcho(echoTerminal, KEYSTROKES);
 const echo = summarize(echoTimes);
-printTable(`Keystroke echo round trip (ms), ${echoTimes.length} keystrokes`, ['', 'p50', 'p95', 'p99', 'max'], [['Isolab', echo.p50, echo.p95, echo.p99, echo.max]]);
+printTable(`Keystroke echo round trip (ms), ${echoTimes.length} keystrokes, ${KEYSTROKE_INTERVAL_MS} ms apart`, ['', 'p50', 'p95', 'p99', 'max'], [
+  ['Isolab', echo.p50, echo.p95, echo.p99, echo.max],
+]);
 
 // ---- throughput and RSS --------------------------------------------------------------------
-echoOut.clear();
 const rssBefore = lab.rss();
 let rssPeak = rssBefore;
 const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, lab.rss())), 50);
-const floodStart = echoOut.chars;
+const floodStart = echoTerminal.chars;
 const started = performance.now();
-client.send('terminal:input', { terminalId: echoTerminal, data: `yes | head -c ${FLOOD_BYTES}; echo FLOOD""-DONE\r` });
-await echoOut.next(/FLOOD-DONE/, 600_000);
+const throughput = round(await measureThroughput(echoTerminal, FLOOD_BYTES), 1);
 const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
-await sleep(200);
-const floodChars = echoOut.chars - floodStart;
-const throughput = round(floodChars / 1e6 / seconds, 1);
+const floodChars = echoTerminal.chars - floodStart;
 const rssGrowthMB = round((rssPeak - rssBefore) / 1024 / 1024, 1);
 printTable(`Output flood: ${FLOOD_BYTES / 1e9} GB of "yes" to an acking client`, ['', 'value'], [
-  ['chars received (incl. \\r added by the pty)', floodChars],
+  ['chars received (incl. \\r added for each line)', floodChars],
   ['seconds', round(seconds, 2)],
   ['throughput MB/s', throughput],
   ['lab-server RSS before (MB)', round(rssBefore / 1024 / 1024, 1)],

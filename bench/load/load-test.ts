@@ -16,14 +16,9 @@
 import { parseArgs } from 'node:util';
 import { FLOW_CONTROL } from '../../protocol';
 import { LabClient } from '../../lib/lab-client';
-import { startLabProcess, BENCH_ORIGIN } from '../support/lab-process';
-import { percentile, printTable, round, sleep } from '../support/stats';
-
-/** p50/p95/p99/max of many samples (summarize() spreads its input into Math.min, too much for 200,000). */
-function summary(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) };
-}
+import { startLabProcess } from '../support/lab-process';
+import { TEST_ORIGIN as BENCH_ORIGIN } from '../../lab-server/test/support/test-lab';
+import { printTable, round, sleep, summarize } from '../support/stats';
 
 const { values: flags } = parseArgs({
   options: {
@@ -251,9 +246,9 @@ await Promise.all(runs);
 stopping = true;
 clearInterval(sampler);
 
-const echo = summary(stats.echoMs);
-const commands = summary(stats.commandMs);
-const reconnects = stats.reconnectMs.length ? summary(stats.reconnectMs) : undefined;
+const echo = summarize(stats.echoMs);
+const commands = summarize(stats.commandMs);
+const reconnects = stats.reconnectMs.length ? summarize(stats.reconnectMs) : undefined;
 printTable(`Load: ${LEARNERS} learners, ${flags.minutes} min`, ['', 'value'], [
   ['sessions dropped (goal 0)', stats.dropped],
   ['keystrokes typed', stats.keystrokes],
@@ -262,7 +257,7 @@ printTable(`Load: ${LEARNERS} learners, ${flags.minutes} min`, ['', 'value'], [
   ['echo p50 / p95 / p99 / max (ms)', `${echo.p50} / ${echo.p95} / ${echo.p99} / ${echo.max}`],
   ['command round trip p50 / p99 (ms)', `${commands.p50} / ${commands.p99}`],
   ['reconnect p50 / p99 (ms)', reconnects ? `${reconnects.p50} / ${reconnects.p99}` : '-'],
-  ['lab-server RSS at start / peak / end (MiB)', `${rssAtStart} / ${Math.max(...rssSamples.map((s) => s.rssMiB))} / ${round(lab.rss() / 2 ** 20, 1)}`],
+  ['lab-server RSS at start / peak / end (MiB)', `${rssAtStart} / ${rssSamples.reduce((peak, s) => Math.max(peak, s.rssMiB), 0)} / ${round(lab.rss() / 2 ** 20, 1)}`],
 ]);
 if (stats.dropped) console.log('drop reasons:', stats.dropReasons);
 printTable('lab-server RSS over time', ['minute', 'learners', 'sandboxes', 'RSS MiB'], rssSamples.map((s) => [s.minute, s.learnersActive, s.sandboxes, s.rssMiB]));

@@ -13,8 +13,9 @@ export function summarize(values: number[]) {
     p50: round(percentile(values, 50)),
     p95: round(percentile(values, 95)),
     p99: round(percentile(values, 99)),
-    min: round(Math.min(...values)),
-    max: round(Math.max(...values)),
+    // reduce, not Math.min(...values): spreading 100k+ samples overflows the stack.
+    min: round(values.reduce((a, b) => Math.min(a, b), Infinity)),
+    max: round(values.reduce((a, b) => Math.max(a, b), -Infinity)),
   };
 }
 

@@ -56,8 +56,11 @@ export interface LabServer {
   close(): Promise<void>;
 }
 
-/** Sessions unseen for a day are forgotten, unless they still own a sandbox. */
-const SESSION_MAX_IDLE_MS = 24 * 60 * 60 * 1000;
+/**
+ * Sessions without a connection for an hour are forgotten, unless they still own a sandbox, so a
+ * flood of connections cannot pile sessions up. The learner's progress lives in the browser.
+ */
+const SESSION_MAX_IDLE_MS = 60 * 60 * 1000;
 
 export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   const { config, logger, cgroupHost } = deps;
@@ -100,7 +103,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     metrics,
   );
   const sessions = deps.sessions ?? new MemorySessionStore();
-  const sessionSweeper = setInterval(() => sessions.sweep(SESSION_MAX_IDLE_MS, (s) => lab.forSession(s.id).length > 0), 60 * 60 * 1000);
+  const sessionSweeper = setInterval(() => sessions.sweep(SESSION_MAX_IDLE_MS, (s) => lab.forSession(s.id).length > 0), 5 * 60 * 1000);
   sessionSweeper.unref();
 
   const health = (): Health => ({

@@ -75,4 +75,21 @@ describe('the handshake', () => {
     client.close();
     await expect(LabClient.connect(lab.url, { origin: TEST_ORIGIN, token: 'short' })).rejects.toMatchObject({ code: 'BAD_HANDSHAKE' });
   });
+
+  // Last in the file: it uses up this address's allowance of new sessions.
+  it('refuses a flood of new sessions from one address, but lets known sessions back in', async () => {
+    const known = await lab.connect();
+    const token = known.session!.token;
+    known.close();
+    const refusals: string[] = [];
+    for (let i = 0; i < 150 && refusals.length === 0; i++) {
+      const client = await LabClient.connect(lab.url, { origin: TEST_ORIGIN }).catch((error: { code: string; message: string }) => error);
+      if (client instanceof LabClient) client.close();
+      else refusals.push(`${client.code}: ${client.message}`);
+    }
+    expect(refusals[0]).toBe('TOO_MANY_CONNECTIONS: Too many new sessions from your address. Wait a minute, then reload.');
+    const back = await LabClient.connect(lab.url, { origin: TEST_ORIGIN, token });
+    expect(back.session!.isNew).toBe(false);
+    back.close();
+  });
 });

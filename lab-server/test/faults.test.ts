@@ -3,15 +3,13 @@
  * missing or failing, and a full disk. Each fault must end in a clean state or a clear sentence.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabRequestError } from '../../lib/lab-client';
-import { detectCgroupHost } from '../src/cgroups/host';
-import { parentDirs } from '../src/cgroups/sandbox-cgroup';
 import { processesInPidNamespace, sleep, uniqueName } from './support/attack';
-import { labChildEnv, leftovers, startLabChild } from './support/lab-child';
+import { labChildEnv, leftovers, removeLabChildFootprint, startLabChild } from './support/lab-child';
 import { openShell } from './support/shell';
 import { startTestLab, type TestLab } from './support/test-lab';
 
@@ -19,18 +17,6 @@ const cleanups: Array<() => void | Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-/** Removes what a child lab's env names on the host, once it has stopped. */
-function removeLabDirs(env: Record<string, string>): void {
-  rmSync(env.ISOLAB_STATE_DIR, { recursive: true, force: true });
-  for (const dir of parentDirs(detectCgroupHost(), env.ISOLAB_CGROUP_PARENT)) {
-    try {
-      rmdirSync(dir);
-    } catch {
-      // Not made in this hierarchy, or already gone.
-    }
-  }
-}
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`);
 const runcRoot = (env: Record<string, string>) => join(env.ISOLAB_STATE_DIR, 'runc');
@@ -41,7 +27,7 @@ const initPidOf = (env: Record<string, string>, sandboxId: string) =>
 describe('lab-server killed with -9 mid-session', () => {
   it('after a restart, no container, cgroup, mount, bundle or process of the old sandboxes is left', async () => {
     const env = await labChildEnv();
-    cleanups.push(() => removeLabDirs(env));
+    cleanups.push(() => removeLabChildFootprint(env));
     const first = await startLabChild(env);
     cleanups.push(() => first.stop());
     const clients = await Promise.all([first.connect(), first.connect()]);
@@ -149,7 +135,7 @@ describe('a browser that vanishes without closing', () => {
 describe('runc missing or failing', () => {
   it('preflight refuses to start without runc, in a sentence that says what to do', async () => {
     const env = await labChildEnv({ ISOLAB_RUNC: '/nonexistent/runc' });
-    cleanups.push(() => removeLabDirs(env));
+    cleanups.push(() => removeLabChildFootprint(env));
     const child = await startLabChild(env, { waitReady: false });
     expect(await child.exited()).toBe(1);
     expect(child.output()).toMatch(/runc was not found \(ISOLAB_RUNC="\/nonexistent\/runc"\)\. Install it with "apt-get install -y runc", or set ISOLAB_RUNC to its full path\./);
@@ -163,7 +149,7 @@ describe('runc missing or failing', () => {
     copyFileSync(execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim(), join(dir, 'runc'));
     chmodSync(join(dir, 'runc'), 0o755);
     const env = await labChildEnv({ ISOLAB_RUNC: join(dir, 'runc') });
-    cleanups.push(() => removeLabDirs(env));
+    cleanups.push(() => removeLabChildFootprint(env));
     const lab = await startLabChild(env);
     cleanups.push(() => lab.stop());
     rmSync(join(dir, 'runc'));
@@ -186,7 +172,7 @@ describe('runc missing or failing', () => {
     writeFileSync(wrapper, '#!/bin/sh\nif [ "$3" = run ]; then echo "simulated failure: could not create the container" >&2; exit 1; fi\nexec runc "$@"\n');
     chmodSync(wrapper, 0o755);
     const env = await labChildEnv({ ISOLAB_RUNC: wrapper });
-    cleanups.push(() => removeLabDirs(env));
+    cleanups.push(() => removeLabChildFootprint(env));
     const lab = await startLabChild(env);
     cleanups.push(() => lab.stop());
     const client = await lab.connect();
@@ -213,7 +199,7 @@ describe('the disk full in the state directory', () => {
       } catch {
         // Already unmounted.
       }
-      removeLabDirs(env);
+      removeLabChildFootprint(env);
     });
     const lab = await startLabChild(env);
     cleanups.push(() => lab.stop());

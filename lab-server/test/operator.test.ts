@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/support/lab-process';
+import { freePort, removeLabChildFootprint } from './support/lab-child';
 import { testLabName } from './support/test-lab';
 
 interface Outcome {
@@ -16,11 +16,12 @@ interface Outcome {
 /** Starts `lab-server/src/main.ts` and collects its output until it exits or `untilOutput` appears. */
 function startLabServer(env: Record<string, string>, options: { asUser?: string; untilOutput?: RegExp } = {}): Promise<Outcome> {
   const name = testLabName();
+  const labEnv = { ISOLAB_HOST: '127.0.0.1', ISOLAB_STATE_DIR: `/run/${name}`, ISOLAB_CGROUP_PARENT: name, ...env };
   const command = options.asUser ? 'setpriv' : process.execPath;
   const entry = [process.execPath, '--import', 'tsx', 'lab-server/src/main.ts'];
   const args = options.asUser ? [`--reuid=${options.asUser}`, '--regid=nogroup', '--clear-groups', ...entry] : entry.slice(1);
   const child = spawn(command, args, {
-    env: { ...process.env, ISOLAB_HOST: '127.0.0.1', ISOLAB_STATE_DIR: `/run/${name}`, ISOLAB_CGROUP_PARENT: name, ...env },
+    env: { ...process.env, ...labEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -31,7 +32,7 @@ function startLabServer(env: Record<string, string>, options: { asUser?: string;
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('close', (code) => void removeLabChildFootprint(labEnv).then(() => resolve({ code, output })));
   });
 }
 

@@ -21,6 +21,15 @@ describe('the first terminal', () => {
     expect(out).toMatch(/^0$/m);
   });
 
+  it('ends lines with CR LF, so output never staircases (lab-server does the ONLCR step itself)', async () => {
+    await shell.term.exec('true');
+    const before = shell.term.received.length;
+    await shell.term.exec("printf 'one\\ntwo\\nthree\\n'");
+    const sent = shell.term.received.slice(before);
+    expect(sent).toContain('one\r\ntwo\r\nthree\r\n');
+    expect(shell.term.bufferText()).toMatch(/^one\ntwo\nthree$/m);
+  });
+
   it('passes a resize on to the program', async () => {
     client.send('terminal:resize', { terminalId: shell.term.terminalId, cols: 132, rows: 43 });
     shell.term.screen.resize(132, 43);

@@ -131,9 +131,28 @@ export class RuncRuntime implements ContainerRuntime {
       cwd: cwd ?? '/',
       env: RUNC_ENV,
     });
+    // runc keeps `opost onlcr` on its own side of the pty (it turns ONLCR off on the container's
+    // side), so the kernel turns each "\n" into "\r\n" here. Cooked output is the kernel's slow
+    // path: on this machine kind a pty moves about 9 MB/s cooked and 100 MB/s raw. So once runc
+    // has set its terminal up (it has when anything is printed), lab-server takes OPOST off and
+    // adds the "\r" itself, which is exactly what ONLCR does. If stty fails, or runc's setup comes
+    // later after all, some lines get "\r\r\n", which looks the same on every terminal.
+    const listeners = new Set<(data: string) => void>();
+    let addCarriageReturns = false;
+    pty.onData((output) => {
+      const data = addCarriageReturns ? output.replaceAll('\n', '\r\n') : output;
+      for (const listener of listeners) listener(data);
+      if (!addCarriageReturns) {
+        addCarriageReturns = true;
+        execFile('stty', ['-F', (pty as unknown as { ptsName: string }).ptsName, '-opost'], { env: RUNC_ENV }, () => undefined);
+      }
+    });
     return {
       pid: pty.pid,
-      onData: (listener) => pty.onData(listener),
+      onData: (listener) => {
+        listeners.add(listener);
+        return { dispose: () => listeners.delete(listener) };
+      },
       onExit: (listener) => pty.onExit(({ exitCode, signal }) => listener({ exitCode, signal: signal || undefined })),
       write: (data) => pty.write(data),
       resize: (cols, rows) => {

@@ -134,12 +134,26 @@ export class Sandbox {
         settle();
       };
     });
+    // Before the learner can type, cap what the sandbox may take of host root's kernel budgets.
+    // The caps go in while bash is still starting, as soon as runc has made the container.
+    let runcExited = false;
+    pty.onExit(() => (runcExited = true));
+    const budgets = this.whenCreated(() => runcExited).then(() => env.runtime.limitKernelBudgets(this.id));
+    budgets.catch(() => undefined); // reported below, if the start itself succeeds
     this.addTerminal('run', pty, INITIAL_SIZE);
     await started;
-    // Before the learner can type: cap what the sandbox may take of host root's kernel budgets.
-    await env.runtime.limitKernelBudgets(this.id).catch((error: unknown) => {
+    await budgets.catch((error: unknown) => {
       throw new LabError('SPAWN_FAILED', 'The sandbox could not be started. The lab server log has the details.', { step: 'kernel budgets', error: String(error) });
     });
+  }
+
+  /** Resolves once runc has created the container (its init has a pid); rejects if runc gave up. */
+  private async whenCreated(gaveUp: () => boolean): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (this.env.runtime.initPid(this.id) === undefined) {
+      if (gaveUp() || Date.now() > deadline) throw new Error('runc did not create the container');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   /** Starts another shell in the running container (runc exec -t). */

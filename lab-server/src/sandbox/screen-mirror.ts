@@ -2,13 +2,15 @@
  * A server-side copy of a terminal's screen (@xterm/headless), so that a browser that reconnects
  * gets the current screen back (serialize addon) before the live stream continues.
  *
- * The headless parser handles about 12 MB/s of `yes` output, less than the stream itself, so the
- * mirror would otherwise cap throughput. It does not need every line of a flood: a terminal with
- * `scrollback` lines of history keeps only the last rows + scrollback lines of plain text, so the
- * mirror feeds only those (see `trimPlainRuns`). Output that arrives while the parser is busy is
- * queued and trimmed as a whole, so the faster output comes, the less of it is parsed. The queue
- * is bounded by flow control: the terminal pauses the pty while `pendingChars` is above the
- * high-water mark.
+ * The headless parser handles about 12 MB/s of `yes` output and spends most of that scrolling,
+ * so parsing everything would cap throughput and cost more CPU than the stream itself. It need
+ * not: a terminal with `scrollback` lines of history keeps only the last rows + scrollback lines
+ * of plain text, so the mirror parses only those (see `trimPlainRuns`). To make that cut as
+ * large as possible, output is gathered into chunks of up to MIRROR_CHUNK_CHARS and parsed when a
+ * chunk is full, when output pauses for MIRROR_IDLE_MS, or at once when someone needs the screen
+ * (`drain`). A flood then costs a thousand lines of parsing per chunk instead of per pty read.
+ * The backlog is bounded by flow control: the terminal pauses the pty while `pendingChars` is
+ * above MIRROR_HIGH_WATER_CHARS.
  */
 import headless from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
@@ -18,15 +20,22 @@ const { Terminal } = headless;
 const { SerializeAddon } = serializeAddon;
 
 export const MIRROR_SCROLLBACK = 1000;
+const MIRROR_CHUNK_CHARS = 128 * 1024;
+const MIRROR_IDLE_MS = 25;
+/** Above this backlog the pty is paused; below the low mark it may run again. */
+export const MIRROR_HIGH_WATER_CHARS = 4 * MIRROR_CHUNK_CHARS;
+export const MIRROR_LOW_WATER_CHARS = MIRROR_CHUNK_CHARS;
 
 export class ScreenMirror implements Disposable {
   private readonly terminal: InstanceType<typeof Terminal>;
   private readonly serializer: InstanceType<typeof SerializeAddon>;
-  /** Chars written and not yet parsed: the queue plus the chunk in the parser. */
+  /** Chars written and not yet parsed: the gathered chunk plus what the parser still holds. */
   pendingChars = 0;
-  /** Output that arrived while the parser was busy. Trimmed as a whole, so floods shrink a lot. */
-  private queue = '';
-  private parsing = false;
+  /** Output gathered since the last feed; trimmed as a whole when it is handed to the parser. */
+  private chunk = '';
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** The row count the parser will have once every queued resize is done; trimming keeps enough lines for it. */
+  private rows: number;
   private drainWaiters: Array<() => void> = [];
   private disposed = false;
 
@@ -36,6 +45,7 @@ export class ScreenMirror implements Disposable {
     /** Called whenever the parser catches up a little, so flow control can resume the pty. */
     private readonly onProgress: () => void = () => {},
   ) {
+    this.rows = rows;
     this.terminal = new Terminal({ cols, rows, scrollback: MIRROR_SCROLLBACK, allowProposedApi: true });
     this.serializer = new SerializeAddon();
     // The addon's types name the browser Terminal; the headless one has the same surface it uses.
@@ -44,34 +54,43 @@ export class ScreenMirror implements Disposable {
 
   write(data: string): void {
     if (this.disposed || !data) return;
-    this.queue += data;
+    this.chunk += data;
     this.pendingChars += data.length;
-    this.pump();
+    if (this.chunk.length >= MIRROR_CHUNK_CHARS) this.feed();
+    else this.idleTimer ??= setTimeout(() => this.feed(), MIRROR_IDLE_MS);
   }
 
-  private pump(): void {
-    if (this.parsing || !this.queue || this.disposed) return;
-    const taken = this.queue.length;
-    const chunk = trimPlainRuns(this.queue, this.terminal.rows + MIRROR_SCROLLBACK + 1);
-    this.queue = '';
-    this.parsing = true;
-    this.terminal.write(chunk, () => {
-      this.parsing = false;
+  /** Hands the gathered chunk to the parser, trimmed. */
+  private feed(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.chunk || this.disposed) return;
+    const taken = this.chunk.length;
+    const trimmed = trimPlainRuns(this.chunk, this.rows + MIRROR_SCROLLBACK + 1);
+    this.chunk = '';
+    this.terminal.write(trimmed, () => {
       this.pendingChars -= taken;
       if (this.pendingChars === 0) this.wakeDrainWaiters();
       this.onProgress();
-      this.pump();
     });
   }
 
   /** Resolves once everything written so far has been parsed. */
   drain(): Promise<void> {
+    this.feed();
     if (this.pendingChars === 0 || this.disposed) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** Resizes after the output written so far, which was produced at the old size. */
   resize(cols: number, rows: number): void {
-    if (!this.disposed) this.terminal.resize(cols, rows);
+    if (this.disposed) return;
+    this.feed();
+    this.rows = Math.max(this.rows, rows);
+    this.terminal.write('', () => {
+      this.terminal.resize(cols, rows);
+      this.rows = rows;
+    });
   }
 
   /** The screen and scrollback as escape sequences; write them into a reset terminal to restore it. */
@@ -90,6 +109,7 @@ export class ScreenMirror implements Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    clearTimeout(this.idleTimer);
     this.wakeDrainWaiters();
     this.terminal.dispose();
   }

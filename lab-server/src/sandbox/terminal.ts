@@ -13,7 +13,7 @@
  */
 import { FLOW_CONTROL } from '../../../protocol';
 import type { Disposable, PtyProcess } from '../runtime/runtime';
-import { ScreenMirror } from './screen-mirror';
+import { MIRROR_HIGH_WATER_CHARS, MIRROR_LOW_WATER_CHARS, ScreenMirror } from './screen-mirror';
 
 export type TerminalKind = 'run' | 'exec';
 
@@ -47,11 +47,12 @@ export interface TerminalHooks {
 /** A batch goes out at once above this size. */
 const BATCH_CHARS = 64 * 1024;
 /**
- * Output that follows a batch sent less than this long ago waits this long, so a flood goes out
- * in a few large messages instead of one per pty read. A keystroke's echo after a quiet moment
- * goes out at the end of the current tick.
+ * While output streams (the last batch was large and went out less than this long ago), new
+ * output waits this long, so a flood goes out in a few large messages instead of one per pty
+ * read. Anything else, such as a keystroke's echo, goes out at the end of the current tick.
  */
 const STREAM_COALESCE_MS = 3;
+const STREAM_BATCH_CHARS = 8 * 1024;
 /** With nobody watching, a terminal keeps filling its mirror up to this much, then pauses. */
 const UNWATCHED_BUDGET_CHARS = 256 * 1024;
 /** RIS: resets a terminal before a snapshot is written into it. */
@@ -67,6 +68,7 @@ export class LabTerminal implements Disposable {
   private batch = '';
   private flushScheduled = false;
   private lastFlushAt = 0;
+  private lastFlushChars = 0;
   private paused = false;
   /** Reasons to keep the pty paused regardless of acks, e.g. while a snapshot is being taken. */
   private holds = 0;
@@ -177,8 +179,9 @@ export class LabTerminal implements Disposable {
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       const sinceLast = performance.now() - this.lastFlushAt;
-      if (sinceLast >= STREAM_COALESCE_MS) setImmediate(() => this.flush());
-      else setTimeout(() => this.flush(), STREAM_COALESCE_MS - sinceLast);
+      const streaming = this.lastFlushChars >= STREAM_BATCH_CHARS && sinceLast < STREAM_COALESCE_MS;
+      if (streaming) setTimeout(() => this.flush(), STREAM_COALESCE_MS - sinceLast);
+      else setImmediate(() => this.flush());
     }
   }
 
@@ -188,6 +191,7 @@ export class LabTerminal implements Disposable {
     const data = this.batch;
     this.batch = '';
     this.lastFlushAt = performance.now();
+    this.lastFlushChars = data.length;
     this.mirror.write(data);
     for (const state of this.viewers.values()) {
       if (state.lagging) continue;
@@ -210,13 +214,13 @@ export class LabTerminal implements Disposable {
 
   private updateFlow(): void {
     if (this.disposed || this.exiting) return;
-    const behind = (limit: number) =>
-      this.mirror.pendingChars > limit || [...this.viewers.values()].some((s) => s.viewer.governsFlow && s.unackedChars > limit);
+    const behind = (viewerLimit: number, mirrorLimit: number) =>
+      this.mirror.pendingChars > mirrorLimit || [...this.viewers.values()].some((s) => s.viewer.governsFlow && s.unackedChars > viewerLimit);
     const unwatchedFull = this.viewers.size === 0 && this.unwatchedChars > UNWATCHED_BUDGET_CHARS;
-    if (!this.paused && (this.holds > 0 || unwatchedFull || behind(FLOW_CONTROL.highWaterChars))) {
+    if (!this.paused && (this.holds > 0 || unwatchedFull || behind(FLOW_CONTROL.highWaterChars, MIRROR_HIGH_WATER_CHARS))) {
       this.paused = true;
       this.pty.pause();
-    } else if (this.paused && this.holds === 0 && !unwatchedFull && !behind(FLOW_CONTROL.lowWaterChars)) {
+    } else if (this.paused && this.holds === 0 && !unwatchedFull && !behind(FLOW_CONTROL.lowWaterChars, MIRROR_LOW_WATER_CHARS)) {
       this.paused = false;
       this.pty.resume();
     }

@@ -16,14 +16,17 @@ describe('MemorySessionStore', () => {
     expect(store.byId(b.session.id)).toBe(b.session);
   });
 
-  it('forgets sessions unseen for too long, unless they are in use', () => {
+  it('forgets sessions unseen for too long, unless they are connected or own a sandbox', () => {
     const store = new MemorySessionStore();
     const old = store.issue();
     const busy = store.issue();
-    old.session.lastSeenAt = busy.session.lastSeenAt = Date.now() - 10_000;
+    const connected = store.issue();
+    old.session.lastSeenAt = busy.session.lastSeenAt = connected.session.lastSeenAt = Date.now() - 10_000;
+    connected.session.connections = 1;
     expect(store.sweep(5_000, (session) => session === busy.session)).toBe(1);
     expect(store.find(old.token)).toBeUndefined();
     expect(store.find(busy.token)).toBe(busy.session);
+    expect(store.find(connected.token)).toBe(connected.session);
   });
 
   it('generates friendly names', () => {

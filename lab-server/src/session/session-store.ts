@@ -12,6 +12,8 @@ export interface Session {
   displayName: string;
   readonly createdAt: number;
   lastSeenAt: number;
+  /** Open connections; a connected session is never forgotten. */
+  connections: number;
 }
 
 export interface SessionStore {
@@ -20,7 +22,7 @@ export interface SessionStore {
   /** The session a token belongs to, if the token is known. */
   find(token: string): Session | undefined;
   byId(sessionId: string): Session | undefined;
-  /** Forgets sessions unseen for `maxIdleMs`; returns how many were dropped. */
+  /** Forgets sessions without connections unseen for `maxIdleMs`, unless in use; returns how many were dropped. */
   sweep(maxIdleMs: number, isInUse: (session: Session) => boolean): number;
 }
 
@@ -41,7 +43,7 @@ export class MemorySessionStore implements SessionStore {
   issue(displayName?: string): { session: Session; token: string } {
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
-    const session: Session = { id: `ses-${randomBytes(6).toString('hex')}`, displayName: displayName ?? generateDisplayName(), createdAt: now, lastSeenAt: now };
+    const session: Session = { id: `ses-${randomBytes(6).toString('hex')}`, displayName: displayName ?? generateDisplayName(), createdAt: now, lastSeenAt: now, connections: 0 };
     this.byTokenHash.set(hashToken(token), session);
     this.sessionsById.set(session.id, session);
     return { session, token };
@@ -61,7 +63,7 @@ export class MemorySessionStore implements SessionStore {
     const cutoff = Date.now() - maxIdleMs;
     let dropped = 0;
     for (const [hash, session] of this.byTokenHash) {
-      if (session.lastSeenAt < cutoff && !isInUse(session)) {
+      if (session.connections === 0 && session.lastSeenAt < cutoff && !isInUse(session)) {
         this.byTokenHash.delete(hash);
         this.sessionsById.delete(session.id);
         dropped++;

@@ -52,6 +52,8 @@ const EVENT_BURST = 400;
 /** A connection still flooding after this many dropped events is cut off. */
 const DROPPED_EVENTS_BEFORE_DISCONNECT = 2000;
 const MAX_CONNECTIONS_PER_ADDRESS = 64;
+const NEW_SESSIONS_PER_SECOND = 2;
+const NEW_SESSION_BURST = 120;
 
 export function createSocketServer(httpServer: HttpServer, options: SocketServerOptions) {
   const { lab, sessions, logger, metrics } = options;
@@ -68,6 +70,15 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     pingTimeout: 10_000,
   });
   const connectionsByAddress = new Map<string, number>();
+  // New sessions per address: enough for a classroom behind one NAT, not for a flood.
+  const newSessionRates = new Map<string, TokenBucket>();
+  const newSessionRate = (address: string) => {
+    let bucket = newSessionRates.get(address);
+    if (!bucket) newSessionRates.set(address, (bucket = new TokenBucket(NEW_SESSIONS_PER_SECOND, NEW_SESSION_BURST)));
+    return bucket;
+  };
+  const rateSweeper = setInterval(() => newSessionRates.clear(), 10 * 60 * 1000);
+  rateSweeper.unref();
 
   io.use((socket, next) => {
     const refuse = (code: ErrorCode, message: string) => {
@@ -97,6 +108,9 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       );
     }
     const known = auth.data.token ? sessions.find(auth.data.token) : undefined;
+    if (!known && !newSessionRate(socket.handshake.address).take()) {
+      return refuse('TOO_MANY_CONNECTIONS', 'Too many new sessions from your address. Wait a minute, then reload.');
+    }
     if (known && auth.data.token) {
       socket.data.session = known;
       socket.data.token = auth.data.token;
@@ -115,6 +129,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     const { session } = socket.data;
     const address = socket.handshake.address;
     connectionsByAddress.set(address, (connectionsByAddress.get(address) ?? 0) + 1);
+    session.connections++;
     socket.data.viewing = new Map();
     socket.data.cleanups = new Set();
     rates.set(socket, new TokenBucket(EVENTS_PER_SECOND, EVENT_BURST));
@@ -130,6 +145,8 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
     for (const handlers of options.handlers) handlers.onConnect?.(socket);
     socket.on('disconnect', () => {
+      session.connections--;
+      session.lastSeenAt = Date.now();
       for (const handlers of options.handlers) handlers.onDisconnect?.(socket);
       const left = (connectionsByAddress.get(address) ?? 1) - 1;
       if (left > 0) connectionsByAddress.set(address, left);
@@ -211,6 +228,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
   return {
     io,
     async close(): Promise<void> {
+      clearInterval(rateSweeper);
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };

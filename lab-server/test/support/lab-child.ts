@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
 import { detectCgroupHost } from '../../src/cgroups/host';
 import { parentDirs } from '../../src/cgroups/sandbox-cgroup';
+import { removeLabFootprint } from '../../src/sandbox/recovery';
 import { TEST_ORIGIN, testLabName } from './test-lab';
 
 export interface LabChild {
@@ -91,6 +92,11 @@ export async function startLabChild(env: Record<string, string>, options: { wait
       }
     },
   };
+}
+
+/** Removes everything the lab named by `env` made on the host; for after its last stop. */
+export function removeLabChildFootprint(env: Record<string, string>): Promise<void> {
+  return removeLabFootprint({ stateDir: env.ISOLAB_STATE_DIR, cgroupParent: env.ISOLAB_CGROUP_PARENT, runcPath: env.ISOLAB_RUNC ?? 'runc', cgroupHost: detectCgroupHost() });
 }
 
 /** What a lab (by its env) left on the host: containers, sandbox cgroups, mounts, bundles. */

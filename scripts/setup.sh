@@ -11,8 +11,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# runc runs the sandboxes, debootstrap builds their rootfs, chromium runs the browser tests.
-APT_PACKAGES=(runc debootstrap chromium)
+# runc runs the sandboxes, debootstrap builds their rootfs, chromium runs the browser tests (with
+# its recommended packages, fonts-liberation among them, so pages render as they do for learners).
+APT_PACKAGES=(runc debootstrap chromium fonts-liberation)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -21,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   step "Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # npm ci when node_modules is missing or older than the lockfile. package.json's allowScripts

@@ -18,10 +18,6 @@ const PANELS: ReadonlyArray<{ name: ObservePanelName; view: ObserveView; title: 
   { name: 'nsmap', view: 'nsMap', title: 'Namespace map' },
 ];
 
-export function isObservePanelName(value: unknown): value is ObservePanelName {
-  return PANELS.some((p) => p.name === value);
-}
-
 export interface ObservePanelProps {
   /** The lesson page's socket; undefined while connecting. A new client (after a reconnect) resubscribes. */
   client: ObserveClient | undefined;

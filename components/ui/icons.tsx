@@ -170,12 +170,6 @@ export const UsersIcon = (p: IconProps) => (
     <path d="M22 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8" />
   </Icon>
 );
-export const LockIcon = (p: IconProps) => (
-  <Icon {...p}>
-    <rect x="4" y="11" width="16" height="10" rx="2" />
-    <path d="M8 11V7a4 4 0 0 1 8 0v4" />
-  </Icon>
-);
 export const PowerIcon = (p: IconProps) => (
   <Icon {...p}>
     <path d="M12 2v10M18.4 6.6a9 9 0 1 1-12.8 0" />

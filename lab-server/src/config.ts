@@ -109,8 +109,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
   config.allowedOrigins = [...new Set(origins)];
   return config;
 }
-
-/** The variables and their defaults, for the README and `--help`. */
-export function describeConfig(): Array<{ name: string; fallback: string }> {
-  return Object.values(variables).map(([name, , fallback]) => ({ name, fallback }));
-}

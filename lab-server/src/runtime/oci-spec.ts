@@ -178,5 +178,3 @@ export function generateSpec(input: SpecInput) {
     },
   };
 }
-
-export type OciSpec = ReturnType<typeof generateSpec>;

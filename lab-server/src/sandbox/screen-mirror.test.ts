@@ -33,14 +33,6 @@ describe('ScreenMirror', () => {
     const data = '\x1b[?1049h\x1b[2J\x1b[44m' + 'y\r\n'.repeat(50_000) + 'end';
     expect(await mirrored(data, 100, 30)).toBe(await reference(data, 100, 30));
   });
-
-  it('reports the visible rows as text', async () => {
-    const mirror = new ScreenMirror(20, 3);
-    mirror.write('one\r\ntwo\r\nthree\r\nfour');
-    await mirror.drain();
-    expect(mirror.visibleText()).toEqual(['two', 'three', 'four']);
-    mirror.dispose();
-  });
 });
 
 describe('trimPlainRuns', () => {

@@ -98,14 +98,6 @@ export class ScreenMirror implements Disposable {
     return this.disposed ? '' : this.serializer.serialize({ scrollback: MIRROR_SCROLLBACK });
   }
 
-  /** The visible screen as plain text, one string per row (for tests and the instructor glance). */
-  visibleText(): string[] {
-    const buffer = this.terminal.buffer.active;
-    const lines: string[] = [];
-    for (let row = 0; row < this.terminal.rows; row++) lines.push(buffer.getLine(buffer.viewportY + row)?.translateToString(true) ?? '');
-    return lines;
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

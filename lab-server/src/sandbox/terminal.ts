@@ -129,9 +129,6 @@ export class LabTerminal implements Disposable {
     }
   }
 
-  hasViewer(viewerId: string): boolean {
-    return this.viewers.has(viewerId);
-  }
 
   write(data: string): void {
     if (this.exit || this.disposed) return;
@@ -156,10 +153,6 @@ export class LabTerminal implements Disposable {
     this.updateFlow();
   }
 
-  /** The visible screen as text, e.g. for tests and the instructor's glance. */
-  visibleText(): string[] {
-    return this.mirror.visibleText();
-  }
 
   /** Ends the pty and frees the mirror. Quiet if already done. */
   dispose(): void {

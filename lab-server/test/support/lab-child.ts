@@ -62,6 +62,10 @@ export async function startLabChild(env: Record<string, string>, options: { wait
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // If the test or benchmark dies first, its lab-server must not live on with its sandboxes.
+  const stopWithParent = () => child.kill('SIGTERM');
+  process.once('exit', stopWithParent);
+  void exit.then(() => process.off('exit', stopWithParent));
   const url = `http://127.0.0.1:${env.ISOLAB_PORT}`;
   if (options.waitReady ?? true) {
     for (let attempt = 0; ; attempt++) {

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
 import { preflight } from './preflight';
 import { startLabServer } from './server';
+import { StateDirBusyError } from './state-lock';
 
 async function main(): Promise<void> {
   let config;
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof StateDirBusyError) {
+      logger.error(error.message, { code: error.code });
+      console.error(`\nlab-server cannot start:\n  ✗ ${error.message} [${error.code}]\n`);
+      process.exit(1);
+    }
     if (code === 'EADDRINUSE') {
       const message = `Port ${config.port} is busy: another lab-server may already be running. Stop it, or set ISOLAB_PORT to a free port.`;
       logger.error(message, { code: 'PORT_BUSY' });

@@ -14,6 +14,7 @@ import { createHttpHandler, type Health } from './http/routes';
 import { LabMetrics } from './http/metrics';
 import type { Logger } from './log';
 import { rootfsPath } from './rootfs/stamp';
+import { claimStateDir } from './state-lock';
 import { RuncRuntime } from './runtime/runc';
 import { mountReadonlyView } from './runtime/readonly-view';
 import type { ContainerRuntime } from './runtime/runtime';
@@ -68,6 +69,8 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   const bundlesDir = join(config.stateDir, 'bundles');
   let status: Health['status'] = 'starting';
 
+  // Before touching anything: another lab-server on this state directory must not lose its sandboxes.
+  const stateClaim = claimStateDir(config.stateDir);
   const recovery = await removeLeftovers(runtime, cgroupHost, config.cgroupParent, bundlesDir, logger);
   // runc reaches the rootfs and the bundles only through read-only views, which the kernel locks
   // read-only inside every sandbox (see runtime/readonly-view.ts). The sandbox's root must pass
@@ -140,9 +143,10 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       resolve();
     });
   }).catch((error: unknown) => {
-    // Not serving: the read-only views must not outlive this attempt.
+    // Not serving: the read-only views and the claim must not outlive this attempt.
     bundlesView.release();
     rootfsView.release();
+    stateClaim.release();
     throw error;
   });
   status = 'ok';
@@ -169,6 +173,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       observatory.dispose();
       await sockets.close();
       http.closeAllConnections();
+      stateClaim.release();
     },
   };
 }

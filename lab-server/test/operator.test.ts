@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort, removeLabChildFootprint } from './support/lab-child';
+import { freePort, labChildEnv, removeLabChildFootprint, startLabChild } from './support/lab-child';
+import { openShell } from './support/shell';
 import { testLabName } from './support/test-lab';
 
 interface Outcome {
@@ -14,7 +15,7 @@ interface Outcome {
 }
 
 /** Starts `lab-server/src/main.ts` and collects its output until it exits or `untilOutput` appears. */
-function startLabServer(env: Record<string, string>, options: { asUser?: string; untilOutput?: RegExp } = {}): Promise<Outcome> {
+function startLabServer(env: Record<string, string>, options: { asUser?: string; untilOutput?: RegExp; keepFootprint?: boolean } = {}): Promise<Outcome> {
   const name = testLabName();
   const labEnv = { ISOLAB_HOST: '127.0.0.1', ISOLAB_STATE_DIR: `/run/${name}`, ISOLAB_CGROUP_PARENT: name, ...env };
   const command = options.asUser ? 'setpriv' : process.execPath;
@@ -32,7 +33,7 @@ function startLabServer(env: Record<string, string>, options: { asUser?: string;
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.on('close', (code) => void removeLabChildFootprint(labEnv).then(() => resolve({ code, output })));
+    child.on('close', (code) => void (options.keepFootprint ? Promise.resolve() : removeLabChildFootprint(labEnv)).then(() => resolve({ code, output })));
   });
 }
 
@@ -76,6 +77,24 @@ describe('starting lab-server', () => {
       expect(output).toContain(`Port ${port} is busy: another lab-server may already be running`);
     } finally {
       blocker.close();
+    }
+  });
+
+  it('refuses to share a state directory with a running lab-server, whose sandboxes carry on', async () => {
+    const env = await labChildEnv();
+    const first = await startLabChild(env);
+    try {
+      const client = await first.connect();
+      const { term } = await openShell(client, 'class-in-progress');
+      const { code, output } = await startLabServer({ ...env, ISOLAB_PORT: String(await freePort()) }, { keepFootprint: true });
+      expect(code).toBe(1);
+      expect(output).toContain(`Another lab-server (pid ${first.process.pid}) is already using ISOLAB_STATE_DIR=${env.ISOLAB_STATE_DIR}`);
+      expect(output).toContain('[STATE_DIR_BUSY]');
+      expect(await term.exec('echo class-goes-on')).toMatch(/^class-goes-on$/m);
+      client.close();
+    } finally {
+      await first.stop();
+      await removeLabChildFootprint(env);
     }
   });
 

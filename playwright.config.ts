@@ -8,8 +8,13 @@
  */
 import { defineConfig } from '@playwright/test';
 
-export const E2E_WEB_PORT = 3100;
-export const E2E_LAB_PORT = 3101;
+/**
+ * ISOLAB_E2E_PORT moves the whole e2e lab (web on it, lab-server on it + 1, its own state
+ * directory and cgroup parent), so two checkouts can run their browser tests at the same time.
+ */
+export const E2E_WEB_PORT = Number(process.env.ISOLAB_E2E_PORT || 3100);
+export const E2E_LAB_PORT = E2E_WEB_PORT + 1;
+const E2E_LAB_NAME = E2E_WEB_PORT === 3100 ? 'isolab-e2e' : `isolab-e2e-${E2E_WEB_PORT}`;
 /** A fixed instructor token, so the classroom tests can open the dashboard (e2e/classroom.spec.ts). */
 export const E2E_INSTRUCTOR_TOKEN = 'e2e-instructor-token-0123456789';
 
@@ -56,8 +61,8 @@ export default defineConfig({
       ISOLAB_PORT: String(E2E_LAB_PORT),
       ISOLAB_HOST: '127.0.0.1',
       ISOLAB_PUBLIC_URL: `http://127.0.0.1:${E2E_WEB_PORT}`,
-      ISOLAB_STATE_DIR: '/run/isolab-e2e',
-      ISOLAB_CGROUP_PARENT: 'isolab-e2e',
+      ISOLAB_STATE_DIR: `/run/${E2E_LAB_NAME}`,
+      ISOLAB_CGROUP_PARENT: E2E_LAB_NAME,
       ISOLAB_NEXT_DIST: '.next-e2e',
       ISOLAB_LOG_LEVEL: 'warn',
       ISOLAB_INSTRUCTOR_TOKEN: E2E_INSTRUCTOR_TOKEN,

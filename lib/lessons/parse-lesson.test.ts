@@ -59,7 +59,19 @@ describe('parseLesson', () => {
     expect(lesson.steps[0].blocks[0]).toMatchObject({ type: 'code', runnable: false });
   });
 
+  it('attaches expect blocks to the runnable block before them, and never shows them', () => {
+    const source = valid.replace('```sh run\nhostname\n```\n', '```sh run\nhostname\n```\n\n```expect\n^sbx-\n! ^localhost$\n```\n');
+    const lesson = parseLesson(source, 'x.md');
+    expect(lesson.steps[0].blocks).toEqual([
+      { type: 'markdown', markdown: 'Type this:' },
+      { type: 'code', lang: 'sh', code: 'hostname', runnable: true, terminal: 1, expect: [{ pattern: '^sbx-', absent: false }, { pattern: '^localhost$', absent: true }] },
+    ]);
+  });
+
   const broken: Array<[string, string, RegExp]> = [
+    ['an expect block after text', valid.replace('Type this:', 'Type this:\n\n```expect\nx\n```'), /expect block must come right after a runnable block/],
+    ['an expect block with a bad pattern', valid.replace('```sh run\nhostname\n```\n', '```sh run\nhostname\n```\n\n```expect\n(unclosed\n```\n'), /"\(unclosed" is not a valid regular expression/],
+    ['two expect blocks for one run block', valid.replace('```sh run\nhostname\n```\n', '```sh run\nhostname\n```\n\n```expect\na\n```\n\n```expect\nb\n```\n'), /two expect blocks/],
     ['missing title', valid.replace('title: UTS namespace\n', ''), /frontmatter field "title"/],
     ['bad slug', valid.replace('slug: uts', 'slug: UTS Lesson'), /"slug": use lowercase/],
     ['bad YAML', valid.replace('duration: 20', 'duration: [20'), /not valid YAML|frontmatter field/],

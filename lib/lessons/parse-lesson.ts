@@ -12,6 +12,11 @@
  *   `hint="..."` shown when it fails. By default the course test runner also asserts that the
  *   check fails before the step's blocks run; `may-pass-before` turns that off for checks that
  *   are true from the start. `timeout=SECONDS` overrides the default timeout.
+ * - A fenced block in the language `expect`, right after a runnable block, states what that block
+ *   prints: one JavaScript regular expression per line (multiline mode, so `^` and `$` match at
+ *   line ends), each of which must match the block's output; a line starting with `! ` must not
+ *   match. Learners never see it; the course test runner asserts it, so an "Observe:" sentence
+ *   cannot drift from what the commands really print.
  *
  * Any mistake throws a LessonError that names the file and says what to fix, so a broken lesson
  * fails the build instead of reaching a learner.
@@ -46,7 +51,15 @@ export type CodeBlock = {
   runnable: boolean;
   /** 1 or 2: which of the lesson's terminals Run types into. */
   terminal: 1 | 2;
+  /** What the block's output must (and must not) contain, from an `expect` block after it. */
+  expect?: OutputExpectation[];
 };
+export interface OutputExpectation {
+  /** A JavaScript regular expression, matched in multiline mode. */
+  pattern: string;
+  /** True for a `! ` line: the pattern must not match. */
+  absent: boolean;
+}
 export type LessonBlock = MarkdownBlock | CodeBlock;
 
 export interface LessonCheck {
@@ -138,6 +151,14 @@ export function parseLesson(source: string, file: string): Lesson {
         };
         continue;
       }
+      if (code.lang === 'expect') {
+        const last = current.blocks.at(-1);
+        if (last?.type !== 'code' || !last.runnable) fail(`an expect block must come right after a runnable block (near "${code.value.split('\n')[0]}")`);
+        const block = last as CodeBlock;
+        if (block.expect) fail(`a runnable block has two expect blocks (near "${code.value.split('\n')[0]}")`);
+        block.expect = parseExpectations(code.value, fail);
+        continue;
+      }
       const runnable = meta.flags.has('run');
       const terminal = meta.values.terminal === '2' ? 2 : 1;
       if (meta.values.terminal && !['1', '2'].includes(meta.values.terminal)) fail(`a code block has terminal=${meta.values.terminal}; use 1 or 2`);
@@ -152,6 +173,24 @@ export function parseLesson(source: string, file: string): Lesson {
   if (steps.length === 0) fail('the lesson has no steps: start each step with a "## " heading');
   if (!steps.some((step) => step.check)) fail('the lesson has no check, so a learner could never complete a step; add a ```check block to a step');
   return { ...front.data, file, intro, steps };
+}
+
+function parseExpectations(text: string, fail: (reason: string) => never): OutputExpectation[] {
+  const expectations = text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const absent = line.startsWith('! ');
+      const pattern = absent ? line.slice(2) : line;
+      try {
+        new RegExp(pattern, 'm');
+      } catch (error) {
+        fail(`the expect pattern "${pattern}" is not a valid regular expression (${(error as Error).message})`);
+      }
+      return { pattern, absent };
+    });
+  if (expectations.length === 0) fail('an expect block is empty');
+  return expectations;
 }
 
 /** Splits `run terminal=2 hint="a b"` into flags and key=value pairs. */

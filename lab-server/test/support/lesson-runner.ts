@@ -78,22 +78,45 @@ export async function waitForPrompt(terminal: TerminalDriver, since: number, tim
   }
 }
 
-/** Types one line and Enter, and waits for the prompt. */
-export async function typeLine(terminal: TerminalDriver, line: string): Promise<void> {
+/**
+ * Types one line and Enter, waits for the prompt, and returns what the line printed: the text
+ * after the echo of the typed line and before the prompt's line, without terminal escapes.
+ * (Leaving the echo out matters: a pattern that names the command must not match by itself.)
+ */
+export async function typeLine(terminal: TerminalDriver, line: string): Promise<string> {
   const since = terminal.received.length;
   terminal.run(line);
   await waitForPrompt(terminal, since);
+  const text = plainText(terminal.received.slice(since));
+  return text.slice(text.indexOf('\n') + 1, text.lastIndexOf('\n') + 1);
 }
 
-/** Types every runnable block of a step into its terminal. */
+/** Terminal output as plain text: no escape sequences, no carriage returns. */
+function plainText(output: string): string {
+  return output
+    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '') // OSC (window title)
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '') // CSI (colour, cursor, bracketed paste)
+    .replace(/\x1b[()][0-9A-Za-z]|\x1b[=>]/g, '') // charset and keypad modes
+    .replace(/\r/g, '');
+}
+
+/** Types every runnable block of a step into its terminal, and asserts each block's `expect` patterns on its output. */
 export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (terminal: number, line: string) => void): Promise<void> {
   for (const block of step.blocks) {
     if (block.type !== 'code' || !block.runnable) continue;
     const terminal = run.terminals[block.terminal - 1];
+    let output = '';
     for (const line of block.code.split('\n')) {
       if (!line.trim()) continue;
       onLine?.(block.terminal, line);
-      await typeLine(terminal, line);
+      output += await typeLine(terminal, line);
+    }
+    for (const expectation of block.expect ?? []) {
+      if (new RegExp(expectation.pattern, 'm').test(output) === !expectation.absent) continue;
+      const what = expectation.absent ? 'shows what it must not' : 'does not show what the lesson says it will';
+      throw new LessonFailure(
+        `the block "${block.code.split('\n')[0]}" (terminal ${block.terminal}) ${what}: /${expectation.pattern}/${expectation.absent ? ' matched' : ''}\n\nits output:\n${output.trimEnd()}`,
+      );
     }
   }
 }

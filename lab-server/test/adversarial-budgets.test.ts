@@ -1,0 +1,103 @@
+/**
+ * Adversarial probes for the kernel's global budgets and the kernel surface no lesson needs: each
+ * runs from inside a sandbox, as root there, and asserts that the attack is contained and that a
+ * neighbour does not notice. Results are read from the host side where the learner could fake them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabClient } from '../../lib/lab-client';
+import { attack, fields, healthz, perl } from './support/attack';
+import { openShell, type Shell } from './support/shell';
+import { startTestLab, type TestLab } from './support/test-lab';
+
+let lab: TestLab;
+let attacker: LabClient;
+let mine: Shell;
+let neighbourClient: LabClient;
+let neighbour: Shell;
+
+beforeAll(async () => {
+  lab = await startTestLab();
+  attacker = await lab.connect();
+  neighbourClient = await lab.connect();
+  [mine, neighbour] = await Promise.all([openShell(attacker, 'attacker'), openShell(neighbourClient, 'neighbour')]);
+});
+afterAll(() => lab?.close());
+
+const run = (script: string, timeoutMs?: number) => attack(attacker, mine.sandbox.sandboxId, script, timeoutMs);
+
+const EPERM = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Every call below succeeds on this kernel without the profile (tried as host root and as root of
+// a fresh `unshare -Urn`), so EPERM can only come from seccomp.
+describe.skipIf(process.arch !== 'x64')('seccomp: kernel surface no lesson needs', () => {
+  let answers: Record<string, string>;
+  beforeAll(async () => {
+    const result = await run(
+      perl(
+        `sub answer { my ($name, $r) = @_; print "$name=", ($r < 0 ? $!+0 : "ok"), "\\n" }
+        # socket(domain, type, protocol); 524288 is SOCK_CLOEXEC, which must not slip past the filter.
+        answer("vsock", syscall(41, 40, 1, 0));
+        answer("xdp", syscall(41, 44, 3, 0));
+        answer("netlink_netfilter", syscall(41, 16, 3, 12));
+        answer("netlink_netfilter_cloexec", syscall(41, 16, 3 | 524288, 12));
+        answer("netlink_xfrm", syscall(41, 16, 3, 6));
+        answer("netlink_route", syscall(41, 16, 3, 0));
+        answer("netlink_sock_diag", syscall(41, 16, 3, 4));
+        my $ctx = pack("Q", 0);
+        answer("io_setup", syscall(206, 65536, $ctx));
+        my $z = 0;
+        answer("modify_ldt", syscall(154, 0, $z, $z));
+        answer("memfd_secret", syscall(447, 0));
+        answer("set_mempolicy_home_node", syscall(450, 0, 0, 0, 0));
+        for my $p (0x0, 0x8, 0x20000, 0x20008, 0xffffffff, 0x0040000, 0x0400000, 0x0100000, 0x80000000, 0xfffffffe, 0x100000000, 0x1) {
+          answer(sprintf("personality_%x", $p), syscall(135, $p)); syscall(135, 0) }`,
+      ),
+    );
+    answers = fields(result.stdout);
+  });
+
+  it.each([
+    ['AF_VSOCK (not namespaced: the host’s vsock ports)', 'vsock'],
+    ['AF_XDP', 'xdp'],
+    ['netlink NETFILTER (nf_tables)', 'netlink_netfilter'],
+    ['netlink NETFILTER with SOCK_CLOEXEC', 'netlink_netfilter_cloexec'],
+    ['netlink XFRM (IPsec state)', 'netlink_xfrm'],
+    ['io_setup (the host-wide AIO pool)', 'io_setup'],
+    ['modify_ldt', 'modify_ldt'],
+    ['memfd_secret', 'memfd_secret'],
+    ['set_mempolicy_home_node', 'set_mempolicy_home_node'],
+  ])('refuses %s with EPERM', (_label, name) => {
+    expect(answers[name]).toBe(String(EPERM));
+  });
+
+  it('keeps NETLINK_ROUTE and SOCK_DIAG, so `ip link` and `ss -t` still work', async () => {
+    expect(answers.netlink_route).toBe('ok');
+    expect(answers.netlink_sock_diag).toBe('ok');
+    const result = await run('ip link show lo && ss -t -a && echo tools=ok');
+    expect(result.stdout).toContain('lo:');
+    expect(result.stdout).toContain('State');
+    expect(fields(result.stdout).tools).toBe('ok');
+  });
+
+  it('allows the personalities Docker allows (and linux32) and refuses the flags that weaken a process', async () => {
+    for (const allowed of ['0', '8', '20000', '20008', 'ffffffff']) expect(answers[`personality_${allowed}`]).toBe('ok');
+    // ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO, bit 31 alone, all but bit 0, a value
+    // the kernel would truncate to 0, and a foreign persona.
+    for (const refused of ['40000', '400000', '100000', '80000000', 'fffffffe', '100000000', '1']) expect(answers[`personality_${refused}`]).toBe(String(EPERM));
+    const result = await run('linux32 uname -m; setarch -R true 2>&1; echo "norandom=$?"');
+    expect(result.stdout).toMatch(/^i686$/m);
+    expect(fields(result.stdout).norandom).not.toBe('0');
+  });
+
+  it('the same refusals hold in a nested user and network namespace', async () => {
+    const result = await run(`unshare -Urn ${perl('print "nested_nf=", (syscall(41, 16, 3, 12) < 0 ? $!+0 : "ok"), "\\n"; my $c = pack("Q", 0); print "nested_aio=", (syscall(206, 1, $c) < 0 ? $!+0 : "ok"), "\\n";')}`);
+    expect(fields(result.stdout)).toMatchObject({ nested_nf: String(EPERM), nested_aio: String(EPERM) });
+  });
+
+  it('the neighbour and lab-server did not notice', async () => {
+    const result = await attack(neighbourClient, neighbour.sandbox.sandboxId, 'echo neighbour-ok');
+    expect(result.stdout).toContain('neighbour-ok');
+    expect(await healthz(lab)).toBe(200);
+  });
+});

@@ -16,7 +16,7 @@ export const E2E_WEB_PORT = Number(process.env.ISOLAB_E2E_PORT || 3100);
 export const E2E_LAB_PORT = E2E_WEB_PORT + 1;
 const E2E_LAB_NAME = E2E_WEB_PORT === 3100 ? 'isolab-e2e' : `isolab-e2e-${E2E_WEB_PORT}`;
 /** A fixed instructor token, so the classroom tests can open the dashboard (e2e/classroom.spec.ts). */
-export const E2E_INSTRUCTOR_TOKEN = 'e2e-instructor-token-0123456789';
+export const E2E_INSTRUCTOR_TOKEN = 'e2e-instructor-token-0123456789abcdef';
 
 export default defineConfig({
   testDir: 'e2e',

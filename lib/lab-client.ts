@@ -29,6 +29,8 @@ export interface ConnectOptions {
   instructorToken?: string;
   /** Node only: the Origin header to send (browsers send their own). */
   origin?: string;
+  /** Node only: an X-Forwarded-For header, as a proxy in front of lab-server would send. */
+  forwardedFor?: string;
   /** Node only: the local address to connect from, e.g. 127.0.0.7 (load tests: the per-address connection cap). */
   localAddress?: string;
   /** Reconnect automatically (the browser wants this; tests usually do not). */
@@ -73,7 +75,10 @@ export class LabClient {
           displayName: options.displayName,
           ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
         }),
-      ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+      extraHeaders: {
+        ...(options.origin ? { origin: options.origin } : {}),
+        ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
+      },
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       forceNew: true,
     });

@@ -6,13 +6,12 @@
  * marked `role: 'instructor'` are refused to everyone else with FORBIDDEN.
  */
 import { z } from 'zod';
-import { Cols, Rows, SandboxId, TerminalId } from './common';
+import { Cols, DisplayName, Rows, SandboxId, TerminalId } from './common';
 import type { RequestCatalog } from './catalog';
 
 const LessonSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/);
 const StepId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/);
 const SessionId = z.string().regex(/^ses-[0-9a-f]{12}$/, 'expected a session id like ses-0123456789ab');
-export const DisplayName = z.string().trim().min(1).max(40);
 
 /** What the dashboard shows of one learner. */
 export const LearnerSummary = z.object({

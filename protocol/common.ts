@@ -30,6 +30,25 @@ export const TerminalSize = z.strictObject({ cols: Cols, rows: Rows });
 /** A caller-chosen name for a sandbox within a session, e.g. the lesson slug. Reopening the same key reattaches. */
 export const SandboxKey = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lowercase key like "uts" or "lesson-2"');
 
+/**
+ * What a learner is called, as the instructor and the class see it. NFKC folds compatibility
+ * forms (full-width letters, ligatures) into plain ones. Control and format characters are
+ * refused: bidi overrides and zero-width characters make a name display as something else than
+ * it is. "Instructor" is the instructor's title, so no learner may take it.
+ */
+export const DisplayName = z
+  .string()
+  .max(200)
+  .transform((text) => text.normalize('NFKC').trim())
+  .pipe(
+    z
+      .string()
+      .min(1, 'a name needs at least one character')
+      .max(40, 'a name has at most 40 characters')
+      .refine((name) => !/[\p{C}\p{Zl}\p{Zp}]/u.test(name), 'names cannot contain control or invisible characters')
+      .refine((name) => name.replace(/[^\p{L}\p{N}]/gu, '').toLowerCase() !== 'instructor', '"Instructor" is reserved for the instructor'),
+  );
+
 // ---------------------------------------------------------------------------------------------
 // Handshake
 // ---------------------------------------------------------------------------------------------
@@ -38,7 +57,8 @@ export const SandboxKey = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expecte
 export const HandshakeAuth = z.object({
   protocolVersion: z.int(),
   token: SessionToken.optional(),
-  displayName: z.string().trim().min(1).max(40).optional(),
+  /** A name that is not allowed is replaced by a generated one rather than refusing the learner. */
+  displayName: DisplayName.optional().catch(undefined),
   /** Present only on the instructor's page; a wrong one is refused, never downgraded. */
   instructorToken: z.string().min(16).max(200).optional(),
 });
@@ -66,7 +86,9 @@ export const ErrorCode = z.enum([
   'ORIGIN_REFUSED', // the page's origin is not on the lab's allow-list
   'PROTOCOL_MISMATCH', // the page and the server speak different protocol versions
   'BAD_HANDSHAKE', // the handshake's auth field is malformed
-  'TOO_MANY_CONNECTIONS', // this address holds too many connections
+  'TOO_MANY_CONNECTIONS', // this address or session holds too many connections, or starts too many sessions
+  'ADDRESS_LIMIT', // this address already runs the most sandboxes one address may
+  'TOO_MANY_ATTEMPTS', // too many wrong secrets (instructor token, class code) from this address
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

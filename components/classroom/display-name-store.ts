@@ -5,7 +5,7 @@
  * classroom link tells lab-server whenever the chosen name changes.
  */
 import { z } from 'zod';
-import { DisplayName } from '../../protocol/classroom-events';
+import { DisplayName } from '../../protocol/common';
 import { LocalStore, type StorageLike } from '../storage/local-store';
 
 export const DISPLAY_NAME_STORAGE_KEY = 'isolab.display-name.v1';
@@ -28,7 +28,7 @@ export class DisplayNameStore extends LocalStore<DisplayNameData> {
   /** Keeps a valid name (trimmed); returns the problem in a sentence otherwise. */
   choose(name: string): string | undefined {
     const parsed = DisplayName.safeParse(name);
-    if (!parsed.success) return name.trim() ? 'Use at most 40 characters.' : 'Type a name first.';
+    if (!parsed.success) return name.trim() ? `That name cannot be used: ${parsed.error.issues[0].message}.` : 'Type a name first.';
     this.set((data) => ({ ...data, chosen: parsed.data, asked: true }));
     return undefined;
   }

@@ -4,6 +4,7 @@
  * Every value has a default that works on a single Debian box. A bad value stops startup with a
  * message that names the variable, what was wrong and what to put there instead.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -36,6 +37,32 @@ const list = z.string().transform((text) =>
     .map((item) => item.trim())
     .filter(Boolean),
 );
+
+/** Addresses and subnets ("127.0.0.1", "10.0.0.0/8", "::1"), comma-separated. */
+const addressList = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !bitsOk || rest.length > 0) ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or a subnet like 10.0.0.0/8` });
+  }
+});
+
+/**
+ * A secret an attacker must not guess: at least 32 characters that look random. Refuses the
+ * memorable ones ("changeme-changeme-…", a long word repeated), which a dictionary finds.
+ */
+const secret = (what: string) =>
+  z.union([
+    z.literal(''),
+    z
+      .string()
+      .max(200)
+      .refine((text) => text.length >= 32 && new Set(text).size >= 16, {
+        message: `${what} must be at least 32 random characters (make one with: openssl rand -base64 32)`,
+      }),
+  ]);
 
 /** Each entry: the environment variable, its schema, and the default as the operator would write it. */
 const variables = {
@@ -73,7 +100,24 @@ const variables = {
    * The instructor's secret. Empty: a new one is made at every start and printed as the
    * instructor URL, as Jupyter prints its token URL.
    */
-  instructorToken: ['ISOLAB_INSTRUCTOR_TOKEN', z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters').max(200)]), ''],
+  instructorToken: ['ISOLAB_INSTRUCTOR_TOKEN', secret('the instructor token'), ''],
+  /**
+   * Proxies whose X-Forwarded-For is believed (e.g. 127.0.0.1 for a Caddy on the same box).
+   * Empty: the header is ignored, and every limit applies to the connection's own address.
+   */
+  trustedProxies: ['ISOLAB_TRUSTED_PROXIES', addressList, ''],
+  /** Learners connected at once from one address: a class behind one school NAT is one address. */
+  maxSessionsPerAddress: ['ISOLAB_MAX_SESSIONS_PER_ADDRESS', integer(1, 100_000), '200'],
+  /** New sessions one address may start at once, and how many more per minute after that. */
+  newSessionBurst: ['ISOLAB_NEW_SESSION_BURST', integer(1, 100_000), '200'],
+  newSessionsPerMinute: ['ISOLAB_NEW_SESSIONS_PER_MINUTE', integer(1, 100_000), '60'],
+  /** Connections (tabs) one session may hold open. */
+  maxConnectionsPerSession: ['ISOLAB_MAX_CONNECTIONS_PER_SESSION', integer(1, 1000), '16'],
+  /** Sandboxes started from one address; raise it to the class size when a class shares one. */
+  maxSandboxesPerAddress: ['ISOLAB_MAX_SANDBOXES_PER_ADDRESS', integer(1, 10_000), '30'],
+  /** Who may read /metrics and the details of /healthz: these addresses, or a bearer token. */
+  metricsAllow: ['ISOLAB_METRICS_ALLOW', addressList, '127.0.0.1,::1'],
+  metricsToken: ['ISOLAB_METRICS_TOKEN', secret('the metrics token'), ''],
 } as const;
 
 type Variables = typeof variables;

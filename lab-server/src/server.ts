@@ -23,6 +23,8 @@ import { Lab } from './sandbox/lab';
 import { removeLeftovers, type RecoveryReport } from './sandbox/recovery';
 import type { SandboxEnvironment } from './sandbox/sandbox';
 import { MemorySessionStore, type SessionStore } from './session/session-store';
+import { AddressLimits } from './transport/address-limits';
+import { addressSet } from './transport/client-address';
 import { classroomHandlers } from './transport/classroom-handlers';
 import { labHandlers } from './transport/lab-handlers';
 import { observeHandlers } from './transport/observe-handlers';
@@ -117,16 +119,22 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     maxSandboxes: config.maxSandboxes,
     acceptingNew: lab.acceptingNew,
   });
-  const http = createServer(createHttpHandler(health, metrics));
+  const trustedProxies = addressSet(config.trustedProxies);
+  const http = createServer(
+    createHttpHandler(health, metrics, { allowed: addressSet(config.metricsAllow), token: config.metricsToken || undefined, trustedProxies }),
+  );
   const observatory = new Observatory(lab, { cgroupHost, uidBase: config.uidBase, logger, metrics });
   const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
   const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger);
+  const limits = new AddressLimits(config);
   const sockets = createSocketServer(http, {
     allowedOrigins: config.allowedOrigins,
     lab,
     sessions,
+    limits,
+    trustedProxies,
     instructorToken,
-    handlers: [labHandlers(lab, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom)],
+    handlers: [labHandlers(lab, limits, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom)],
     logger,
     metrics,
   });

@@ -82,7 +82,7 @@ describe('the handshake', () => {
     const token = known.session!.token;
     known.close();
     const refusals: string[] = [];
-    for (let i = 0; i < 150 && refusals.length === 0; i++) {
+    for (let i = 0; i < 300 && refusals.length === 0; i++) {
       const client = await LabClient.connect(lab.url, { origin: TEST_ORIGIN }).catch((error: { code: string; message: string }) => error);
       if (client instanceof LabClient) client.close();
       else refusals.push(`${client.code}: ${client.message}`);

@@ -10,7 +10,7 @@ import { openShell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, TEST_ORIGIN, type TestLab } from './support/test-lab';
 
-const INSTRUCTOR_TOKEN = 'test-instructor-token-0123456789';
+const INSTRUCTOR_TOKEN = 'test-instructor-token-0123456789abcdef';
 let lab: TestLab;
 let instructor: LabClient;
 

@@ -22,6 +22,8 @@ export interface SocketData {
   token: string;
   isNew: boolean;
   role: Role;
+  /** The client's address as the per-address limits count it (see client-address.ts). */
+  address: string;
   /** Terminals this connection is attached to, detached when it goes away. */
   viewing: Map<string, LabTerminal>;
   /** Cleanups to run when the connection goes away (subscriptions of other features). */

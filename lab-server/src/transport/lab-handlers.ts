@@ -6,12 +6,25 @@ import { LabError } from '../errors';
 import type { LabMetrics } from '../http/metrics';
 import type { Lab } from '../sandbox/lab';
 import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
+import type { AddressLimits } from './address-limits';
 import type { HandlerSet, LabSocket } from './handler-types';
 
-export function labHandlers(lab: Lab, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
+export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
   return {
     requests: {
-      'sandbox:open': async (socket, { key }) => (await lab.open(socket.data.session, key, { ignoreClosed: socket.data.role === 'instructor' })).info(),
+      'sandbox:open': async (socket, { key }) => {
+        const instructor = socket.data.role === 'instructor';
+        const running = lab.forSession(socket.data.session.id).some((s) => s.key === key && s.state === 'running');
+        // Sessions are free to make, so sandboxes are also counted per address; the instructor's are not.
+        const slot = instructor || running ? undefined : limits.reserveSandbox(socket.data.address);
+        try {
+          const sandbox = await lab.open(socket.data.session, key, { ignoreClosed: instructor });
+          if (sandbox.state === 'running') slot?.started(sandbox.id);
+          return sandbox.info();
+        } finally {
+          slot?.release();
+        }
+      },
 
       'sandbox:list': (socket) => lab.forSession(socket.data.session.id).filter((s) => s.state === 'running').map((s) => s.info()),
 

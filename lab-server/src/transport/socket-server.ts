@@ -6,8 +6,8 @@
  * floods get a `lab:error` (or a failed ack) and are dropped. Handlers only ever see valid input,
  * and nothing a client sends can crash the process.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
+import type { BlockList } from 'node:net';
 import { Server } from 'socket.io';
 import {
   clientMessages,
@@ -28,8 +28,12 @@ import { LabError, toLabError } from '../errors';
 import type { LabMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import type { Lab } from '../sandbox/lab';
+import { sameSecret } from '../secrets';
 import type { SessionStore } from '../session/session-store';
+import type { AddressLimits } from './address-limits';
+import { clientAddress, limitKey } from './client-address';
 import type { HandlerSet, LabSocket, MessageHandler, RequestHandler, SocketData } from './handler-types';
+import { TokenBucket } from './token-bucket';
 
 export interface SocketServerOptions {
   allowedOrigins: string[];
@@ -37,6 +41,9 @@ export interface SocketServerOptions {
   instructorToken: string;
   lab: Lab;
   sessions: SessionStore;
+  limits: AddressLimits;
+  /** Proxies whose X-Forwarded-For names the client (ISOLAB_TRUSTED_PROXIES). */
+  trustedProxies: BlockList;
   /** The handlers of every feature; together they must cover the whole protocol. */
   handlers: HandlerSet[];
   logger: Logger;
@@ -51,12 +58,9 @@ const EVENTS_PER_SECOND = 200;
 const EVENT_BURST = 400;
 /** A connection still flooding after this many dropped events is cut off. */
 const DROPPED_EVENTS_BEFORE_DISCONNECT = 2000;
-const MAX_CONNECTIONS_PER_ADDRESS = 64;
-const NEW_SESSIONS_PER_SECOND = 2;
-const NEW_SESSION_BURST = 120;
 
 export function createSocketServer(httpServer: HttpServer, options: SocketServerOptions) {
-  const { lab, sessions, logger, metrics } = options;
+  const { lab, sessions, limits, logger, metrics } = options;
   const requestHandlers = Object.assign({}, ...options.handlers.map((h) => h.requests)) as { [E in ClientRequestName]: RequestHandler<E> };
   const messageHandlers = Object.assign({}, ...options.handlers.map((h) => h.messages)) as { [E in ClientMessageName]: MessageHandler<E> };
   const unhandled = [...Object.keys(clientRequests).filter((e) => !(e in requestHandlers)), ...Object.keys(clientMessages).filter((e) => !(e in messageHandlers))];
@@ -69,21 +73,11 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     pingInterval: 10_000,
     pingTimeout: 10_000,
   });
-  const connectionsByAddress = new Map<string, number>();
-  // New sessions per address: enough for a classroom behind one NAT, not for a flood.
-  const newSessionRates = new Map<string, TokenBucket>();
-  const newSessionRate = (address: string) => {
-    let bucket = newSessionRates.get(address);
-    if (!bucket) newSessionRates.set(address, (bucket = new TokenBucket(NEW_SESSIONS_PER_SECOND, NEW_SESSION_BURST)));
-    return bucket;
-  };
-  const rateSweeper = setInterval(() => newSessionRates.clear(), 10 * 60 * 1000);
-  rateSweeper.unref();
-
   io.use((socket, next) => {
+    const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], options.trustedProxies);
     const refuse = (code: ErrorCode, message: string) => {
       metrics?.refusals.inc({ reason: code });
-      logger.warn('connection refused', { code, origin: socket.handshake.headers.origin, address: socket.handshake.address });
+      logger.warn('connection refused', { code, origin: socket.handshake.headers.origin, address });
       next(Object.assign(new Error(message), { data: { code, message } }));
     };
     const origin = socket.handshake.headers.origin;
@@ -93,24 +87,27 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
         `Connections from ${origin ?? 'pages without an Origin'} are not allowed. The operator can add the origin to ISOLAB_ALLOWED_ORIGINS.`,
       );
     }
-    if ((connectionsByAddress.get(socket.handshake.address) ?? 0) >= MAX_CONNECTIONS_PER_ADDRESS) {
-      return refuse('TOO_MANY_CONNECTIONS', `Your address already has ${MAX_CONNECTIONS_PER_ADDRESS} connections open. Close some tabs and reload.`);
-    }
     const auth = HandshakeAuth.safeParse(socket.handshake.auth);
     if (!auth.success) return refuse('BAD_HANDSHAKE', 'The connection request is malformed. Reload the page.');
-    if (auth.data.instructorToken !== undefined && !sameSecret(auth.data.instructorToken, options.instructorToken)) {
-      return refuse('FORBIDDEN', 'That instructor link is not valid. Use the instructor URL lab-server printed when it started.');
-    }
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
       return refuse(
         'PROTOCOL_MISMATCH',
         `This page speaks protocol version ${auth.data.protocolVersion}, but the lab server speaks version ${PROTOCOL_VERSION}. Reload the page to get the current version.`,
       );
     }
-    const known = auth.data.token ? sessions.find(auth.data.token) : undefined;
-    if (!known && !newSessionRate(socket.handshake.address).take()) {
-      return refuse('TOO_MANY_CONNECTIONS', 'Too many new sessions from your address. Wait a minute, then reload.');
+    const key = limitKey(address);
+    if (auth.data.instructorToken !== undefined) {
+      // Checked before the comparison: once throttled, a guess learns nothing, right or wrong.
+      const throttled = limits.refuseSecretAttempt(key);
+      if (throttled) return refuse(throttled.code, throttled.message);
+      if (!sameSecret(auth.data.instructorToken, options.instructorToken)) {
+        limits.secretWasWrong(key);
+        return refuse('FORBIDDEN', 'That instructor link is not valid. Use the instructor URL lab-server printed when it started.');
+      }
     }
+    const known = auth.data.token ? sessions.find(auth.data.token) : undefined;
+    const limited = limits.refuseConnection(key, known);
+    if (limited) return refuse(limited.code, limited.message);
     if (known && auth.data.token) {
       socket.data.session = known;
       socket.data.token = auth.data.token;
@@ -122,13 +119,13 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       socket.data.isNew = true;
     }
     socket.data.role = auth.data.instructorToken !== undefined ? 'instructor' : 'learner';
+    socket.data.address = key;
     next();
   });
 
   io.on('connection', (socket) => {
-    const { session } = socket.data;
-    const address = socket.handshake.address;
-    connectionsByAddress.set(address, (connectionsByAddress.get(address) ?? 0) + 1);
+    const { session, address } = socket.data;
+    limits.connected(address, session.id);
     session.connections++;
     socket.data.viewing = new Map();
     socket.data.cleanups = new Set();
@@ -148,9 +145,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       session.connections--;
       session.lastSeenAt = Date.now();
       for (const handlers of options.handlers) handlers.onDisconnect?.(socket);
-      const left = (connectionsByAddress.get(address) ?? 1) - 1;
-      if (left > 0) connectionsByAddress.set(address, left);
-      else connectionsByAddress.delete(address);
+      limits.disconnected(address, session.id);
       for (const terminal of socket.data.viewing.values()) terminal.detach(socket.id);
       socket.data.viewing.clear();
       for (const cleanup of socket.data.cleanups) cleanup();
@@ -159,6 +154,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
   });
 
   lab.onSandboxClosed((sandbox, reason, message) => {
+    limits.sandboxClosed(sandbox.id);
     io.to(sessionRoom(sandbox.ownerSessionId)).emit('sandbox:closed', { sandboxId: sandbox.id, reason, message });
   });
 
@@ -228,7 +224,7 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
   return {
     io,
     async close(): Promise<void> {
-      clearInterval(rateSweeper);
+      limits.dispose();
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };
@@ -237,12 +233,6 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 /** Every learner connection is in this room; instructors are not. */
 export const LEARNERS_ROOM = 'learners';
-
-/** Compares secrets in constant time, so that response timing reveals nothing about the token. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 function describeIssues(event: string, issues: Array<{ path: PropertyKey[]; message: string }>): string {
   const details = issues
@@ -254,36 +244,4 @@ function describeIssues(event: string, issues: Array<{ path: PropertyKey[]; mess
 
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length)}…` : text;
-}
-
-/** A token bucket per connection: `rate` events per second on average, `burst` at once. */
-class TokenBucket {
-  private tokens: number;
-  private last = performance.now();
-  private lastReport = 0;
-  dropped = 0;
-
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-
-  take(cost = 1): boolean {
-    const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-    if (this.tokens < cost) return false;
-    this.tokens -= cost;
-    return true;
-  }
-
-  /** At most one "slow down" message a second. */
-  shouldReport(): boolean {
-    const now = performance.now();
-    if (now - this.lastReport < 1000) return false;
-    this.lastReport = now;
-    return true;
-  }
 }

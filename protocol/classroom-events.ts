@@ -41,6 +41,17 @@ export const LearnerSummary = z.object({
 });
 export type LearnerSummary = z.infer<typeof LearnerSummary>;
 
+/** Sandboxes started ahead of learners (the warm pool), for "Get ready for N learners". */
+export const WarmPoolState = z.object({
+  ready: z.int().min(0),
+  starting: z.int().min(0),
+  /** How many the pool aims to keep ready now. */
+  target: z.int().min(0),
+  /** What the instructor asked to get ready for, less those already claimed; 0 when nothing is asked. */
+  reserved: z.int().min(0),
+});
+export type WarmPoolState = z.infer<typeof WarmPoolState>;
+
 export const ClassState = z.object({
   learners: z.array(LearnerSummary),
   /** Per lesson, per step: how many learners passed it. */
@@ -48,6 +59,7 @@ export const ClassState = z.object({
   labOpen: z.boolean(),
   broadcast: z.object({ terminalId: TerminalId, cols: Cols, rows: Rows }).nullable(),
   sandboxes: z.object({ live: z.number(), max: z.number() }),
+  warmPool: WarmPoolState,
 });
 export type ClassState = z.infer<typeof ClassState>;
 
@@ -71,6 +83,8 @@ export const classroomRequests = {
   /** End a learner's sandboxes (they can start fresh ones). */
   'class:reset-learner': { payload: z.strictObject({ sessionId: SessionId }), result: z.strictObject({ closed: z.number() }), role: 'instructor' },
   'class:end-all': { payload: z.strictObject({}), result: z.strictObject({ closed: z.number() }), role: 'instructor' },
+  /** Start sandboxes ahead of a class: keep this many warm (within the limits) until learners claim them; 0 cancels. */
+  'class:warm-up': { payload: z.strictObject({ learners: z.int().min(0).max(10_000) }), result: WarmPoolState, role: 'instructor' },
   'class:set-open': { payload: z.strictObject({ open: z.boolean() }), result: z.strictObject({ open: z.boolean() }), role: 'instructor' },
 } as const satisfies RequestCatalog;
 

@@ -86,5 +86,10 @@ export const labServerEvents = {
   'terminal:output': z.object({ terminalId: TerminalId, data: z.string() }),
   'terminal:exit': z.object({ terminalId: TerminalId, exitCode: z.number(), signal: z.number().optional() }),
   'sandbox:closed': z.object({ sandboxId: SandboxId, reason: CloseReason, message: z.string() }),
+  /**
+   * While a `sandbox:open` waits for its turn to start (a class arrived at once): how many
+   * learners are ahead. Sent when the open joins the line and when the number changes.
+   */
+  'sandbox:queue': z.object({ key: SandboxKey, ahead: z.int().min(0) }),
   'lab:error': LabErrorPayload,
 } as const;

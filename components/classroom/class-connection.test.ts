@@ -5,7 +5,7 @@ import { RETRY_DELAYS_MS } from '../terminal/sandbox-connection';
 import { ClassConnection } from './class-connection';
 import type { MirrorView } from './mirror-channel';
 
-const EMPTY: ClassState = { learners: [], stepPasses: {}, labOpen: true, broadcast: null, sandboxes: { live: 0, max: 10 } };
+const EMPTY: ClassState = { learners: [], stepPasses: {}, labOpen: true, broadcast: null, sandboxes: { live: 0, max: 10 }, warmPool: { ready: 0, starting: 0, target: 0, reserved: 0 } };
 
 /** One instructor socket, as far as the dashboard uses it. */
 class FakeClient {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseByteSize } from './config';
+import { ConfigError, loadConfig, parseByteSize, warmPoolBase } from './config';
 
 describe('loadConfig', () => {
   it('has defaults that work on a single box', () => {
@@ -28,6 +28,16 @@ describe('loadConfig', () => {
     expect(message).toContain('ISOLAB_PORT="99999"');
     expect(message).toContain('ISOLAB_CPU_LIMIT="0"');
     expect(message).toContain('(default: 256M)');
+  });
+});
+
+describe('warmPoolBase', () => {
+  it('sizes the pool to the box unless told, and never beyond the global limit', () => {
+    expect(warmPoolBase(loadConfig({}), 2)).toBe(4);
+    expect(warmPoolBase(loadConfig({ ISOLAB_MAX_SANDBOXES: '20' }), 16)).toBe(2);
+    expect(warmPoolBase(loadConfig({ ISOLAB_WARM_SANDBOXES: '0' }), 2)).toBe(0);
+    expect(warmPoolBase(loadConfig({ ISOLAB_WARM_SANDBOXES: '50', ISOLAB_MAX_SANDBOXES: '10' }), 2)).toBe(10);
+    expect(() => loadConfig({ ISOLAB_WARM_SANDBOXES: 'many' })).toThrow('ISOLAB_WARM_SANDBOXES="many"');
   });
 });
 

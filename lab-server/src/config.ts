@@ -5,6 +5,7 @@
  * message that names the variable, what was wrong and what to put there instead.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -89,6 +90,11 @@ const variables = {
   tmpfsSize: ['ISOLAB_TMPFS_SIZE', byteSize(1024 * 1024), '64M'],
   maxSandboxes: ['ISOLAB_MAX_SANDBOXES', integer(1, 10_000), '100'],
   maxSandboxesPerSession: ['ISOLAB_MAX_SANDBOXES_PER_SESSION', integer(1, 100), '3'],
+  /**
+   * Sandboxes kept started and ready, so that opening a lesson is instant (see sandbox/warm-pool.ts).
+   * auto: two per CPU core, at most a tenth of ISOLAB_MAX_SANDBOXES. 0 turns the pool off.
+   */
+  warmSandboxes: ['ISOLAB_WARM_SANDBOXES', z.union([z.literal('auto'), integer(0, 10_000)]), 'auto'],
   maxTerminalsPerSandbox: ['ISOLAB_MAX_TERMINALS_PER_SANDBOX', integer(1, 32), '4'],
   /** How long a sandbox nobody is attached to lives on, so a reload or a network blip loses nothing. */
   graceMs: ['ISOLAB_GRACE_SECONDS', seconds(1, 86_400), '60'],
@@ -125,6 +131,12 @@ export type LabConfig = { [K in keyof Variables]: z.output<Variables[K][1]> } & 
   /** Origins allowed to open a socket: the public URL's, plus the extra ones. */
   allowedOrigins: string[];
 };
+
+/** The warm pool's base size: ISOLAB_WARM_SANDBOXES, with `auto` sized to this machine. */
+export function warmPoolBase(config: Pick<LabConfig, 'warmSandboxes' | 'maxSandboxes'>, cores = availableParallelism()): number {
+  if (config.warmSandboxes !== 'auto') return Math.min(config.warmSandboxes, config.maxSandboxes);
+  return Math.min(2 * cores, Math.ceil(config.maxSandboxes / 10));
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { LabConfig } from './config';
+import { warmPoolBase, type LabConfig } from './config';
 import type { CgroupHost } from './cgroups/host';
 import { createHttpHandler, type Health } from './http/routes';
 import { LabMetrics } from './http/metrics';
@@ -103,6 +103,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       graceMs: config.graceMs,
       idleMs: config.idleMs,
       maxLifetimeMs: config.maxLifetimeMs,
+      warmSandboxes: warmPoolBase(config),
     },
     logger,
     metrics,

@@ -72,6 +72,8 @@ export class Classroom {
       for (const [viewerId, spotlight] of this.spotlights) if (sandbox.terminal(spotlight.terminal.id)) this.endSpotlight(viewerId);
       this.changed();
     });
+    // "Get ready for N learners" shows its progress as warm sandboxes become ready.
+    lab.onPoolChanged(() => this.changed());
   }
 
   attach(outbox: ClassroomOutbox): void {
@@ -275,7 +277,7 @@ export class Classroom {
       }
     }
     const broadcast = this.broadcast ? { terminalId: this.broadcast.terminal.id, cols: this.broadcast.terminal.cols, rows: this.broadcast.terminal.rows } : null;
-    return { learners, stepPasses, labOpen: this.lab.acceptingNew, broadcast, sandboxes: { live: this.lab.size, max: this.lab.maxSandboxes } };
+    return { learners, stepPasses, labOpen: this.lab.acceptingNew, broadcast, sandboxes: { live: this.lab.size, max: this.lab.maxSandboxes }, warmPool: this.lab.warmPool() };
   }
 
   /** The state plus a memory and pids glance at each learner's most recent sandbox. */

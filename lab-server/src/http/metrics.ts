@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class LabMetrics {
   readonly registry = new Registry();
   readonly sandboxesLive = new Gauge({ name: 'isolab_sandboxes_live', help: 'Sandboxes currently running', registers: [this.registry] });
+  readonly sandboxesWarm = new Gauge({ name: 'isolab_sandboxes_warm', help: 'Warm sandboxes ready to be claimed', registers: [this.registry] });
+  readonly spawnQueueWaiting = new Gauge({ name: 'isolab_spawn_queue_waiting', help: 'Learners waiting in line for a sandbox to start', registers: [this.registry] });
   readonly terminalsLive = new Gauge({ name: 'isolab_terminals_live', help: 'Terminals currently open', registers: [this.registry] });
   readonly spawnSeconds = new Histogram({
     name: 'isolab_sandbox_spawn_seconds',

@@ -4,14 +4,22 @@
  * Admission (a global limit, a limit per session) and lifetimes (grace period without viewers,
  * idle timeout, maximum lifetime) are decided here, so each refusal and each ending has one
  * place that words it for the learner.
+ *
+ * Starting a sandbox goes through the spawn queue (bounded concurrency, arrival order; see
+ * spawn-queue.ts) and takes a warm sandbox when one is ready (see warm-pool.ts). Every sandbox
+ * counts against the global limit: claimed ones, starting ones and warm ones. A learner is refused
+ * LAB_FULL only when learners hold every place; warm sandboxes are places kept for learners.
  */
-import type { CloseReason } from '../../../protocol';
+import { availableParallelism } from 'node:os';
+import type { CloseReason, WarmPoolState } from '../../../protocol';
 import { LabError } from '../errors';
 import type { LabMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import type { Session } from '../session/session-store';
 import { newSandboxId, Sandbox, type SandboxEnvironment } from './sandbox';
+import { SpawnQueue } from './spawn-queue';
 import type { LabTerminal } from './terminal';
+import { WarmPool } from './warm-pool';
 
 export interface LabPolicy {
   maxSandboxes: number;
@@ -19,19 +27,47 @@ export interface LabPolicy {
   graceMs: number;
   idleMs: number;
   maxLifetimeMs: number;
+  /** Warm sandboxes kept ready (the pool's base); 0 turns the pool off. */
+  warmSandboxes: number;
+  /** How many sandboxes start at once; defaults to one per core. */
+  spawnSlots?: number;
+}
+
+export interface OpenOptions {
+  /** Lets an instructor start a demo sandbox while the lab is closed to learners. */
+  ignoreClosed?: boolean;
+  /** Aborted when the learner goes away: a place in the line is given up. */
+  signal?: AbortSignal;
+  /** Told how many learners are ahead, while the open waits in line. */
+  onQueued?: (ahead: number) => void;
 }
 
 export type SandboxClosedListener = (sandbox: Sandbox, reason: CloseReason, message: string) => void;
+
+/** An open in flight (waiting in line or starting), shared by every tab of the session that asks for the same key. */
+interface Starting {
+  promise: Promise<Sandbox>;
+  /** Callers still waiting for it; when every one that can leave has left, the place is given up. */
+  waiters: number;
+  leave: AbortController;
+  onQueued: Set<(ahead: number) => void>;
+}
 
 const SWEEP_INTERVAL_MS = 5_000;
 
 export class Lab {
   private readonly sandboxes = new Map<string, Sandbox>();
   /** Starts in flight, keyed by session and key, so two tabs opening the same lesson share one sandbox. */
-  private readonly starting = new Map<string, Promise<Sandbox>>();
+  private readonly starting = new Map<string, Starting>();
+  /** Learners' starts running `runc run` right now (not waiting, not claiming). */
+  private coldStarts = 0;
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private readonly closedListeners = new Set<SandboxClosedListener>();
+  private readonly poolListeners = new Set<() => void>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly pool: WarmPool;
+  private readonly queue: SpawnQueue;
+  private disposed = false;
   /** The instructor can close the lab to new sandboxes; existing ones carry on. */
   acceptingNew = true;
 
@@ -41,16 +77,45 @@ export class Lab {
     private readonly logger: Logger,
     private readonly metrics?: LabMetrics,
   ) {
+    this.pool = new WarmPool(policy.warmSandboxes);
+    this.queue = new SpawnQueue(policy.spawnSlots ?? availableParallelism(), {
+      openMayStart: (slotFree) => this.pool.readyCount > 0 || (slotFree && this.containers < this.policy.maxSandboxes),
+      backgroundWork: () => this.warmOne(),
+    });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
+    this.queue.pump();
   }
 
+  /** Every place taken under the global limit: learners' sandboxes, opens in flight and warm ones. */
   get size(): number {
-    return this.sandboxes.size + this.starting.size;
+    return this.claimed + this.pool.size;
+  }
+
+  /** How many sandboxes start at once. */
+  get spawnSlots(): number {
+    return this.queue.slots;
   }
 
   get maxSandboxes(): number {
     return this.policy.maxSandboxes;
+  }
+
+  /** The warm pool, for the dashboard. */
+  warmPool(): WarmPoolState {
+    return this.pool.state();
+  }
+
+  /**
+   * Gets ready for a class: keeps `learners` sandboxes warm (within the global limit) until they
+   * are claimed. Returns how many the pool now aims for.
+   */
+  getReadyFor(learners: number): WarmPoolState {
+    this.pool.reserve(Math.min(learners, this.policy.maxSandboxes - this.claimed));
+    this.logger.info('warming up for a class', { learners });
+    this.queue.pump();
+    this.poolChanged();
+    return this.pool.state();
   }
 
   all(): Sandbox[] {
@@ -62,43 +127,35 @@ export class Lab {
     return () => this.closedListeners.delete(listener);
   }
 
-  /**
-   * The session's sandbox for `key`, started if there is none. `ignoreClosed` lets an instructor
-   * start a demo sandbox while the lab is closed to learners.
-   */
-  async open(session: Session, key: string, options: { ignoreClosed?: boolean } = {}): Promise<Sandbox> {
-    const existing = this.forSession(session.id).find((s) => s.key === key && s.state === 'running');
-    if (existing) return existing;
-    const startKey = `${session.id}/${key}`;
-    const inFlight = this.starting.get(startKey);
-    if (inFlight) return inFlight;
+  /** Called when the warm pool changes (a sandbox became ready, was claimed, or the aim moved). */
+  onPoolChanged(listener: () => void): () => void {
+    this.poolListeners.add(listener);
+    return () => this.poolListeners.delete(listener);
+  }
 
-    await this.admit(session, options.ignoreClosed ?? false);
-    const id = newSandboxId();
-    const started = performance.now();
-    const start = Sandbox.start(id, key, session.id, this.env, {
-      onInitExit: (sandbox, exitCode) => void this.close(sandbox, 'exited', exitCode === 0 ? undefined : `The shell exited with code ${exitCode}, so the sandbox ended.`),
-      onUsage: (sandbox) => this.onUsage(sandbox),
-      onTerminalOutput: (chars) => this.metrics?.terminalOutputChars.inc(chars),
-    });
-    this.starting.set(startKey, start);
-    try {
-      const sandbox = await start;
-      this.sandboxes.set(sandbox.id, sandbox);
-      this.metrics?.spawnSeconds.observe((performance.now() - started) / 1000);
-      this.updateGauges();
-      this.logger.info('sandbox started', { sandboxId: id, sessionId: session.id, key, ms: Math.round(performance.now() - started) });
-      // Nobody is attached yet: the grace period runs until the first viewer arrives.
-      this.onUsage(sandbox);
-      return sandbox;
-    } catch (error) {
-      const code = error instanceof LabError ? error.code : 'SPAWN_FAILED';
-      this.metrics?.refusals.inc({ reason: code });
-      this.logger.error('sandbox failed to start', { sandboxId: id, sessionId: session.id, code, detail: (error as LabError).detail, err: error });
-      throw error;
-    } finally {
-      this.starting.delete(startKey);
+  /**
+   * The session's sandbox for `key`: a warm one if one is ready, else one started in its turn.
+   * Refusals (closed, full, session limit) come at once, never after waiting in line.
+   */
+  open(session: Session, key: string, options: OpenOptions = {}): Promise<Sandbox> {
+    const existing = this.forSession(session.id).find((s) => s.key === key && s.state === 'running');
+    if (existing) return Promise.resolve(existing);
+    const startKey = `${session.id}/${key}`;
+    let entry = this.starting.get(startKey);
+    if (!entry) {
+      try {
+        this.admit(session, options.ignoreClosed ?? false);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      entry = { promise: undefined as unknown as Promise<Sandbox>, waiters: 0, leave: new AbortController(), onQueued: new Set() };
+      this.starting.set(startKey, entry);
+      this.join(entry, options);
+      entry.promise = this.start(session.id, key, startKey, entry);
+      return entry.promise;
     }
+    this.join(entry, options);
+    return entry.promise;
   }
 
   /** A sandbox of this session. Another session's sandbox looks exactly like one that does not exist. */
@@ -141,11 +198,12 @@ export class Lab {
   async close(sandbox: Sandbox, reason: CloseReason, message?: string): Promise<void> {
     if (sandbox.state === 'closing' || sandbox.state === 'closed') return sandbox.close(reason);
     this.clearGrace(sandbox.id);
-    const closing = sandbox.close(reason);
+    const closing = sandbox.close(reason, (teardown) => this.queue.teardown(teardown));
     for (const listener of this.closedListeners) listener(sandbox, reason, message ?? this.describe(reason));
     await closing;
     this.sandboxes.delete(sandbox.id);
     this.updateGauges();
+    this.queue.pump();
     this.logger.info('sandbox closed', { sandboxId: sandbox.id, sessionId: sandbox.ownerSessionId, reason });
   }
 
@@ -153,34 +211,152 @@ export class Lab {
     await Promise.all(this.all().map((sandbox) => this.close(sandbox, reason)));
   }
 
-  /** Stops the lifetime sweeper and closes every sandbox (on shutdown). */
+  /** Stops the lifetime sweeper, refuses opens still waiting and closes every sandbox, warm ones too (on shutdown). */
   async dispose(): Promise<void> {
+    this.disposed = true;
     clearInterval(this.sweeper);
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();
-    await Promise.allSettled([...this.starting.values()]);
-    await this.closeAll('shutdown');
+    this.queue.dispose(new LabError('LAB_CLOSED', 'The lab server is shutting down, so no new sandbox can start.'));
+    await Promise.allSettled([...this.starting.values()].map((entry) => entry.promise));
+    // Warm sandboxes still starting land in a disposed lab, which closes them (see warmOne).
+    while (this.pool.starting > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all([this.closeAll('shutdown'), ...this.pool.drain().map((sandbox) => this.retire(sandbox))]);
   }
 
-  private async admit(session: Session, ignoreClosed: boolean): Promise<void> {
+  /** Learners' places: their sandboxes (closing ones too, until they are gone) and opens in flight. */
+  private get claimed(): number {
+    return this.sandboxes.size + this.starting.size;
+  }
+
+  /** Containers that exist or are being made right now. */
+  private get containers(): number {
+    return this.sandboxes.size + this.coldStarts + this.pool.size;
+  }
+
+  private join(entry: Starting, options: OpenOptions): void {
+    const { signal, onQueued } = options;
+    if (onQueued) entry.onQueued.add(onQueued);
+    entry.waiters++;
+    signal?.addEventListener(
+      'abort',
+      () => {
+        if (onQueued) entry.onQueued.delete(onQueued);
+        if (--entry.waiters === 0) entry.leave.abort();
+      },
+      { once: true },
+    );
+  }
+
+  private async start(sessionId: string, key: string, startKey: string, entry: Starting): Promise<Sandbox> {
+    const started = performance.now();
+    this.pool.noteOpen();
+    try {
+      const sandbox = await this.queue.open(() => this.claimOrSpawn(sessionId, key), {
+        signal: entry.leave.signal,
+        onAhead: (ahead) => {
+          for (const listener of entry.onQueued) listener(ahead);
+        },
+      });
+      this.sandboxes.set(sandbox.id, sandbox);
+      this.metrics?.spawnSeconds.observe((performance.now() - started) / 1000);
+      this.updateGauges();
+      this.logger.info('sandbox started', { sandboxId: sandbox.id, sessionId, key, ms: Math.round(performance.now() - started) });
+      // Nobody is attached yet: the grace period runs until the first viewer arrives.
+      this.onUsage(sandbox);
+      return sandbox;
+    } finally {
+      this.starting.delete(startKey);
+      this.queue.pump();
+    }
+  }
+
+  /** Runs when the open's turn comes: a warm sandbox if one is ready (taken synchronously), else a new one. */
+  private claimOrSpawn(sessionId: string, key: string): Promise<Sandbox> {
+    const warm = this.pool.claim();
+    if (warm) {
+      warm.claim(sessionId, key);
+      this.poolChanged();
+      return Promise.resolve(warm);
+    }
+    this.coldStarts++;
+    return this.spawn(key, sessionId).finally(() => this.coldStarts--);
+  }
+
+  private async spawn(key: string, sessionId: string): Promise<Sandbox> {
+    const id = newSandboxId();
+    try {
+      return await Sandbox.start(id, key, sessionId, this.env, {
+        onInitExit: (sandbox, exitCode) => {
+          if (this.pool.remove(sandbox)) void this.retire(sandbox);
+          else void this.close(sandbox, 'exited', exitCode === 0 ? undefined : `The shell exited with code ${exitCode}, so the sandbox ended.`);
+        },
+        onUsage: (sandbox) => this.onUsage(sandbox),
+        onTerminalOutput: (chars) => this.metrics?.terminalOutputChars.inc(chars),
+      });
+    } catch (error) {
+      const code = error instanceof LabError ? error.code : 'SPAWN_FAILED';
+      this.metrics?.refusals.inc({ reason: code });
+      this.logger.error('sandbox failed to start', { sandboxId: id, sessionId, warm: sessionId === '', code, detail: (error as LabError).detail, err: error });
+      throw error;
+    }
+  }
+
+  /** Background work for the spawn queue: one more warm sandbox, if the pool wants one and a learner cannot need the place. */
+  private warmOne(): (() => Promise<void>) | undefined {
+    if (this.disposed || !this.pool.wantsMore() || this.size >= this.policy.maxSandboxes) return undefined;
+    this.pool.starting++;
+    return async () => {
+      try {
+        const sandbox = await this.spawn('', '');
+        if (this.disposed) await this.retire(sandbox);
+        else this.pool.add(sandbox);
+      } finally {
+        this.pool.starting--;
+        this.updateGauges();
+        this.poolChanged();
+      }
+    };
+  }
+
+  /** Closes a warm sandbox nobody claimed. */
+  private async retire(sandbox: Sandbox): Promise<void> {
+    await sandbox.close('closed', (teardown) => this.queue.teardown(teardown));
+    this.updateGauges();
+    this.queue.pump();
+  }
+
+  private poolChanged(): void {
+    this.updateGauges();
+    for (const listener of this.poolListeners) listener();
+  }
+
+  private admit(session: Session, ignoreClosed: boolean): void {
     if (!this.acceptingNew && !ignoreClosed) {
       this.refuse('LAB_CLOSED', 'The lab is closed to new sandboxes right now. Ask the instructor to open it.');
     }
     const mine = this.forSession(session.id).filter((s) => s.state === 'running');
     const startingMine = [...this.starting.keys()].filter((k) => k.startsWith(`${session.id}/`)).length;
+    let replaced: Sandbox | undefined;
     if (mine.length + startingMine >= this.policy.maxSandboxesPerSession) {
       // Reuse the slot of a sandbox nobody is looking at, oldest activity first.
-      const idle = mine.filter((s) => s.viewerCount === 0).sort((a, b) => a.lastActivityAt - b.lastActivityAt)[0];
-      if (!idle) {
+      replaced = mine.filter((s) => s.viewerCount === 0).sort((a, b) => a.lastActivityAt - b.lastActivityAt)[0];
+      if (!replaced) {
         this.refuse(
           'SESSION_LIMIT',
           `You already have ${this.policy.maxSandboxesPerSession} sandboxes open, the most one learner may have. Close a lesson's tab to free one.`,
         );
       }
-      await this.close(idle, 'closed', `This sandbox was closed to make room for a new one (at most ${this.policy.maxSandboxesPerSession} per learner).`);
     }
-    if (this.size >= this.policy.maxSandboxes) {
-      this.refuse('LAB_FULL', `The lab is full: ${this.size} of ${this.policy.maxSandboxes} sandboxes are in use. Try again in a few minutes.`);
+    // The sandbox being replaced gives its place to the new one.
+    const taken = this.claimed - (replaced ? 1 : 0);
+    if (taken >= this.policy.maxSandboxes) {
+      this.refuse('LAB_FULL', `The lab is full: ${taken} of ${this.policy.maxSandboxes} sandboxes are in use. Try again in a few minutes.`);
+    }
+    if (replaced) {
+      // It stops counting for the session at once; its container is gone before the new one starts
+      // if the lab has no other room (the spawn queue waits for it).
+      void this.close(replaced, 'closed', `This sandbox was closed to make room for a new one (at most ${this.policy.maxSandboxesPerSession} per learner).`);
     }
   }
 
@@ -212,6 +388,11 @@ export class Lab {
 
   private sweep(): void {
     const now = Date.now();
+    // The pool shrinks when it is idle, and no warm sandbox outlives the maximum lifetime.
+    const stale = [...this.pool.takeExcess(now), ...this.pool.takeWhere((s) => now - s.createdAt > this.policy.maxLifetimeMs)];
+    for (const sandbox of stale) void this.retire(sandbox);
+    if (stale.length > 0) this.poolChanged();
+    this.queue.pump();
     for (const sandbox of this.all()) {
       if (sandbox.state !== 'running') continue;
       if (now - sandbox.createdAt > this.policy.maxLifetimeMs) void this.close(sandbox, 'lifetime');
@@ -222,6 +403,8 @@ export class Lab {
   private updateGauges(): void {
     if (!this.metrics) return;
     this.metrics.sandboxesLive.set(this.sandboxes.size);
+    this.metrics.sandboxesWarm.set(this.pool.readyCount);
+    this.metrics.spawnQueueWaiting.set(this.queue.waiting);
     this.metrics.terminalsLive.set(this.all().reduce((sum, s) => sum + s.info().terminals.filter((t) => !t.exited).length, 0));
   }
 

@@ -59,7 +59,8 @@ function randomId(): string {
 
 export class Sandbox {
   state: SandboxState = 'starting';
-  readonly createdAt = Date.now();
+  /** When its learner got it: a warm sandbox's lifetime starts at its claim. */
+  createdAt = Date.now();
   lastActivityAt = Date.now();
   closeReason: CloseReason | undefined;
   readonly cgroup: SandboxCgroupDirs;
@@ -70,8 +71,9 @@ export class Sandbox {
 
   private constructor(
     readonly id: string,
-    readonly key: string,
-    readonly ownerSessionId: string,
+    /** Empty while the sandbox waits in the warm pool; set once, by `claim`. */
+    public key: string,
+    public ownerSessionId: string,
     private readonly env: SandboxEnvironment,
     private readonly hooks: SandboxHooks,
   ) {
@@ -156,6 +158,14 @@ export class Sandbox {
     }
   }
 
+  /** Gives a warm sandbox (one without an owner) to a learner, for good. */
+  claim(ownerSessionId: string, key: string): void {
+    if (this.ownerSessionId !== '') throw new Error(`sandbox ${this.id} already belongs to a session`);
+    this.ownerSessionId = ownerSessionId;
+    this.key = key;
+    this.createdAt = this.lastActivityAt = Date.now();
+  }
+
   /** Starts another shell in the running container (runc exec -t). */
   openTerminal(size: TerminalSize): LabTerminal {
     this.assertRunning();
@@ -220,15 +230,21 @@ export class Sandbox {
     this.lastActivityAt = Date.now();
   }
 
-  /** Kills every process, removes the container state, its cgroups and its bundle. Idempotent. */
-  close(reason: CloseReason): Promise<void> {
-    this.closing ??= this.teardown(reason);
+  /**
+   * Kills every process, removes the container state, its cgroups and its bundle. Idempotent.
+   * The sandbox is closing (no longer usable) at once; `schedule` may run the teardown later, when
+   * the lab's spawn queue has a slot for it.
+   */
+  close(reason: CloseReason, schedule: (teardown: () => Promise<void>) => Promise<void> = (teardown) => teardown()): Promise<void> {
+    if (!this.closing) {
+      this.state = 'closing';
+      this.closeReason = reason;
+      this.closing = schedule(() => this.teardown());
+    }
     return this.closing;
   }
 
-  private async teardown(reason: CloseReason): Promise<void> {
-    this.state = 'closing';
-    this.closeReason = reason;
+  private async teardown(): Promise<void> {
     const { runtime, logger } = this.env;
     await runtime.destroy(this.id);
     for (const terminal of this.terminals.values()) terminal.dispose();

@@ -48,6 +48,8 @@ export async function labChildEnv(overrides: Record<string, string> = {}): Promi
     ISOLAB_STATE_DIR: `/run/${name}`,
     ISOLAB_CGROUP_PARENT: name,
     ISOLAB_LOG_LEVEL: 'info',
+    // As in test-lab.ts: the warm pool only where a test or benchmark asks for it.
+    ISOLAB_WARM_SANDBOXES: '0',
     ...overrides,
   };
 }

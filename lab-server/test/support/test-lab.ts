@@ -35,6 +35,9 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): N
     ISOLAB_PORT: '0',
     ISOLAB_STATE_DIR: `/run/${name}`,
     ISOLAB_CGROUP_PARENT: name,
+    // No warm pool unless a test asks for one: its background starts would change the counts
+    // that other tests assert, and cost CPU on a box that runs many test labs at once.
+    ISOLAB_WARM_SANDBOXES: '0',
     ...overrides,
   };
 }

@@ -13,32 +13,25 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
   return {
     requests: {
       'sandbox:open': async (socket, { key }) => {
-<<<<<<< HEAD
         const instructor = socket.data.role === 'instructor';
         const running = lab.forSession(socket.data.session.id).some((s) => s.key === key && s.state === 'running');
         // Sessions are free to make, so sandboxes are also counted per address; the instructor's are not.
         const slot = instructor || running ? undefined : limits.reserveSandbox(socket.data.address);
-        try {
-          const sandbox = await lab.open(socket.data.session, key, { ignoreClosed: instructor });
-          if (sandbox.state === 'running') slot?.started(sandbox.id);
-          return sandbox.info();
-        } finally {
-          slot?.release();
-=======
         // A learner who goes away while waiting in line gives the place up.
         const left = new AbortController();
         const leave = () => left.abort();
         socket.data.cleanups.add(leave);
         try {
           const sandbox = await lab.open(socket.data.session, key, {
-            ignoreClosed: socket.data.role === 'instructor',
+            ignoreClosed: instructor,
             signal: left.signal,
             onQueued: (ahead) => socket.emit('sandbox:queue', { key, ahead }),
           });
+          if (sandbox.state === 'running') slot?.started(sandbox.id);
           return sandbox.info();
         } finally {
           socket.data.cleanups.delete(leave);
->>>>>>> a26aeab (Warm pool and fair spawning: ISOLAB_WARM_SANDBOXES, a FIFO spawn queue with about one slot per core, sandbox:queue positions, class:warm-up)
+          slot?.release();
         }
       },
 

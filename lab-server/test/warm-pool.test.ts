@@ -51,7 +51,7 @@ describe('a claimed warm sandbox', () => {
         'mkdir -p /tmp/m && mount -t tmpfs left-behind /tmp/m; ipcmk -Q; ipcmk -M 4096; ' +
         'ip link add left0 type veth peer name left1; ip netns add left-behind',
     );
-    expect(await checkOutput(first, a.sandbox.sandboxId, 'ipcs -q | grep -c 0x; ip -o link | grep -c left; ps -eo comm= | grep -c ^sleep$; grep -c left-behind /proc/mounts')).toBe('1\n2\n1\n1\n');
+    expect(await checkOutput(first, a.sandbox.sandboxId, 'ipcs -q | grep -c 0x; ip -o link | grep -c left; ps -eo comm= | grep -c ^sleep$; grep -c left-behind /proc/mounts')).toBe('1\n2\n1\n2\n');
     // The pool refills while the first learner works; then the first learner leaves.
     await until('the pool to refill', () => lab.server.lab.warmPool().ready === 2);
     await first.request('sandbox:close', { sandboxId: a.sandbox.sandboxId });

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { runcHasLeakyVesselsFix } from './preflight';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runcHasLeakyVesselsFix, v2SwapAccounting } from './preflight';
 
 describe('runcHasLeakyVesselsFix (CVE-2024-21626)', () => {
   it.each([
@@ -12,4 +15,29 @@ describe('runcHasLeakyVesselsFix (CVE-2024-21626)', () => {
     ['1.1.5+ds1', 'runc (1.1.5+ds1-1+deb12u1) bookworm-security\n  * CVE-2024-21626: several container breakouts', true],
     ['unknown', '', false],
   ])('runc %s with changelog %j → %s', (version, changelog, fixed) => expect(runcHasLeakyVesselsFix(version, changelog)).toBe(fixed));
+});
+
+describe('v2SwapAccounting', () => {
+  let root: string;
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  /** A fake cgroup2 mount whose child `name` has `files`. */
+  const mountWith = (name: string, files: string[]) => {
+    root = mkdtempSync(join(tmpdir(), 'isolab-cgroup2-'));
+    mkdirSync(join(root, name));
+    for (const file of files) writeFileSync(join(root, name, file), '0\n');
+    return root;
+  };
+
+  it('is true where a child cgroup with memory shows memory.swap.max', () => {
+    expect(v2SwapAccounting(mountWith('init.scope', ['memory.current', 'memory.swap.max']), '')).toBe(true);
+  });
+
+  // /proc/swaps exists on any kernel with swap support, so it cannot tell (the old check used it).
+  it('is false where a child cgroup with memory has no memory.swap.max (swapaccount=0)', () => {
+    expect(v2SwapAccounting(mountWith('system.slice', ['memory.current']), '')).toBe(false);
+  });
+
+  it('falls back on the command line where no child has the memory controller', () => {
+    expect(v2SwapAccounting(mountWith('empty', []), 'root=/dev/vda swapaccount=0 quiet')).toBe(false);
+  });
 });

@@ -3,7 +3,7 @@
  * an operator can search for. Errors stop startup; warnings are logged and startup goes on.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { LabConfig } from './config';
@@ -64,7 +64,7 @@ export function preflight(config: LabConfig): { problems: Problem[]; facts: Host
     if (missing.length > 0) {
       error('CGROUP_CONTROLLERS', `The host's cgroups lack the ${missing.join(', ')} controller(s), so sandbox limits could not be enforced. Enable them in the kernel command line or your init system.`);
     }
-    facts.swapAccounting = host.mode === 'v2' ? existsSync('/proc/swaps') : existsSync(join(findV1Hierarchy(host, 'memory')?.mountpoint ?? '/nonexistent', 'memory.memsw.limit_in_bytes'));
+    facts.swapAccounting = host.mode === 'v2' ? v2SwapAccounting(host.unifiedMountpoint!, readText('/proc/cmdline')) : existsSync(join(findV1Hierarchy(host, 'memory')?.mountpoint ?? '/nonexistent', 'memory.memsw.limit_in_bytes'));
     if (!facts.swapAccounting) {
       warn('SWAP_ACCOUNTING', 'The kernel does not account swap per cgroup, so sandboxes could swap instead of being OOM-killed. Boot with swapaccount=1, or run without swap.');
     }
@@ -135,6 +135,27 @@ export function runcHasLeakyVesselsFix(version: string, changelog: string): bool
     if (parts[i] !== RUNC_CVE_2024_21626_FIXED[i]) return parts[i] > RUNC_CVE_2024_21626_FIXED[i];
   }
   return true;
+}
+
+/**
+ * Whether cgroup v2 accounts swap per cgroup. The kernel shows memory.swap.max only in non-root
+ * cgroups that have the memory controller, and only when it accounts swap (not with swapaccount=0,
+ * nor without swap support), so a child of the root that has memory.current tells. A host with
+ * no such child yet (the lab enables memory for its own parent later) is judged by its command line.
+ */
+export function v2SwapAccounting(mountpoint: string, cmdline: string): boolean {
+  for (const entry of readdirSync(mountpoint, { withFileTypes: true })) {
+    if (entry.isDirectory() && existsSync(join(mountpoint, entry.name, 'memory.current'))) return existsSync(join(mountpoint, entry.name, 'memory.swap.max'));
+  }
+  return existsSync('/proc/swaps') && !/(^|\s)swapaccount=0(\s|$)/.test(cmdline);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function distroChangelog(): string {

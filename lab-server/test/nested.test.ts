@@ -26,7 +26,7 @@ describe('nested namespaces inside a sandbox', () => {
   });
 
   it('unshare -T --boottime shifts the boot clock of the child only', async () => {
-    const out = await shell.term.exec("unshare -T --boottime 86400 cat /proc/uptime; echo outer $(cut -d' ' -f1 /proc/uptime)");
+    const out = await shell.term.exec("unshare -T --fork --boottime 86400 cat /proc/uptime; echo outer $(cut -d' ' -f1 /proc/uptime)");
     const [inner] = out.split('\n');
     const outer = Number(/^outer (\S+)/m.exec(out)![1]);
     expect(Number(inner.split(' ')[0]) - outer).toBeGreaterThan(86_000);

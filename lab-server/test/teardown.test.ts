@@ -3,11 +3,12 @@
  * after a crash removes whatever the crashed server left.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { silentLogger } from '../src/log';
 import { preflight } from '../src/preflight';
+import { removeLabFootprint } from '../src/sandbox/recovery';
 import { startLabServer } from '../src/server';
 import { openShell } from './support/shell';
 import { startTestLab, testEnv, testLabName, type TestLab } from './support/test-lab';
@@ -69,6 +70,7 @@ describe('restarting after a crash', () => {
     crashed.http.close();
 
     const restarted = await startLabServer(deps);
+    const parentDirs = cgroupDirs.map(dirname);
     try {
       // runc delete removes the container's cgroups; the sweep after it finds none left over.
       expect(restarted.recovery).toMatchObject({ containers: 1, bundles: 1, stuck: [] });
@@ -77,6 +79,10 @@ describe('restarting after a crash', () => {
       expect(await restarted.runtime.list()).toEqual([]);
     } finally {
       await restarted.close();
+      // This lab is not a TestLab: remove its cgroup parent and state directory as one would.
+      await removeLabFootprint({ stateDir: config.stateDir, cgroupParent: config.cgroupParent, runcPath: facts.runcPath ?? 'runc', cgroupHost: facts.cgroupHost! });
     }
+    expect(parentDirs.filter(existsSync)).toEqual([]);
+    expect(existsSync(config.stateDir)).toBe(false);
   });
 });

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { release } from 'node:os';
+import { posix } from 'node:path';
 import type { CheckResult } from '../../../protocol';
 import type { LabClient } from '../../../lib/lab-client';
 import { cgroupPids } from '../../src/cgroups/sandbox-cgroup';
@@ -22,6 +24,33 @@ export function perl(program: string, ...args: string[]): string {
 /** A bash line that writes a Perl program to `path`, to start it later (e.g. in the background). */
 export function perlFile(path: string, program: string): string {
   return `cat > ${path} <<'ISOLAB_PERL'\n${program}\nISOLAB_PERL\n`;
+}
+
+/** A bash line that waits (up to 10 s) until the bash `condition` holds, e.g. a listener is up. */
+export function pollUntil(condition: string): string {
+  return `for i in $(seq 100); do { ${condition}; } && break; sleep 0.1; done`;
+}
+
+/** The running kernel is at least `major.minor` (some namespaced interfaces are recent). */
+export function kernelAtLeast(major: number, minor: number): boolean {
+  const [hostMajor, hostMinor] = release().split('.').map(Number);
+  return hostMajor > major || (hostMajor === major && hostMinor >= minor);
+}
+
+/**
+ * How /proc/PID/mountinfo names a host path as a mount's source: relative to the root of the
+ * filesystem that holds it. /run/x is /x when /run is a tmpfs of its own, as on systemd hosts.
+ */
+export function pathInItsFilesystem(path: string): string {
+  let best = { mountpoint: '', root: '/' };
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [, , , root, mountpoint] = line.split(' ');
+    const inside = mountpoint === '/' || path === mountpoint || path.startsWith(`${mountpoint}/`);
+    // The longest mount point wins; of mounts stacked on one point, the last (the visible one).
+    if (inside && mountpoint.length >= best.mountpoint.length) best = { mountpoint, root };
+  }
+  const rest = best.mountpoint === '/' ? path : path.slice(best.mountpoint.length);
+  return posix.join(best.root, rest);
 }
 
 /** `NAME=value` lines printed by a probe, as a map. */

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
+import type { CgroupStats } from '../../../protocol';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
+import { cgroupStatsReader } from '../../src/observe/cgroup-stats';
 import { loadConfig, type LabConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/log';
 import { preflight } from '../../src/preflight';
@@ -20,6 +22,8 @@ export interface TestLab {
   config: LabConfig;
   url: string;
   connect(options?: ConnectOptions): Promise<LabClient>;
+  /** A sandbox's cgroup figures, read as the product's meters read them. */
+  cgroupStats(sandboxId: string): Promise<CgroupStats>;
   close(): Promise<void>;
 }
 
@@ -59,6 +63,9 @@ export async function startTestLab(overrides: Record<string, string> = {}): Prom
       const client = await LabClient.connect(server.url, { origin: TEST_ORIGIN, ...options });
       clients.push(client);
       return client;
+    },
+    cgroupStats(sandboxId: string) {
+      return cgroupStatsReader(facts.cgroupHost!, server.lab.byId(sandboxId)!.cgroup.cgroupsPath)();
     },
     async close() {
       for (const client of clients) client.close();

@@ -1,0 +1,137 @@
+/**
+ * A class starts at once (issue 12): N learners, each a session from its own address, open a
+ * sandbox at the same moment, against a real lab-server child process. For N = 30 and N = 100,
+ * with the warm pool off, at its default, and with the class warmed up ("Get ready for N
+ * learners"), it prints time to prompt (p50, p95, max, the first prompt) and how many were
+ * refused, beside a single idle spawn p50 measured in the same lab. Then, with 100 sandboxes
+ * live, one spawn at a time, p95. Then where one spawn's time goes (see spawn-breakdown.ts).
+ *
+ * Targets on a 2-core box: warmed, 30 at once, p95 ≤ 100 ms; default pool, 30 at once, first
+ * prompt ≤ 300 ms and p50 ≤ 1.2 s; 100 at once, nothing refused but a clear LAB_FULL beyond the
+ * limit; spawn p95 with 100 live ≤ 2 × the idle p50.
+ *
+ * BENCH_CLASS_SIZES=30 or BENCH_CLASS_MODES=off,default runs a part.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LabClient } from '../lib/lab-client';
+import { spawnBreakdown } from './support/spawn-breakdown';
+import { startLabProcess, type LabProcess } from './support/lab-process';
+import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+import { isolabTerminal, PROMPT } from './support/terminal-clients';
+
+const SIZES = (process.env.BENCH_CLASS_SIZES ?? '30,100').split(',').map(Number);
+const MODES = (process.env.BENCH_CLASS_MODES ?? 'off,default,warmed').split(',') as Mode[];
+type Mode = 'off' | 'default' | 'warmed';
+const IDLE_SPAWNS = 10;
+const LIVE_SPAWNS = 20;
+/** The default limit, and room for the one-at-a-time spawns beside 100 live ones. */
+const MAX_SANDBOXES = 110;
+
+interface Outcome {
+  promptMs: number[];
+  refused: Record<string, number>;
+}
+
+/** Opens a sandbox and waits for its prompt; resolves with the time it took. */
+async function openToPrompt(client: LabClient, key: string): Promise<{ ms: number; sandboxId: string }> {
+  const started = performance.now();
+  const sandbox = await client.request('sandbox:open', { key }, 120_000);
+  const terminal = await isolabTerminal(client, sandbox.sandboxId, sandbox.terminals[0].terminalId, { cols: 80, rows: 24 });
+  await terminal.next(PROMPT);
+  const ms = performance.now() - started;
+  terminal.close();
+  return { ms, sandboxId: sandbox.sandboxId };
+}
+
+/** One spawn at a time, each closed before the next: the idle (or loaded) single-spawn figure. */
+async function sequentialSpawns(client: LabClient, count: number, prefix: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const { ms, sandboxId } = await openToPrompt(client, `${prefix}-${i}`);
+    times.push(ms);
+    await client.request('sandbox:close', { sandboxId });
+  }
+  return times;
+}
+
+async function waitForPool(instructor: LabClient, ready: number): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  while ((await instructor.request('class:watch', {})).warmPool.ready < ready) {
+    if (Date.now() > deadline) throw new Error(`the pool did not reach ${ready} warm sandboxes`);
+    await sleep(100);
+  }
+}
+
+async function classRun(size: number, mode: Mode): Promise<{ outcome: Outcome; idle: number[]; live?: number[]; lab: LabProcess }> {
+  const instructorToken = randomBytes(24).toString('base64url');
+  const lab = await startLabProcess({
+    ISOLAB_MAX_SANDBOXES: String(MAX_SANDBOXES),
+    ISOLAB_MAX_SANDBOXES_PER_SESSION: '3',
+    ISOLAB_WARM_SANDBOXES: mode === 'off' ? '0' : 'auto',
+    ISOLAB_INSTRUCTOR_TOKEN: instructorToken,
+  });
+  const instructor = await lab.connect({ instructorToken });
+  // The idle spawn of this very lab, with the pool off for it: a cold `runc run`.
+  const idleClient = await lab.connect({ localAddress: '127.0.1.1' });
+  let idle: number[] = [];
+  if (mode === 'off') idle = await sequentialSpawns(idleClient, IDLE_SPAWNS, 'idle');
+  if (mode === 'default') await waitForPool(instructor, (await instructor.request('class:watch', {})).warmPool.target);
+  if (mode === 'warmed') {
+    const asked = await instructor.request('class:warm-up', { learners: size });
+    await waitForPool(instructor, asked.target);
+  }
+  // Each learner its own session and address (127.0.0.2, ...), all connected before the bell.
+  const learners = await Promise.all(Array.from({ length: size }, (_, i) => lab.connect({ localAddress: `127.0.${2 + Math.floor(i / 200)}.${2 + (i % 200)}`, timeoutMs: 60_000 })));
+  await sleep(500);
+  const outcome: Outcome = { promptMs: [], refused: {} };
+  await Promise.all(
+    learners.map(async (client) => {
+      try {
+        outcome.promptMs.push((await openToPrompt(client, 'lesson')).ms);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'ERROR';
+        outcome.refused[code] = (outcome.refused[code] ?? 0) + 1;
+        if (code !== 'LAB_FULL') console.error(`  learner failed: ${code}: ${(error as Error).message}`);
+      }
+    }),
+  );
+  let live: number[] | undefined;
+  if (mode === 'off' && size >= 100) live = await sequentialSpawns(idleClient, LIVE_SPAWNS, 'live');
+  for (const client of [...learners, idleClient, instructor]) client.close();
+  return { outcome, idle, live, lab };
+}
+
+const rows: Array<Array<string | number>> = [];
+const results: Record<string, unknown> = {};
+let idleP50 = NaN;
+let liveP95 = NaN;
+const targets: Record<string, boolean> = {};
+for (const size of SIZES) {
+  for (const mode of MODES) {
+    const run = await classRun(size, mode);
+    await run.lab.stop();
+    const stats = summarize(run.outcome.promptMs);
+    const first = stats.min;
+    const refused = Object.entries(run.outcome.refused).map(([code, n]) => `${n} ${code}`).join(', ') || '0';
+    if (run.idle.length > 0) idleP50 = summarize(run.idle).p50;
+    if (run.live) liveP95 = summarize(run.live).p95;
+    rows.push([`${size} at once, pool ${mode}`, stats.n, first, stats.p50, stats.p95, stats.max, refused]);
+    results[`n${size}-${mode}`] = { ...stats, firstMs: first, refused: run.outcome.refused };
+    if (size === 30 && mode === 'warmed') targets.warmed30P95Under100ms = stats.p95 <= 100;
+    if (size === 30 && mode === 'default') targets.default30FirstUnder300msP50Under1200ms = first <= 300 && stats.p50 <= 1200;
+    if (size === 100) targets[`n100-${mode}-onlyLabFull`] = Object.keys(run.outcome.refused).every((code) => code === 'LAB_FULL');
+  }
+}
+printTable('A class opening a lesson at once: time to prompt (ms)', ['run', 'prompts', 'first', 'p50', 'p95', 'max', 'refused'], rows);
+const liveRatio = round(liveP95 / idleP50);
+printTable('One spawn at a time (ms)', ['', 'value'], [
+  [`idle spawn p50 (${IDLE_SPAWNS}, pool off)`, idleP50],
+  [`spawn p95 with 100 live (${LIVE_SPAWNS})`, liveP95],
+  ['ratio', liveRatio],
+]);
+if (!Number.isNaN(liveRatio)) targets.live100P95Within2xIdleP50 = liveRatio <= 2;
+
+const breakdown = await spawnBreakdown();
+
+console.log(`\nTargets: ${Object.entries(targets).map(([name, met]) => `${met ? '✓' : '✗'} ${name}`).join('   ')}`);
+emitResult({ classStart: results, idleSpawnP50Ms: idleP50, live100SpawnP95Ms: liveP95, live100Ratio: liveRatio, breakdown, targets });

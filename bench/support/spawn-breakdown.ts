@@ -1,0 +1,141 @@
+/**
+ * Where one spawn's time goes, measured outside lab-server with the lab's own pieces (the bundle
+ * writer, the cgroup preparation, RuncRuntime under node-pty), one spawn at a time:
+ *
+ *   bundle     writing config.json, hostname and hosts
+ *   cgroup     making and delegating the sandbox's cgroup directories
+ *   node-pty   forking runc onto a new pty (until spawn() returns)
+ *   runc       until runc has made the container (state.json): namespaces, mounts, cgroup limits,
+ *              and the seccomp filter, which runc compiles from config.json with libseccomp
+ *   shell      until the shell prints its prompt
+ *   budgets    the user-namespace caps (nsenter), which the lab writes while the shell starts
+ *
+ * and the same spawn with one piece changed, interleaved, to see what each piece costs as a
+ * whole: without seccomp, without cgroup limits, the rootfs without the read-only view, a
+ * non-login shell, and `echo` in place of a shell (runc alone).
+ */
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectCgroupHost } from '../../lab-server/src/cgroups/host';
+import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs } from '../../lab-server/src/cgroups/sandbox-cgroup';
+import { loadConfig } from '../../lab-server/src/config';
+import { preflight } from '../../lab-server/src/preflight';
+import { rootfsPath } from '../../lab-server/src/rootfs/stamp';
+import { mountReadonlyView } from '../../lab-server/src/runtime/readonly-view';
+import { RuncRuntime } from '../../lab-server/src/runtime/runc';
+import { applyUserNamespaceLimits } from '../../lab-server/src/runtime/userns-limits';
+import { writeBundle } from '../../lab-server/src/sandbox/bundle';
+import { removeLabFootprint } from '../../lab-server/src/sandbox/recovery';
+import { printTable, round, summarize } from './stats';
+import { PROMPT } from './terminal-clients';
+
+type Variant = 'as the lab runs it' | 'without seccomp' | 'without cgroup limits' | 'rootfs without the read-only view' | 'bash without -l' | 'echo instead of a shell';
+const VARIANTS: Variant[] = ['as the lab runs it', 'without seccomp', 'without cgroup limits', 'rootfs without the read-only view', 'bash without -l', 'echo instead of a shell'];
+const PHASES = ['bundle', 'cgroup', 'node-pty', 'runc', 'shell'] as const;
+
+export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_RUNS ?? 12)) {
+  const name = `isolab-bench-breakdown-${process.pid}`;
+  const stateDir = `/run/${name}`;
+  const config = loadConfig({ ...process.env, ISOLAB_STATE_DIR: stateDir, ISOLAB_CGROUP_PARENT: name });
+  const { facts } = preflight(config);
+  const cgroupHost = detectCgroupHost();
+  const runcPath = facts.runcPath ?? 'runc';
+  const runtime = new RuncRuntime(runcPath, join(stateDir, 'runc'));
+  mkdirSync(stateDir, { recursive: true });
+  chmodSync(stateDir, 0o711);
+  const view = mountReadonlyView(rootfsPath(config.dataDir), join(stateDir, 'readonly', 'rootfs'));
+
+  const phases: Record<string, number[]> = Object.fromEntries([...PHASES, 'budgets', 'total'].map((p) => [p, []]));
+  const totals: Record<Variant, number[]> = Object.fromEntries(VARIANTS.map((v) => [v, []])) as Record<Variant, number[]>;
+  let count = 0;
+
+  async function spawn(variant: Variant): Promise<void> {
+    const id = `brk-${String(count++).padStart(4, '0')}`;
+    const bundle = join(stateDir, 'bundles', id);
+    const cgroup = sandboxCgroupDirs(cgroupHost, config.cgroupParent, id);
+    const t0 = performance.now();
+    writeBundle(bundle, {
+      sandboxId: id,
+      hostname: id,
+      rootfsPath: variant === 'rootfs without the read-only view' ? rootfsPath(config.dataDir) : view.path,
+      uidBase: config.uidBase,
+      cgroupsPath: cgroup.cgroupsPath,
+      cgroupMode: cgroupHost.mode,
+      swapAccounting: facts.swapAccounting,
+      limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
+    });
+    if (variant !== 'as the lab runs it' && variant !== 'rootfs without the read-only view') {
+      const specPath = join(bundle, 'config.json');
+      const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+      if (variant === 'without seccomp') delete spec.linux.seccomp;
+      if (variant === 'without cgroup limits') spec.linux.resources = { devices: spec.linux.resources.devices };
+      const args: string[] = spec.process.args;
+      if (variant === 'bash without -l') spec.process.args = args.map((arg) => arg.replace('exec /bin/bash -l', 'exec /bin/bash')).filter((arg) => arg !== '-l');
+      if (variant === 'echo instead of a shell') spec.process.args = ['/bin/echo', '# '];
+      writeFileSync(specPath, JSON.stringify(spec));
+    }
+    const t1 = performance.now();
+    prepareSandboxCgroup(cgroupHost, config.cgroupParent, cgroup, config.uidBase);
+    const t2 = performance.now();
+    const pty = runtime.run(id, bundle, { cols: 80, rows: 24 });
+    const t3 = performance.now();
+    let created = 0;
+    const poll = setInterval(() => {
+      if (!created && existsSync(join(stateDir, 'runc', id, 'state.json'))) created = performance.now();
+    }, 1);
+    let text = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no prompt from ${variant}: ${JSON.stringify(text)}`)), 30_000);
+      const subscription = pty.onData((data) => {
+        text += data;
+        if (PROMPT.test(text) || (variant === 'echo instead of a shell' && text.includes('#'))) {
+          clearTimeout(timer);
+          subscription.dispose();
+          resolve();
+        }
+      });
+    });
+    const t5 = performance.now();
+    clearInterval(poll);
+    const t4 = created || t5;
+    totals[variant].push(t5 - t0);
+    if (variant === 'as the lab runs it') {
+      phases.bundle.push(t1 - t0);
+      phases.cgroup.push(t2 - t1);
+      phases['node-pty'].push(t3 - t2);
+      phases.runc.push(t4 - t3);
+      phases.shell.push(t5 - t4);
+      phases.total.push(t5 - t0);
+      const pid = runtime.initPid(id);
+      const b0 = performance.now();
+      if (pid) await applyUserNamespaceLimits(pid);
+      phases.budgets.push(performance.now() - b0);
+    }
+    await runtime.destroy(id);
+    pty.kill();
+    for (const dir of cgroup.dirs) await removeCgroupTree(dir);
+    rmSync(bundle, { recursive: true, force: true });
+  }
+
+  try {
+    for (const variant of VARIANTS) await spawn(variant); // warm-up
+    for (let i = 0; i < runs; i++) {
+      // Rotate the order, so that no variant always runs on a warmer machine.
+      for (let j = 0; j < VARIANTS.length; j++) await spawn(VARIANTS[(i + j) % VARIANTS.length]);
+    }
+  } finally {
+    view.release();
+    await removeLabFootprint({ stateDir, cgroupParent: config.cgroupParent, runcPath, cgroupHost });
+  }
+
+  const phaseStats = Object.fromEntries(Object.entries(phases).map(([phase, values]) => [phase, summarize(values)]));
+  printTable(`One spawn, phase by phase (ms, ${runs} spawns; "budgets" runs beside "shell" in the lab)`, ['phase', 'p50', 'p95'], [
+    ...[...PHASES, 'budgets', 'total'].map((phase) => [phase, phaseStats[phase].p50, phaseStats[phase].p95]),
+  ]);
+  const base = summarize(totals['as the lab runs it']).p50;
+  const variantStats = Object.fromEntries(VARIANTS.map((variant) => [variant, summarize(totals[variant])]));
+  printTable(`One spawn to prompt with one piece changed (ms, ${runs} each, interleaved)`, ['variant', 'p50', 'p95', 'p50 saved'], [
+    ...VARIANTS.map((variant) => [variant, variantStats[variant].p50, variantStats[variant].p95, round(base - variantStats[variant].p50)]),
+  ]);
+  return { phases: phaseStats, variants: variantStats };
+}

@@ -46,7 +46,7 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
   const view = mountReadonlyView(rootfsPath(config.dataDir), join(stateDir, 'readonly', 'rootfs'));
 
   const phases: Record<string, number[]> = Object.fromEntries([...PHASES, 'budgets', 'total'].map((p) => [p, []]));
-  const totals: Record<Variant, number[]> = Object.fromEntries(VARIANTS.map((v) => [v, []])) as Record<Variant, number[]>;
+  const totals = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
   let count = 0;
 
   async function spawn(variant: Variant): Promise<void> {

@@ -6,13 +6,15 @@ import { cn } from '../ui/cn';
 import { PowerIcon } from '../ui/icons';
 import type { ClassConnection } from './class-connection';
 import { ConfirmButton } from './confirm-button';
+import { WarmUpControl } from './warm-up-control';
 
-/** Open or close the lab to new sandboxes, and end every learner's sandbox. */
+/** Open or close the lab to new sandboxes, get ready for a class, and end every learner's sandbox. */
 export function ClassControls({ state, connection }: { state: ClassState; connection: ClassConnection }) {
   const learnerSandboxes = state.learners.filter((learner) => learner.sandbox).length;
   return (
     <div className="flex flex-wrap items-center gap-3">
       <LabOpenSwitch open={state.labOpen} connection={connection} />
+      <WarmUpControl warmPool={state.warmPool} suggested={state.learners.filter((learner) => learner.connected).length} max={state.sandboxes.max} connection={connection} />
       <ConfirmButton
         size="md"
         question={<>End every learner’s sandbox{learnerSandboxes ? ` (${learnerSandboxes})` : ''}?</>}

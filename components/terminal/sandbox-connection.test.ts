@@ -14,6 +14,8 @@ class FakeLab {
   refuse: LabRequestError | undefined;
   /** Refuses `sandbox:open` on a connection that was accepted (e.g. the lab is closed). */
   refuseOpen: LabRequestError | undefined;
+  /** While set, `sandbox:open` waits for it (the learner is in line). */
+  holdOpen: Promise<void> | undefined;
   private next = 0;
 
   newSandbox(key: string): SandboxInfo {
@@ -82,6 +84,7 @@ class FakeClient {
     switch (event) {
       case 'sandbox:open':
         if (this.lab.refuseOpen) throw this.lab.refuseOpen;
+        await this.lab.holdOpen;
         return this.lab.sandboxes.find((s) => s.key === payload.key) ?? this.lab.newSandbox(payload.key as string);
       case 'sandbox:list':
         return this.lab.sandboxes;
@@ -307,6 +310,23 @@ describe('SandboxConnection', () => {
     await settle();
     expect(connection.getStatus().state).toBe('live');
     expect(connection.getStatus().errorCode).toBeUndefined();
+  });
+
+  it('while the sandbox waits in line, says how many are ahead; then goes live', async () => {
+    const { lab, connection } = setup();
+    let letThrough!: () => void;
+    lab.holdOpen = new Promise((resolve) => (letThrough = resolve));
+    connection.start();
+    await settle();
+    lab.latest.emit('sandbox:queue', { key: 'uts', ahead: 3 });
+    expect(connection.getStatus()).toMatchObject({ state: 'connecting', message: 'Starting your sandbox: 3 ahead of you.' });
+    // Another lesson's line is not this terminal's.
+    lab.latest.emit('sandbox:queue', { key: 'pid', ahead: 9 });
+    lab.latest.emit('sandbox:queue', { key: 'uts', ahead: 0 });
+    expect(connection.getStatus().message).toBe('Starting your sandbox: you are next.');
+    letThrough();
+    await settle();
+    expect(connection.getStatus()).toMatchObject({ state: 'live', message: '' });
   });
 
   it('hands every client it adopts to onClient listeners, and runs their cleanup when it drops the client', async () => {

@@ -319,6 +319,11 @@ export class SandboxConnection {
       client.on('sandbox:closed', ({ sandboxId, message }) => {
         if (!stale() && sandboxId === this.sandbox?.sandboxId) this.end(message);
       }),
+      // A class opened the lesson at once: say where this learner is in the line.
+      client.on('sandbox:queue', ({ key, ahead }) => {
+        if (stale() || key !== this.options.key || this.status.state !== 'connecting') return;
+        this.setStatus({ ...this.status, message: queueMessage(ahead) });
+      }),
     );
     const onDisconnect = (reason: string) => {
       if (stale() || reason === 'io client disconnect') return;
@@ -385,6 +390,11 @@ export class SandboxConnection {
     this.status = status;
     for (const listener of this.listeners) listener();
   }
+}
+
+export function queueMessage(ahead: number): string {
+  if (ahead === 0) return 'Starting your sandbox: you are next.';
+  return `Starting your sandbox: ${ahead} ahead of you.`;
 }
 
 function isTransient(error: unknown): boolean {

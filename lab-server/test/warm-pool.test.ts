@@ -131,12 +131,13 @@ describe('the pool', () => {
 });
 
 describe('no warm sandbox outlives lab-server', () => {
-  it('after a shutdown: no container, cgroup, mount or bundle', async () => {
+  it('after a shutdown, even one while warm sandboxes are still starting: no container, cgroup, mount or bundle', async () => {
     const env = await labChildEnv({ ISOLAB_WARM_SANDBOXES: '3' });
     cleanups.push(() => removeLabChildFootprint(env));
     const lab = await startLabChild(env);
     cleanups.push(() => lab.stop());
-    await until('three warm containers', () => leftovers(env).containers.length === 3);
+    // Stopped while the pool fills (two start at a time, so the third is still to come).
+    await until('a warm container', () => leftovers(env).containers.length >= 1);
     await lab.stop();
     expect(leftovers(env)).toEqual({ containers: [], cgroups: [], mounts: [], bundles: [] });
   });

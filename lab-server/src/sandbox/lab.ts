@@ -219,7 +219,7 @@ export class Lab {
     this.graceTimers.clear();
     this.queue.dispose(new LabError('LAB_CLOSED', 'The lab server is shutting down, so no new sandbox can start.'));
     await Promise.allSettled([...this.starting.values()].map((entry) => entry.promise));
-    // Warm sandboxes still starting land in a disposed lab, which closes them (see warmOne).
+    // Warm sandboxes still starting land in the pool, and are closed with it.
     while (this.pool.starting > 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await Promise.all([this.closeAll('shutdown'), ...this.pool.drain().map((sandbox) => this.retire(sandbox))]);
   }
@@ -308,9 +308,9 @@ export class Lab {
     this.pool.starting++;
     return async () => {
       try {
-        const sandbox = await this.spawn('', '');
-        if (this.disposed) await this.retire(sandbox);
-        else this.pool.add(sandbox);
+        // Into the pool even when the lab is shutting down: dispose() closes the pool's sandboxes
+        // once no warm start is left. Closing it here would wait for a slot this very task holds.
+        this.pool.add(await this.spawn('', ''));
       } finally {
         this.pool.starting--;
         this.updateGauges();

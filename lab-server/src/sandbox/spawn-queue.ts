@@ -15,6 +15,9 @@
  *
  * A learner waiting in line is told how many are ahead, and leaving the line (the socket went
  * away) frees the place at once.
+ *
+ * A task holds its slot until it settles, so it must never wait for a teardown (which needs a
+ * slot): with every slot held that way, nothing would move again.
  */
 import { LabError } from '../errors';
 

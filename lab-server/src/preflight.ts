@@ -9,7 +9,8 @@ import { gunzipSync } from 'node:zlib';
 import type { LabConfig } from './config';
 import { detectCgroupHost, findV1Hierarchy, missingControllers, type CgroupHost } from './cgroups/host';
 import { stampProblem, rootfsPath } from './rootfs/stamp';
-import { SANDBOX_USERNS_LIMITS } from './runtime/userns-limits';
+import { ensureNsHelper } from './runtime/ns-helper';
+import { identitySlotsAvailable, SPARE_IDENTITIES } from './sandbox/identity';
 
 export interface Problem {
   level: 'error' | 'warn';
@@ -94,37 +95,22 @@ export function preflight(config: LabConfig): { problems: Problem[]; facts: Host
     // statfs is informative only.
   }
 
-  // lab-server caps each sandbox's share of host root's kernel budgets by entering its user
-  // namespace (runtime/userns-limits.ts); without nsenter a sandbox would run uncapped.
-  if (!resolveCommand('nsenter')) {
-    error('NSENTER_MISSING', 'nsenter was not found. lab-server needs it to cap what each sandbox may take of the kernel\'s shared budgets. Install it with "apt-get install -y util-linux".');
-  }
-  // Every sandbox's inotify use is also counted against host root's, and the host's limit applies
-  // to the sum. With fewer than this, a few sandboxes at their cap can leave host root (and every
-  // other sandbox) without inotify, which breaks `tail -f` and host daemons that watch files.
-  const neededInstances = config.maxSandboxes * SANDBOX_USERNS_LIMITS.max_inotify_instances + HOST_INOTIFY_INSTANCES_RESERVE;
-  const hostInstances = readNumber('/proc/sys/fs/inotify/max_user_instances');
-  if (hostInstances !== undefined && hostInstances < neededInstances) {
-    warn(
-      'INOTIFY_BUDGET',
-      `fs.inotify.max_user_instances is ${hostInstances}, and sandboxes are counted against host root's share: ${Math.floor(hostInstances / SANDBOX_USERNS_LIMITS.max_inotify_instances)} sandboxes at their cap would leave none for the host and the others. For ${config.maxSandboxes} sandboxes, raise it: sysctl -w fs.inotify.max_user_instances=${neededInstances} (and put it in /etc/sysctl.d/ to keep it).`,
+  // Each sandbox runs as a host uid range of its own (sandbox/identity.ts), made with isolab-ns.
+  const identities = identitySlotsAvailable(config.uidBase);
+  if (identities < config.maxSandboxes + SPARE_IDENTITIES) {
+    error(
+      'UID_RANGE',
+      `ISOLAB_UID_BASE=${config.uidBase} leaves room for ${identities} sandbox uid ranges of 65536 below the last host uid, and ISOLAB_MAX_SANDBOXES=${config.maxSandboxes} needs ${config.maxSandboxes + SPARE_IDENTITIES}. Lower one of them.`,
     );
   }
-  const neededWatches = config.maxSandboxes * SANDBOX_USERNS_LIMITS.max_inotify_watches + HOST_INOTIFY_WATCHES_RESERVE;
-  const hostWatches = readNumber('/proc/sys/fs/inotify/max_user_watches');
-  if (hostWatches !== undefined && hostWatches < neededWatches) {
-    warn(
-      'INOTIFY_BUDGET',
-      `fs.inotify.max_user_watches is ${hostWatches}, and sandboxes are counted against host root's share. For ${config.maxSandboxes} sandboxes, raise it: sysctl -w fs.inotify.max_user_watches=${neededWatches}.`,
-    );
+  try {
+    ensureNsHelper();
+  } catch (cause) {
+    error('NS_HELPER', (cause as Error).message);
   }
 
   return { problems, facts };
 }
-
-/** inotify instances and watches kept for host root's own daemons on top of the sandboxes' caps. */
-const HOST_INOTIFY_INSTANCES_RESERVE = 128;
-const HOST_INOTIFY_WATCHES_RESERVE = 65_536;
 
 /** True if runc `version` is at least 1.1.12, or the distribution's changelog says it patched the CVE. */
 export function runcHasLeakyVesselsFix(version: string, changelog: string): boolean {

@@ -16,9 +16,11 @@ import type { Logger } from './log';
 import { rootfsPath } from './rootfs/stamp';
 import { claimStateDir } from './state-lock';
 import { RuncRuntime } from './runtime/runc';
+import { ensureNsHelper } from './runtime/ns-helper';
 import { mountReadonlyView } from './runtime/readonly-view';
 import type { ContainerRuntime } from './runtime/runtime';
 import { Observatory } from './observe/observatory';
+import { HostIdentities, SPARE_IDENTITIES } from './sandbox/identity';
 import { Lab } from './sandbox/lab';
 import { removeLeftovers, type RecoveryReport } from './sandbox/recovery';
 import type { SandboxEnvironment } from './sandbox/sandbox';
@@ -78,7 +80,16 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   // read-only inside every sandbox (see runtime/readonly-view.ts). The sandbox's root must pass
   // through the state directory to reach the rootfs view: 0711 lets it, without listing anything.
   chmodSync(config.stateDir, 0o711);
-  const rootfsView = mountReadonlyView(rootfsPath(config.dataDir), join(config.stateDir, 'readonly', 'rootfs'));
+  // The rootfs views are made per host identity (sandbox/identity.ts), the first time each is used.
+  const nsHelper = ensureNsHelper();
+  const identities = new HostIdentities({
+    uidBase: config.uidBase,
+    slots: config.maxSandboxes + SPARE_IDENTITIES,
+    rootfs: rootfsPath(config.dataDir),
+    viewsDir: join(config.stateDir, 'readonly'),
+    nsHelper,
+  });
+  identities.holdHostUids(recovery.stuckHostUids);
   const bundlesView = mountReadonlyView(bundlesDir, join(config.stateDir, 'readonly', 'bundles'));
 
   const env: SandboxEnvironment = {
@@ -87,8 +98,8 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     cgroupParent: config.cgroupParent,
     bundlesDir,
     bundlesView: bundlesView.path,
-    rootfsPath: rootfsView.path,
-    uidBase: config.uidBase,
+    identities,
+    nsHelper,
     swapAccounting: deps.swapAccounting,
     limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
     maxTerminals: config.maxTerminalsPerSandbox,
@@ -124,7 +135,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   const http = createServer(
     createHttpHandler(health, metrics, { allowed: addressSet(config.metricsAllow), token: config.metricsToken || undefined, trustedProxies }),
   );
-  const observatory = new Observatory(lab, { cgroupHost, uidBase: config.uidBase, logger, metrics });
+  const observatory = new Observatory(lab, { cgroupHost, logger, metrics });
   const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
   const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger);
   const limits = new AddressLimits(config);
@@ -151,10 +162,10 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       http.off('error', reject);
       resolve();
     });
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
     // Not serving: the read-only views and the claim must not outlive this attempt.
     bundlesView.release();
-    rootfsView.release();
+    await identities.dispose();
     stateClaim.release();
     throw error;
   });
@@ -178,7 +189,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       classroom.dispose();
       await lab.dispose();
       bundlesView.release();
-      rootfsView.release();
+      await identities.dispose();
       observatory.dispose();
       await sockets.close();
       http.closeAllConnections();

@@ -828,7 +828,7 @@ describe('privileges', () => {
     for (const line of result.stdout.match(/^Cap(Eff|Bnd):\s+([0-9a-f]+)$/gm)!) expect(BigInt(`0x${line.split(/\s+/)[1]}`), line).toBe(expected);
     expect(result.stdout).not.toContain('MAPPED_OUTSIDE');
     expect(result.stdout).toContain('mapped_own_root=yes');
-    const base = lab.config.uidBase;
+    const base = lab.server.lab.byId(id())!.hostUid!;
     const pids = sandboxProcesses(lab, id());
     expect(pids.length).toBeGreaterThan(2);
     for (const pid of pids) {

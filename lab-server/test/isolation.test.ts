@@ -35,12 +35,14 @@ describe('a sandbox', () => {
 
   it('maps root to an unprivileged host range, never to host root', async () => {
     const uidMap = (await checkOutput(client, shell.sandbox.sandboxId, 'cat /proc/self/uid_map')).trim().split(/\s+/).map(Number);
-    expect(uidMap).toEqual([0, lab.config.uidBase, 65536]);
-    expect(lab.config.uidBase).toBeGreaterThan(65535);
+    const hostUid = lab.server.lab.byId(shell.sandbox.sandboxId)!.hostUid!;
+    expect(uidMap).toEqual([0, hostUid, 65536]);
+    // A range of its own above the one the rootfs is shifted to (see sandbox/identity.ts).
+    expect(hostUid).toBeGreaterThan(lab.config.uidBase);
     // Seen from the host, the shell runs as the mapped uid.
     const hostPid = lab.server.lab.byId(shell.sandbox.sandboxId)!.initPid()!;
     const uidLine = readFileSync(`/proc/${hostPid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)![1];
-    expect(Number(uidLine)).toBe(lab.config.uidBase);
+    expect(Number(uidLine)).toBe(hostUid);
   });
 
   it('has its own hostname, and changing it leaves the host alone', async () => {

@@ -33,8 +33,6 @@ export interface ObserveSink {
 
 export interface ObservatoryOptions {
   cgroupHost: CgroupHost;
-  /** The host uid sandbox root maps to; the host view only shows processes in the mapped range. */
-  uidBase: number;
   logger: Logger;
   metrics?: LabMetrics;
   /** For tests with a fixture tree; '/proc' otherwise. */
@@ -243,13 +241,15 @@ class SandboxObserver {
   private async readProcesses(): Promise<void> {
     const initPid = this.sandbox.initPid();
     if (!initPid) return;
-    const { cgroupHost, uidBase } = this.options;
+    const { cgroupHost } = this.options;
+    const hostUid = this.sandbox.hostUid;
+    if (hostUid === undefined) return;
     const scan = await scanSandbox({
       procRoot: this.options.procRoot ?? '/proc',
       pids: await cgroupProcesses(processCgroupDir(cgroupHost, this.sandbox.cgroup.cgroupsPath)),
       initPid,
       labServerPid: 'self',
-      sandboxUids: { start: uidBase, count: MAPPED_ID_COUNT },
+      sandboxUids: { start: hostUid, count: MAPPED_ID_COUNT },
       cgroupController: cgroupHost.mode === 'v2' ? undefined : 'memory',
     });
     if (!scan || this.sandbox.state !== 'running') return;

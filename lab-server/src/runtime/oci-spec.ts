@@ -28,6 +28,11 @@ export interface SpecInput {
   rootfsPath: string;
   /** Host uid/gid that root inside maps to; the next 65535 ids follow it. */
   uidBase: number;
+  /**
+   * A user namespace made beforehand with this mapping, for runc to join instead of making one
+   * (see userns-limits.ts: it is owned by the sandbox's own host uid and carries its caps).
+   */
+  userNamespacePath?: string;
   cgroupsPath: string;
   cgroupMode: CgroupMode;
   /** Whether the host accounts swap (v1 memory.memsw.*, v2 memory.swap.max); only then can swap be forbidden. */
@@ -76,6 +81,28 @@ export const SANDBOX_CAPABILITIES = [
   'CAP_SYS_TIME', // unshare -T --boottime/--monotonic sets time-namespace offsets
 ];
 
+/**
+ * The sandbox's resource limits. Raising a hard limit needs CAP_SYS_RESOURCE in the host's user
+ * namespace, so these hold. lab-server starts runc with them (runc.ts), and every process in the
+ * sandbox inherits them: runc cannot set them itself on a process in a user namespace that host
+ * root does not own (it uses prlimit, which then needs CAP_SYS_RESOURCE, and some hosts withhold
+ * it even from root).
+ */
+export const SANDBOX_RLIMITS = {
+  // runc's Go runtime raises its soft limit to the hard one, and the sandbox inherits that.
+  nofile: { soft: 4096, hard: 4096 },
+  // No core dumps: the host's core_pattern may pipe them to a helper that runs as host root.
+  core: { soft: 0, hard: 0 },
+  // Queued signals are counted per user up through every user namespace. Without a cap one
+  // sandbox held 20,000 queued signals (the adversarial suite measures it); 256 is far more than
+  // a shell uses. The sandbox's user namespaces are made with this limit too, which makes it a
+  // cap for the whole sandbox, whatever uids it switches to (userns-limits.ts).
+  sigpending: { soft: 256, hard: 256 },
+  // POSIX message queue bytes are counted the same way. No lesson uses POSIX message queues
+  // (SysV ones, `ipcmk -Q`, are per IPC namespace and still work), so they get none.
+  msgqueue: { soft: 0, hard: 0 },
+};
+
 export function generateSpec(input: SpecInput) {
   const { limits } = input;
   const tmpfs = (destination: string, mode: string, extra: string[] = []) => ({
@@ -112,21 +139,7 @@ export function generateSpec(input: SpecInput) {
         effective: SANDBOX_CAPABILITIES,
         permitted: SANDBOX_CAPABILITIES,
       },
-      // Raising a hard limit needs CAP_SYS_RESOURCE in the host's user namespace, so these hold.
-      rlimits: [
-        { type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 },
-        // No core dumps: the host's core_pattern may pipe them to a helper that runs as host root.
-        { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
-        // Queued signals and POSIX message queue bytes are counted per user up through every user
-        // namespace, and each sandbox's namespace is charged to host root, its creator. Without
-        // these caps one sandbox held 20,000 queued signals and all of host root's 800 KiB of
-        // message queues (the adversarial suite measures both). 256 queued signals is far more than
-        // a shell uses. No lesson uses POSIX message queues (SysV ones, `ipcmk -Q`, are per IPC
-        // namespace and still work), and any share of host root's 800 KiB would let a dozen
-        // sandboxes drain it, so they get none.
-        { type: 'RLIMIT_SIGPENDING', soft: 256, hard: 256 },
-        { type: 'RLIMIT_MSGQUEUE', soft: 0, hard: 0 },
-      ],
+      // rlimits: see SANDBOX_RLIMITS; runc inherits them, it does not set them.
       // setuid binaries cannot gain privileges beyond the shell's.
       noNewPrivileges: true,
     },
@@ -161,7 +174,9 @@ export function generateSpec(input: SpecInput) {
       uidMappings: [{ containerID: 0, hostID: input.uidBase, size: MAPPED_ID_COUNT }],
       gidMappings: [{ containerID: 0, hostID: input.uidBase, size: MAPPED_ID_COUNT }],
       // runc 1.1 has no time namespace; learners make their own with unshare -T.
-      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'].map((type) => ({ type })),
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'].map((type) =>
+        type === 'user' && input.userNamespacePath ? { type, path: input.userNamespacePath } : { type },
+      ),
       cgroupsPath: input.cgroupsPath,
       resources: {
         // swap = memory + swap in runc's terms: equal to the limit means no swap, so a hog is OOM-killed.

@@ -16,11 +16,20 @@
  * again fails with EPERM through any interface (mount, mount_setattr, fsconfig), with or without
  * seccomp.
  *
- * A view belongs to one lab-server. It is made at startup, replaced if a killed lab-server left
- * one behind, and removed at shutdown.
+ * The rootfs gets one view per host identity (see sandbox/identity.ts): an idmapped mount that
+ * shows the files, shifted on disk to the base uid range, as owned by that sandbox's range. An
+ * idmapped mount is made detached and read-only in one mount_setattr call, then attached here in
+ * the host's mount namespace, so the same locking applies to it.
+ *
+ * A view belongs to one lab-server. It is made at startup (a rootfs view: when its identity is
+ * first used), replaced if a killed lab-server left one behind, and removed at shutdown.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { MAPPED_ID_COUNT } from './oci-spec';
+
+const execFileAsync = promisify(execFile);
 
 const SYSTEM_PATH = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 
@@ -39,9 +48,7 @@ export interface ReadonlyView {
  * so the sandbox's root must be able to pass through them (but not list them).
  */
 export function mountReadonlyView(source: string, path: string): ReadonlyView {
-  mkdirSync(path, { recursive: true, mode: 0o711 });
-  // A lab-server killed with -9 leaves its views mounted; they may show an older rootfs.
-  while (mountAt(path)) unmount(path);
+  clearMountpoint(path);
   mount(['--bind', source, path]);
   // Nothing mounted under the view should travel to or from the host's other mounts.
   mount(['--make-private', path]);
@@ -51,6 +58,35 @@ export function mountReadonlyView(source: string, path: string): ReadonlyView {
     unmount(path);
     throw new Error(`Could not make a read-only view of ${source} at ${path}.`);
   }
+  return view(source, path);
+}
+
+/**
+ * Shows `source` read-only at `path` with its ids shifted: a file owned by `diskId + n` on disk
+ * shows as owned by `shownId + n`, for MAPPED_ID_COUNT ids (isolab-ns idmapped-view).
+ */
+export async function mountIdmappedView(helper: string, source: string, path: string, diskId: number, shownId: number): Promise<ReadonlyView> {
+  clearMountpoint(path);
+  try {
+    await execFileAsync(helper, ['idmapped-view', source, path, String(diskId), String(shownId), String(MAPPED_ID_COUNT)], { env: SYSTEM_PATH, timeout: 10_000 });
+  } catch (error) {
+    throw new Error(`Could not make an idmapped read-only view of ${source} at ${path}: ${String((error as { stderr?: string }).stderr ?? error).trim()}`);
+  }
+  const mounted = mountAt(path);
+  if (!mounted?.options.includes('ro') || !mounted.options.includes('idmapped')) {
+    unmount(path);
+    throw new Error(`Could not make an idmapped read-only view of ${source} at ${path}.`);
+  }
+  return view(source, path);
+}
+
+/** Makes `path`, and removes what a lab-server killed with -9 left mounted there (it may show an older rootfs). */
+function clearMountpoint(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o711 });
+  while (mountAt(path)) unmount(path);
+}
+
+function view(source: string, path: string): ReadonlyView {
   return {
     source,
     path,

@@ -9,13 +9,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as nodePty from 'node-pty';
+import { SANDBOX_RLIMITS } from './oci-spec';
 import type { CapturedRun, ContainerRuntime, PtyProcess, TerminalSize } from './runtime';
-import { applyUserNamespaceLimits } from './userns-limits';
 
 const execFileAsync = promisify(execFile);
 
 /** runc only needs a PATH; nothing of lab-server's environment should leak into it. */
 const RUNC_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
+/** `prlimit` (util-linux) arguments that start runc, and so every sandbox process, with SANDBOX_RLIMITS. */
+const PRLIMIT_ARGS = Object.entries(SANDBOX_RLIMITS).map(([name, { soft, hard }]) => `--${name}=${soft}:${hard}`);
 
 export class RuncRuntime implements ContainerRuntime {
   constructor(
@@ -36,7 +39,7 @@ export class RuncRuntime implements ContainerRuntime {
     const started = performance.now();
     // `timeout` inside the sandbox ends the command itself; killing runc would only orphan it.
     const seconds = (options.timeoutMs / 1000).toFixed(3);
-    const child = spawn(this.runcPath, this.args(['exec', containerId, '/usr/bin/timeout', '--kill-after=1', seconds, ...argv]), {
+    const child = spawn('prlimit', this.limitedArgs(['exec', containerId, '/usr/bin/timeout', '--kill-after=1', seconds, ...argv]), {
       env: RUNC_ENV,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -82,13 +85,6 @@ export class RuncRuntime implements ContainerRuntime {
     }
   }
 
-  async limitKernelBudgets(containerId: string): Promise<void> {
-    // runc 1.1 refuses user.* sysctls in config.json, so they are written from outside.
-    const pid = this.initPid(containerId);
-    if (pid === undefined) throw new Error(`container ${containerId} has no init process`);
-    await applyUserNamespaceLimits(pid);
-  }
-
   async destroy(containerId: string): Promise<void> {
     // kill --all freezes the cgroup, signals every process in it and its children, then thaws:
     // a fork bomb cannot outrun it.
@@ -115,6 +111,11 @@ export class RuncRuntime implements ContainerRuntime {
     return ['--root', this.stateRoot, ...args];
   }
 
+  /** Arguments for `prlimit` that run runc with `args` under SANDBOX_RLIMITS (for run and exec). */
+  private limitedArgs(args: string[]): string[] {
+    return [...PRLIMIT_ARGS, '--', this.runcPath, ...this.args(args)];
+  }
+
   private async quietly(args: string[]): Promise<void> {
     try {
       await execFileAsync(this.runcPath, this.args(args), { env: RUNC_ENV });
@@ -124,7 +125,7 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   private spawnPty(args: string[], size: TerminalSize, cwd?: string): PtyProcess {
-    const pty = nodePty.spawn(this.runcPath, this.args(args), {
+    const pty = nodePty.spawn('prlimit', this.limitedArgs(args), {
       name: 'xterm-256color',
       cols: size.cols,
       rows: size.rows,

@@ -51,9 +51,4 @@ export interface ContainerRuntime {
   list(): Promise<string[]>;
   /** The pid of the container's init on the host, while it runs. */
   initPid(containerId: string): number | undefined;
-  /**
-   * Caps the kernel budgets the container would share with host root (namespaces, inotify; see
-   * userns-limits.ts). Called once the container runs, before the learner can type.
-   */
-  limitKernelBudgets(containerId: string): Promise<void>;
 }

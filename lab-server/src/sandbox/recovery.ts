@@ -4,7 +4,7 @@
  * directory are touched; other containers and cgroups on the host are never looked at.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupHost } from '../cgroups/host';
 import { listSandboxCgroups, parentDirs, removeCgroupTree } from '../cgroups/sandbox-cgroup';
@@ -19,6 +19,8 @@ export interface RecoveryReport {
   bundles: number;
   /** Cgroup directories that could not be removed (should stay empty). */
   stuck: string[];
+  /** Host uids of root in the sandboxes whose cgroups could not be removed: their processes may live on. */
+  stuckHostUids: number[];
 }
 
 export async function removeLeftovers(
@@ -33,18 +35,35 @@ export async function removeLeftovers(
 
   const cgroupIds = listSandboxCgroups(cgroupHost, cgroupParent);
   const stuck: string[] = [];
+  const stuckIds = new Set<string>();
   for (const parent of parentDirs(cgroupHost, cgroupParent)) {
-    for (const id of cgroupIds) stuck.push(...(await removeCgroupTree(join(parent, id))));
+    for (const id of cgroupIds) {
+      const left = await removeCgroupTree(join(parent, id));
+      stuck.push(...left);
+      if (left.length > 0) stuckIds.add(id);
+    }
   }
 
   mkdirSync(bundlesDir, { recursive: true, mode: 0o700 });
+  // A stuck sandbox's bundle says which host uids its processes run as.
+  const stuckHostUids = [...stuckIds].map((id) => bundleHostUid(join(bundlesDir, id))).filter((uid) => uid !== undefined);
   const bundles = readdirSync(bundlesDir);
   for (const bundle of bundles) rmSync(join(bundlesDir, bundle), { recursive: true, force: true });
 
-  const report = { containers: containers.length, cgroups: cgroupIds.length, bundles: bundles.length, stuck };
+  const report = { containers: containers.length, cgroups: cgroupIds.length, bundles: bundles.length, stuck, stuckHostUids };
   if (containers.length + cgroupIds.length + bundles.length > 0) logger.info('removed leftovers of an earlier run', { ...report });
   if (stuck.length > 0) logger.warn('some leftover cgroups could not be removed', { code: 'CGROUP_LEFTOVER', stuck });
   return report;
+}
+
+/** The host uid root maps to in a bundle's config.json, if it can be read. */
+function bundleHostUid(bundleDir: string): number | undefined {
+  try {
+    const spec = JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { linux?: { uidMappings?: { hostID: number }[] } };
+    return spec.linux?.uidMappings?.[0]?.hostID;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -15,7 +15,9 @@ import { diskFullError, LabError } from '../errors';
 import type { Logger } from '../log';
 import type { SandboxLimits } from '../runtime/oci-spec';
 import type { ContainerRuntime, TerminalSize } from '../runtime/runtime';
+import { sandboxUserNamespace } from '../runtime/userns-limits';
 import { writeBundle } from './bundle';
+import type { HostIdentities, SandboxIdentity } from './identity';
 import { LabTerminal, type TerminalKind } from './terminal';
 
 export interface SandboxEnvironment {
@@ -26,8 +28,10 @@ export interface SandboxEnvironment {
   bundlesDir: string;
   /** A read-only view of bundlesDir that runc bind-mounts files from (see runtime/readonly-view.ts). */
   bundlesView?: string;
-  rootfsPath: string;
-  uidBase: number;
+  /** Gives each sandbox its host uid range and its view of the rootfs. */
+  identities: HostIdentities;
+  /** isolab-ns, which makes each sandbox's user namespaces (runtime/userns-limits.ts). */
+  nsHelper: string;
   swapAccounting: boolean;
   limits: SandboxLimits;
   maxTerminals: number;
@@ -64,6 +68,8 @@ export class Sandbox {
   lastActivityAt = Date.now();
   closeReason: CloseReason | undefined;
   readonly cgroup: SandboxCgroupDirs;
+  /** Taken at start, given back once every process of the sandbox is gone. */
+  private identity: SandboxIdentity | undefined;
   private readonly terminals = new Map<string, LabTerminal>();
   private readonly bundleDir: string;
   private checkRunning = false;
@@ -104,19 +110,33 @@ export class Sandbox {
 
   private async startContainer(): Promise<void> {
     const { env } = this;
-    writeBundle(this.bundleDir, {
-      sandboxId: this.id,
-      hostname: this.hostname,
-      rootfsPath: env.rootfsPath,
-      uidBase: env.uidBase,
-      cgroupsPath: this.cgroup.cgroupsPath,
-      cgroupMode: env.cgroupHost.mode,
-      swapAccounting: env.swapAccounting,
-      limits: env.limits,
-      bundleView: env.bundlesView && join(env.bundlesView, this.id),
-    });
-    prepareSandboxCgroup(env.cgroupHost, env.cgroupParent, this.cgroup, env.uidBase);
+    const identity = (this.identity = await env.identities.acquire());
+    const userNamespace = sandboxUserNamespace(env.nsHelper, identity.hostUid);
+    userNamespace.catch(() => undefined); // awaited below
+    prepareSandboxCgroup(env.cgroupHost, env.cgroupParent, this.cgroup, identity.hostUid);
+    const { path: userNamespacePath, release } = await userNamespace;
+    try {
+      writeBundle(this.bundleDir, {
+        sandboxId: this.id,
+        hostname: this.hostname,
+        rootfsPath: identity.rootfsView,
+        uidBase: identity.hostUid,
+        userNamespacePath,
+        cgroupsPath: this.cgroup.cgroupsPath,
+        cgroupMode: env.cgroupHost.mode,
+        swapAccounting: env.swapAccounting,
+        limits: env.limits,
+        bundleView: env.bundlesView && join(env.bundlesView, this.id),
+      });
+      await this.runContainer();
+    } finally {
+      // runc has joined the namespace (or given up): the helper that held it may go.
+      release();
+    }
+  }
 
+  private async runContainer(): Promise<void> {
+    const { env } = this;
     const pty = env.runtime.run(this.id, this.bundleDir, INITIAL_SIZE);
     // Everything runc prints before the shell starts is an error message; keep it for the log.
     let earlyOutput = '';
@@ -136,26 +156,8 @@ export class Sandbox {
         settle();
       };
     });
-    // Before the learner can type, cap what the sandbox may take of host root's kernel budgets.
-    // The caps go in while bash is still starting, as soon as runc has made the container.
-    let runcExited = false;
-    pty.onExit(() => (runcExited = true));
-    const budgets = this.whenCreated(() => runcExited).then(() => env.runtime.limitKernelBudgets(this.id));
-    budgets.catch(() => undefined); // reported below, if the start itself succeeds
     this.addTerminal('run', pty, INITIAL_SIZE);
     await started;
-    await budgets.catch((error: unknown) => {
-      throw new LabError('SPAWN_FAILED', 'The sandbox could not be started. The lab server log has the details.', { step: 'kernel budgets', error: String(error) });
-    });
-  }
-
-  /** Resolves once runc has created the container (its init has a pid); rejects if runc gave up. */
-  private async whenCreated(gaveUp: () => boolean): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (this.env.runtime.initPid(this.id) === undefined) {
-      if (gaveUp() || Date.now() > deadline) throw new Error('runc did not create the container');
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
   }
 
   /** Gives a warm sandbox (one without an owner) to a learner, for good. */
@@ -221,6 +223,11 @@ export class Sandbox {
     };
   }
 
+  /** The host uid of root in this sandbox (the start of its uid and gid range). */
+  get hostUid(): number | undefined {
+    return this.identity?.hostUid;
+  }
+
   /** The container's init process on the host, while it runs. */
   initPid(): number | undefined {
     return this.env.runtime.initPid(this.id);
@@ -249,7 +256,12 @@ export class Sandbox {
     await runtime.destroy(this.id);
     for (const terminal of this.terminals.values()) terminal.dispose();
     const leftovers = (await Promise.all(this.cgroup.dirs.map((dir) => removeCgroupTree(dir)))).flat();
-    if (leftovers.length > 0) logger.warn('cgroup directories could not be removed', { sandboxId: this.id, code: 'CGROUP_LEFTOVER', leftovers });
+    if (leftovers.length > 0) {
+      // Processes may be left in them: their host uids must not go to a new sandbox.
+      logger.warn('cgroup directories could not be removed; their host uid range stays taken', { sandboxId: this.id, code: 'CGROUP_LEFTOVER', leftovers, hostUid: this.hostUid });
+    } else if (this.identity) {
+      this.env.identities.release(this.identity);
+    }
     rmSync(this.bundleDir, { recursive: true, force: true });
     this.state = 'closed';
   }

@@ -706,15 +706,17 @@ describe('exhaustion', () => {
   });
 
   // Found by this suite: these budgets are counted per user up through every user namespace, and
-  // each sandbox's namespace is charged to host root. Without the caps, one sandbox held all 128 of
-  // host root's inotify instances and every later inotify_init, on the host and in the neighbour,
-  // failed; it queued 20,000 signals into host root's count; and it took all of host root's POSIX
-  // message queue bytes. Tried by removing the caps (the rlimits in oci-spec.ts and
-  // limitKernelBudgets): each of these expectations then failed.
+  // each sandbox's namespace was charged to host root. Without the caps, one sandbox held all 128
+  // of host root's inotify instances and every later inotify_init, on the host and in the
+  // neighbour, failed; it queued 20,000 signals into host root's count; and it took all of host
+  // root's POSIX message queue bytes. Tried by removing the caps (SANDBOX_RLIMITS in oci-spec.ts
+  // and the limits in userns-limits.ts): each of these expectations then failed. Each sandbox's
+  // namespaces are now owned by its own host uid; adversarial-identity.test.ts tries the same
+  // budgets from several uids at once.
   it('inotify: holding all it may does not leave host root or a neighbour without', async () => {
     // Host root's budget is fs.inotify.max_user_instances, shared with every root process on the
     // machine. Count what is in use (inotify fds of all processes: an upper bound) to know whether
-    // this host leaves room for one sandbox at its cap; preflight warns when it does not.
+    // this host leaves room for one sandbox at its cap (host root's is no longer the sandbox's).
     const inUse = execFileSync('sh', ['-c', 'find /proc/[0-9]*/fd -lname "anon_inode:inotify" 2>/dev/null | wc -l'], { encoding: 'utf8' });
     const room = Number(readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8')) - Number(inUse);
     const hold = perl('my $n = 0; while ($n < 5000) { last if syscall(294, 0) < 0; $n++ } print "held=$n\\n"; sleep($ARGV[0]);', '6');
@@ -729,7 +731,7 @@ describe('exhaustion', () => {
       expect(hostMade).toBe('yes');
       expect(neighbourMade).toBe('yes');
     } else {
-      console.log(`[inotify] host root has room for only ${room} more instances; the cap held (${held}), the rest depends on the host's sysctl (see preflight's INOTIFY_BUDGET)`);
+      console.log(`[inotify] host root has room for only ${room} more instances; the cap held (${held}), the rest depends on the host's sysctl`);
     }
   });
 

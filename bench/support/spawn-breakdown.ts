@@ -8,11 +8,12 @@
  *   runc       until runc has made the container (state.json): namespaces, mounts, cgroup limits,
  *              and the seccomp filter, which runc compiles from config.json with libseccomp
  *   shell      until the shell prints its prompt
- *   budgets    the user-namespace caps (nsenter), which the lab writes while the shell starts
+ *   userns     the sandbox's own user namespaces, with their caps (isolab-ns), made before runc
  *
  * and the same spawn with one piece changed, interleaved, to see what each piece costs as a
- * whole: without seccomp, without cgroup limits, the rootfs without the read-only view, a
- * non-login shell, and `echo` in place of a shell (runc alone).
+ * whole: without seccomp, without cgroup limits, one shared uid (runc makes the user namespace,
+ * the rootfs without a view: no per-sandbox identity), a non-login shell, and `echo` in place of
+ * a shell (runc alone).
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,17 +22,19 @@ import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs } from '../..
 import { loadConfig } from '../../lab-server/src/config';
 import { preflight } from '../../lab-server/src/preflight';
 import { rootfsPath } from '../../lab-server/src/rootfs/stamp';
-import { mountReadonlyView } from '../../lab-server/src/runtime/readonly-view';
+import { ensureNsHelper } from '../../lab-server/src/runtime/ns-helper';
+import { mountIdmappedView } from '../../lab-server/src/runtime/readonly-view';
 import { RuncRuntime } from '../../lab-server/src/runtime/runc';
-import { applyUserNamespaceLimits } from '../../lab-server/src/runtime/userns-limits';
+import { sandboxUserNamespace } from '../../lab-server/src/runtime/userns-limits';
 import { writeBundle } from '../../lab-server/src/sandbox/bundle';
+import { hostUidOf } from '../../lab-server/src/sandbox/identity';
 import { removeLabFootprint } from '../../lab-server/src/sandbox/recovery';
 import { printTable, round, summarize } from './stats';
 import { PROMPT } from './terminal-clients';
 
-type Variant = 'as the lab runs it' | 'without seccomp' | 'without cgroup limits' | 'rootfs without the read-only view' | 'bash without -l' | 'echo instead of a shell';
-const VARIANTS: Variant[] = ['as the lab runs it', 'without seccomp', 'without cgroup limits', 'rootfs without the read-only view', 'bash without -l', 'echo instead of a shell'];
-const PHASES = ['bundle', 'cgroup', 'node-pty', 'runc', 'shell'] as const;
+type Variant = 'as the lab runs it' | 'without seccomp' | 'without cgroup limits' | 'one shared uid' | 'bash without -l' | 'echo instead of a shell';
+const VARIANTS: Variant[] = ['as the lab runs it', 'without seccomp', 'without cgroup limits', 'one shared uid', 'bash without -l', 'echo instead of a shell'];
+const PHASES = ['userns', 'bundle', 'cgroup', 'node-pty', 'runc', 'shell'] as const;
 
 export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_RUNS ?? 12)) {
   const name = `isolab-bench-breakdown-${process.pid}`;
@@ -43,9 +46,11 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
   const runtime = new RuncRuntime(runcPath, join(stateDir, 'runc'));
   mkdirSync(stateDir, { recursive: true });
   chmodSync(stateDir, 0o711);
-  const view = mountReadonlyView(rootfsPath(config.dataDir), join(stateDir, 'readonly', 'rootfs'));
+  const nsHelper = ensureNsHelper();
+  const hostUid = hostUidOf(config.uidBase, 1);
+  const view = await mountIdmappedView(nsHelper, rootfsPath(config.dataDir), join(stateDir, 'readonly', 'rootfs-1'), config.uidBase, hostUid);
 
-  const phases: Record<string, number[]> = Object.fromEntries([...PHASES, 'budgets', 'total'].map((p) => [p, []]));
+  const phases: Record<string, number[]> = Object.fromEntries([...PHASES, 'total'].map((p) => [p, []]));
   const totals = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
   let count = 0;
 
@@ -53,18 +58,22 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
     const id = `brk-${String(count++).padStart(4, '0')}`;
     const bundle = join(stateDir, 'bundles', id);
     const cgroup = sandboxCgroupDirs(cgroupHost, config.cgroupParent, id);
+    const shared = variant === 'one shared uid';
+    const t = performance.now();
+    const userns = shared ? undefined : await sandboxUserNamespace(nsHelper, hostUid);
     const t0 = performance.now();
     writeBundle(bundle, {
       sandboxId: id,
       hostname: id,
-      rootfsPath: variant === 'rootfs without the read-only view' ? rootfsPath(config.dataDir) : view.path,
-      uidBase: config.uidBase,
+      rootfsPath: shared ? rootfsPath(config.dataDir) : view.path,
+      uidBase: shared ? config.uidBase : hostUid,
+      userNamespacePath: userns?.path,
       cgroupsPath: cgroup.cgroupsPath,
       cgroupMode: cgroupHost.mode,
       swapAccounting: facts.swapAccounting,
       limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
     });
-    if (variant !== 'as the lab runs it' && variant !== 'rootfs without the read-only view') {
+    if (variant !== 'as the lab runs it' && !shared) {
       const specPath = join(bundle, 'config.json');
       const spec = JSON.parse(readFileSync(specPath, 'utf8'));
       if (variant === 'without seccomp') delete spec.linux.seccomp;
@@ -75,7 +84,7 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
       writeFileSync(specPath, JSON.stringify(spec));
     }
     const t1 = performance.now();
-    prepareSandboxCgroup(cgroupHost, config.cgroupParent, cgroup, config.uidBase);
+    prepareSandboxCgroup(cgroupHost, config.cgroupParent, cgroup, shared ? config.uidBase : hostUid);
     const t2 = performance.now();
     const pty = runtime.run(id, bundle, { cols: 80, rows: 24 });
     const t3 = performance.now();
@@ -97,19 +106,17 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
     });
     const t5 = performance.now();
     clearInterval(poll);
+    userns?.release();
     const t4 = created || t5;
-    totals[variant].push(t5 - t0);
+    totals[variant].push(t5 - t);
     if (variant === 'as the lab runs it') {
+      phases.userns.push(t0 - t);
       phases.bundle.push(t1 - t0);
       phases.cgroup.push(t2 - t1);
       phases['node-pty'].push(t3 - t2);
       phases.runc.push(t4 - t3);
       phases.shell.push(t5 - t4);
-      phases.total.push(t5 - t0);
-      const pid = runtime.initPid(id);
-      const b0 = performance.now();
-      if (pid) await applyUserNamespaceLimits(pid);
-      phases.budgets.push(performance.now() - b0);
+      phases.total.push(t5 - t);
     }
     await runtime.destroy(id);
     pty.kill();
@@ -129,8 +136,8 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
   }
 
   const phaseStats = Object.fromEntries(Object.entries(phases).map(([phase, values]) => [phase, summarize(values)]));
-  printTable(`One spawn, phase by phase (ms, ${runs} spawns; "budgets" runs beside "shell" in the lab)`, ['phase', 'p50', 'p95'], [
-    ...[...PHASES, 'budgets', 'total'].map((phase) => [phase, phaseStats[phase].p50, phaseStats[phase].p95]),
+  printTable(`One spawn, phase by phase (ms, ${runs} spawns)`, ['phase', 'p50', 'p95'], [
+    ...[...PHASES, 'total'].map((phase) => [phase, phaseStats[phase].p50, phaseStats[phase].p95]),
   ]);
   const base = summarize(totals['as the lab runs it']).p50;
   const variantStats = Object.fromEntries(VARIANTS.map((variant) => [variant, summarize(totals[variant])]));

@@ -199,7 +199,7 @@ if [ -z "$summary" ] || [ -z "$guest_exit" ]; then
   echo "✗ The VM stopped before the tests finished: $why. Last lines of the guest's console:" >&2
   tail -n 30 "$run_dir/console.log" >&2 || true
   tail -n 5 "$run_dir/qemu.log" >&2 || true
-  passed=$(grep -a -o 'cgroup-v2-vm: [0-9]* passed' "$run_dir/tests.log" | tail -1 | grep -o '[0-9]*' || echo 0)
+  passed=$(grep -a -c '^✓' "$run_dir/tests.log" || true)
   echo "cgroup-v2: ${passed:-0} passed, 1 failed"
   exit 1
 fi

@@ -58,7 +58,16 @@ if node -e '
 else
   failed=$((failed + 1)); echo "✗ lab-server did not answer /healthz; its log:"; tail -n 40 /tmp/lab-server.log
 fi
-kill -TERM $server 2>/dev/null; wait $server 2>/dev/null
+# And stops on SIGTERM (as on Ctrl-C), removing its sandboxes, within a bound.
+kill -TERM $server 2>/dev/null
+for _ in $(seq 300); do kill -0 $server 2>/dev/null || break; sleep 1; done
+if kill -0 $server 2>/dev/null; then
+  failed=$((failed + 1)); echo "✗ lab-server did not stop within 300 s of SIGTERM; its log:"; tail -n 40 /tmp/lab-server.log
+  kill -KILL $server 2>/dev/null
+else
+  passed=$((passed + 1)); echo "✓ lab-server stopped on SIGTERM"
+fi
+wait $server 2>/dev/null
 
 # 2. The server tests that depend on the host's cgroups and kernel, and every lesson (the host
 # chose the files). One file at a time: the lessons file already plays two lessons at once, and

@@ -1,7 +1,7 @@
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
-import { describe, expect, it } from 'vitest';
-import { MIRROR_SCROLLBACK, ScreenMirror, trimPlainRuns } from './screen-mirror';
+import { describe, expect, it, vi } from 'vitest';
+import { boundCounts, MIRROR_SCROLLBACK, ScreenMirror, splitUnfinishedEscape, trimPlainRuns } from './screen-mirror';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
@@ -19,8 +19,9 @@ async function mirrored(data: string, cols: number, rows: number): Promise<strin
   const mirror = new ScreenMirror(cols, rows);
   // Feed in pty-sized chunks, as the terminal does.
   for (let i = 0; i < data.length; i += 32 * 1024) mirror.write(data.slice(i, i + 32 * 1024));
-  await mirror.drain();
-  return mirror.snapshot();
+  const snapshot = await mirror.snapshot();
+  mirror.dispose();
+  return snapshot;
 }
 
 describe('ScreenMirror', () => {
@@ -32,6 +33,39 @@ describe('ScreenMirror', () => {
   it('keeps colours and modes set before a flood', async () => {
     const data = '\x1b[?1049h\x1b[2J\x1b[44m' + 'y\r\n'.repeat(50_000) + 'end';
     expect(await mirrored(data, 100, 30)).toBe(await reference(data, 100, 30));
+  });
+
+  it('restores exactly what a full terminal shows when counts too large to matter were clamped', async () => {
+    // Counts a full terminal can still parse in a second or so; the mirror clamps them.
+    const data = 'a\r\n'.repeat(30) + 'top\r\n\x1b[2;5Hmid\x1b[20000S\x1b[3;1Hafter\x1b[99999@x\x1b[12;1H\x1b[20000Lend\x1b[5;60H\x1b[99999Dleft';
+    expect(await mirrored(data, 80, 24)).toBe(await reference(data, 80, 24));
+  }, 60_000);
+
+  it('throttles a terminal whose parsing is expensive, and catches up later', async () => {
+    const mirror = new ScreenMirror(300, 100);
+    // Screen-wide work for a few bytes: DECALN and scrolls of a thousand lines, some seconds of
+    // parsing in all, more than the terminal's burst.
+    for (let i = 0; i < 5; i++) mirror.write('\x1b#8\x1b[1000S'.repeat(5));
+    mirror.write('\x1b[Hcaught up');
+    await vi.waitFor(() => expect(mirror.isBehind('high')).toBe(true), { timeout: 30_000 });
+    const snapshot = await mirror.snapshot();
+    await vi.waitFor(() => expect(mirror.isBehind('low')).toBe(false), { timeout: 30_000 });
+    expect(mirror.cpuMs).toBeGreaterThan(0);
+    expect(snapshot).toContain('caught up');
+    mirror.dispose();
+  }, 120_000);
+});
+
+describe('boundCounts', () => {
+  it('clamps the counts of scrolls, inserts, repeats and moves, and nothing else', () => {
+    expect(boundCounts('a\x1b[2147483647Sb\x9b99999L\x1b[5;123456H\x1b[123456d')).toBe('a\x1b[1100Sb\x9b1100L\x1b[5;123456H\x1b[1100d');
+    expect(boundCounts('\x1b[38;2;255;255;255m\x1b[?2004h\x1b[999S\x1b[4000S')).toBe('\x1b[38;2;255;255;255m\x1b[?2004h\x1b[999S\x1b[1100S');
+  });
+
+  it('holds back a sequence cut by the end of a chunk, shortened', () => {
+    expect(splitUnfinishedEscape('abc\x1b[12')).toEqual({ text: 'abc', tail: '\x1b[12' });
+    expect(splitUnfinishedEscape('abc\x1b[' + '9'.repeat(5000))).toEqual({ text: 'abc', tail: '\x1b[99999' });
+    expect(splitUnfinishedEscape('abc\x1b[12m')).toEqual({ text: 'abc\x1b[12m', tail: '' });
   });
 });
 

@@ -2,22 +2,33 @@
  * A server-side copy of a terminal's screen (@xterm/headless), so that a browser that reconnects
  * gets the current screen back (serialize addon) before the live stream continues.
  *
+ * Parsing happens on a worker thread (mirror-worker.mjs), never on lab-server's event loop,
+ * because what it costs is chosen by whoever writes to the terminal. Measured on the 2-core dev
+ * box (headless 6, per char of input): text about 1 µs; `ESC # 8` (DECALN, fills every cell)
+ * 34 µs at 80×24 and 300 µs at 500×200; `ESC [ 999 S` (scroll 999 lines into the scrollback)
+ * 600-2,800 µs; and xterm.js does work in proportion to the count of scroll, insert, delete,
+ * repeat and tab sequences without a bound, so `ESC [ 20000 S` took 0.6 s and a count of 2^31
+ * would take hours. One sandbox printing those in a loop made every other learner's keystrokes
+ * wait seconds while they were parsed on the event loop. So:
+ *  - counts are clamped before parsing (`boundCounts`) to the most that can matter for a screen
+ *    of the largest size with the mirror's scrollback, which leaves the screen as it would be;
+ *  - the worker parses in slices, round-robin over terminals, each paying from a CPU budget; a
+ *    terminal whose budget is spent is throttled, and its pty is paused until the budget refills
+ *    (flow control by cost: `isBehind`), so the program in the sandbox waits instead of lab-server.
+ *
  * The headless parser handles about 12 MB/s of `yes` output and spends most of that scrolling,
  * so parsing everything would cap throughput and cost more CPU than the stream itself. It need
  * not: a terminal with `scrollback` lines of history keeps only the last rows + scrollback lines
  * of plain text, so the mirror parses only those (see `trimPlainRuns`). To make that cut as
- * large as possible, output is gathered into chunks of up to MIRROR_CHUNK_CHARS and parsed when a
- * chunk is full, when output pauses for MIRROR_IDLE_MS, or at once when someone needs the screen
- * (`drain`). A flood then costs a thousand lines of parsing per chunk instead of per pty read.
- * The backlog is bounded by flow control: the terminal pauses the pty while `pendingChars` is
- * above MIRROR_HIGH_WATER_CHARS.
+ * large as possible, output is gathered into chunks of up to MIRROR_CHUNK_CHARS and sent to the
+ * worker when a chunk is full, when output pauses for MIRROR_IDLE_MS, or at once when someone
+ * needs the screen (`snapshot`). The backlog is bounded by flow control: the terminal pauses the
+ * pty while the mirror is behind by more than MIRROR_HIGH_WATER_CHARS or MIRROR_HIGH_WATER_MS of
+ * estimated parsing, or is throttled.
  */
-import headless from '@xterm/headless';
-import serializeAddon from '@xterm/addon-serialize';
+import { Worker } from 'node:worker_threads';
+import { TERMINAL_LIMITS } from '../../../protocol';
 import type { Disposable } from '../runtime/runtime';
-
-const { Terminal } = headless;
-const { SerializeAddon } = serializeAddon;
 
 export const MIRROR_SCROLLBACK = 1000;
 const MIRROR_CHUNK_CHARS = 128 * 1024;
@@ -25,31 +36,57 @@ const MIRROR_IDLE_MS = 25;
 /** Above this backlog the pty is paused; below the low mark it may run again. */
 export const MIRROR_HIGH_WATER_CHARS = 4 * MIRROR_CHUNK_CHARS;
 export const MIRROR_LOW_WATER_CHARS = MIRROR_CHUNK_CHARS;
+/** The same marks in estimated parse time (the worker's measured cost per char of each terminal). */
+const MIRROR_HIGH_WATER_MS = 250;
+const MIRROR_LOW_WATER_MS = 50;
+/**
+ * The worker's CPU budget. Each terminal may use a quarter of a core for its mirror on average,
+ * with a second's burst (a full-screen program redrawing at 300×100 uses a few percent; a flood
+ * of ordinary output, trimmed, less); all terminals together at most half a core, so that the
+ * mirror can never take more than that from the sandboxes and lab-server on a small host.
+ */
+export const MIRROR_BUDGET = { share: 0.25, burstMs: 1000, globalShare: 0.5 } as const;
+
+/** Messages to the worker. */
+type ToWorker =
+  | { op: 'open'; id: string; cols: number; rows: number }
+  | { op: 'write'; id: string; data: string; rawChars: number }
+  | { op: 'resize'; id: string; cols: number; rows: number }
+  | { op: 'snapshot'; id: string; request: number }
+  | { op: 'close'; id: string };
+/** Messages from the worker. */
+type FromWorker =
+  | { op: 'progress'; id: string; rawChars: number; costMs: number; backlogMs: number; throttled: boolean }
+  | { op: 'snapshot'; id: string; request: number; data: string };
 
 export class ScreenMirror implements Disposable {
-  private readonly terminal: InstanceType<typeof Terminal>;
-  private readonly serializer: InstanceType<typeof SerializeAddon>;
-  /** Chars written and not yet parsed: the gathered chunk plus what the parser still holds. */
+  readonly id = `mirror-${++mirrorCount}`;
+  /** Chars written and not yet parsed: the gathered chunk plus what the worker still holds. */
   pendingChars = 0;
-  /** Output gathered since the last feed; trimmed as a whole when it is handed to the parser. */
+  /** The worker's estimate of the parse time of what it holds for this terminal. */
+  private backlogMs = 0;
+  /** The terminal's CPU budget is spent; the worker skips it until it refills. */
+  private throttled = false;
+  /** Parse time used so far, for metrics and tests. */
+  cpuMs = 0;
+  /** Chars handed to the worker so far; a snapshot is only current if none came after it. */
+  private writtenChars = 0;
+  /** Output gathered since the last feed; trimmed as a whole when it is handed to the worker. */
   private chunk = '';
+  /** The start of an escape sequence cut by the end of a chunk, kept for the next one. */
+  private heldTail = '';
   private idleTimer: NodeJS.Timeout | undefined;
-  /** The row count the parser will have once every queued resize is done; trimming keeps enough lines for it. */
   private rows: number;
-  private drainWaiters: Array<() => void> = [];
   private disposed = false;
 
   constructor(
-    cols: number,
+    private cols: number,
     rows: number,
     /** Called whenever the parser catches up a little, so flow control can resume the pty. */
     private readonly onProgress: () => void = () => {},
   ) {
     this.rows = rows;
-    this.terminal = new Terminal({ cols, rows, scrollback: MIRROR_SCROLLBACK, allowProposedApi: true });
-    this.serializer = new SerializeAddon();
-    // The addon's types name the browser Terminal; the headless one has the same surface it uses.
-    this.terminal.loadAddon(this.serializer as unknown as Parameters<typeof this.terminal.loadAddon>[0]);
+    mirrorThread.add(this);
   }
 
   write(data: string): void {
@@ -60,57 +97,179 @@ export class ScreenMirror implements Disposable {
     else this.idleTimer ??= setTimeout(() => this.feed(), MIRROR_IDLE_MS);
   }
 
-  /** Hands the gathered chunk to the parser, trimmed. */
-  private feed(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    if (!this.chunk || this.disposed) return;
-    const taken = this.chunk.length;
-    const trimmed = trimPlainRuns(this.chunk, this.rows + MIRROR_SCROLLBACK + 1);
-    this.chunk = '';
-    this.terminal.write(trimmed, () => {
-      this.pendingChars -= taken;
-      if (this.pendingChars === 0) this.wakeDrainWaiters();
-      this.onProgress();
-    });
-  }
-
-  /** Resolves once everything written so far has been parsed. */
-  drain(): Promise<void> {
-    this.feed();
-    if (this.pendingChars === 0 || this.disposed) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  /** True while the pty should stay paused for the mirror (`mark` high to pause, low to resume). */
+  isBehind(mark: 'high' | 'low'): boolean {
+    if (this.throttled) return true;
+    return mark === 'high'
+      ? this.pendingChars > MIRROR_HIGH_WATER_CHARS || this.backlogMs > MIRROR_HIGH_WATER_MS
+      : this.pendingChars > MIRROR_LOW_WATER_CHARS || this.backlogMs > MIRROR_LOW_WATER_MS;
   }
 
   /** Resizes after the output written so far, which was produced at the old size. */
   resize(cols: number, rows: number): void {
     if (this.disposed) return;
     this.feed();
-    this.rows = Math.max(this.rows, rows);
-    this.terminal.write('', () => {
-      this.terminal.resize(cols, rows);
-      this.rows = rows;
-    });
+    this.cols = cols;
+    this.rows = rows;
+    mirrorThread.post({ op: 'resize', id: this.id, cols, rows });
   }
 
-  /** The screen and scrollback as escape sequences; write them into a reset terminal to restore it. */
-  snapshot(): string {
-    return this.disposed ? '' : this.serializer.serialize({ scrollback: MIRROR_SCROLLBACK });
+  /**
+   * The screen and scrollback as escape sequences, once everything written so far is parsed;
+   * write them into a reset terminal to restore it. Asked again if output was written while the
+   * worker was busy, so that the caller can send output from here on without a gap.
+   */
+  async snapshot(): Promise<string> {
+    for (;;) {
+      this.feed();
+      if (this.disposed) return '';
+      const written = this.writtenChars;
+      const data = await mirrorThread.snapshot(this.id);
+      if (this.disposed) return '';
+      if (this.writtenChars === written && !this.chunk) return data;
+    }
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.idleTimer);
-    this.wakeDrainWaiters();
-    this.terminal.dispose();
+    mirrorThread.remove(this);
   }
 
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const wake of waiters) wake();
+  /** The worker's news about this terminal. */
+  progressed(rawChars: number, costMs: number, backlogMs: number, throttled: boolean): void {
+    this.pendingChars = Math.max(0, this.pendingChars - rawChars);
+    this.cpuMs += costMs;
+    this.backlogMs = backlogMs;
+    this.throttled = throttled;
+    this.onProgress();
   }
+
+  /** The worker was replaced (it died): the screen starts again empty, at the current size. */
+  restarted(): void {
+    this.pendingChars = this.chunk.length;
+    this.backlogMs = 0;
+    this.throttled = false;
+    mirrorThread.post({ op: 'open', id: this.id, cols: this.cols, rows: this.rows });
+    this.onProgress();
+  }
+
+  /** Hands the gathered chunk to the worker, trimmed and with its counts bounded. */
+  private feed(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (!this.chunk || this.disposed) return;
+    const taken = this.chunk.length;
+    const { text, tail } = splitUnfinishedEscape(this.heldTail + trimPlainRuns(this.chunk, this.rows + MIRROR_SCROLLBACK + 1));
+    this.chunk = '';
+    this.heldTail = tail;
+    this.writtenChars += taken;
+    mirrorThread.post({ op: 'write', id: this.id, data: boundCounts(text), rawChars: taken });
+  }
+
+  /** Opens this mirror in the worker (also after a restart). */
+  open(): void {
+    mirrorThread.post({ op: 'open', id: this.id, cols: this.cols, rows: this.rows });
+  }
+}
+
+let mirrorCount = 0;
+
+/** The one worker thread all mirrors share, started with the first mirror. */
+class MirrorThread {
+  private worker: Worker | undefined;
+  private readonly mirrors = new Map<string, ScreenMirror>();
+  private readonly snapshotWaiters = new Map<number, (data: string) => void>();
+  private requests = 0;
+
+  add(mirror: ScreenMirror): void {
+    this.mirrors.set(mirror.id, mirror);
+    mirror.open();
+  }
+
+  remove(mirror: ScreenMirror): void {
+    if (this.mirrors.delete(mirror.id)) this.post({ op: 'close', id: mirror.id });
+    // The last mirror gone: let the thread go too (tests, shutdown). The next mirror starts one.
+    if (this.mirrors.size === 0 && this.snapshotWaiters.size === 0) {
+      void this.worker?.terminate();
+      this.worker = undefined;
+    }
+  }
+
+  post(message: ToWorker): void {
+    this.ensureWorker().postMessage(message);
+  }
+
+  snapshot(id: string): Promise<string> {
+    const request = ++this.requests;
+    return new Promise((resolve) => {
+      this.snapshotWaiters.set(request, resolve);
+      this.post({ op: 'snapshot', id, request });
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./mirror-worker.mjs', import.meta.url), {
+      workerData: { scrollback: MIRROR_SCROLLBACK, budget: MIRROR_BUDGET },
+      // Nothing of lab-server's loaders (tsx, vitest) is needed there.
+      execArgv: [],
+    });
+    worker.unref();
+    worker.on('message', (message: FromWorker) => {
+      if (message.op === 'snapshot') {
+        const resolve = this.snapshotWaiters.get(message.request);
+        this.snapshotWaiters.delete(message.request);
+        resolve?.(message.data);
+      } else {
+        this.mirrors.get(message.id)?.progressed(message.rawChars, message.costMs, message.backlogMs, message.throttled);
+      }
+    });
+    worker.on('error', (error) => console.error(JSON.stringify({ level: 'error', msg: 'screen mirror worker failed', code: 'MIRROR_FAILED', err: String(error) })));
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
+      // It died (terminate() clears `worker` first): every screen starts again, empty.
+      this.worker = undefined;
+      for (const resolve of this.snapshotWaiters.values()) resolve('');
+      this.snapshotWaiters.clear();
+      if (this.mirrors.size > 0) for (const mirror of this.mirrors.values()) mirror.restarted();
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
+
+const mirrorThread = new MirrorThread();
+
+/**
+ * The largest count that can matter for a scroll, insert, delete, erase, repeat, tab or cursor
+ * move on a screen of the largest size with the mirror's scrollback: scrolling by more pushes
+ * only blank lines out of the history, moving or inserting by more stops at the edge. xterm.js
+ * does work in proportion to these counts with no bound of its own (see the header).
+ */
+const MAX_COUNT = TERMINAL_LIMITS.maxRows + MIRROR_SCROLLBACK;
+/** CSI (7-bit or C1) with plain numeric parameters, and a final byte that takes a count. */
+const COUNTED_CSI = /(\x1b\[|\x9b)([\d;:]*)([@A-GIL-MPSTXZ`a-bde])/g;
+
+/** Clamps the counts of CSI sequences to MAX_COUNT. Exported for its unit tests. */
+export function boundCounts(data: string): string {
+  if (!data.includes('\x1b') && !data.includes('\x9b')) return data;
+  return data.replace(COUNTED_CSI, (whole, introducer: string, params: string, final: string) => {
+    if (!/\d{4}/.test(params)) return whole;
+    return introducer + params.replace(/\d+/g, (n) => (Number(n) > MAX_COUNT ? String(MAX_COUNT) : n)) + final;
+  });
+}
+
+/**
+ * Splits off an escape sequence cut by the end of `data` (its count may go on in the next
+ * chunk), so that boundCounts sees it whole next time. A long run of digits in the held part is
+ * shortened, as boundCounts would clamp it anyway, so the held part stays a few bytes.
+ */
+export function splitUnfinishedEscape(data: string): { text: string; tail: string } {
+  const match = /(\x1b\[?|\x9b)[\d;:]*$/.exec(data);
+  if (!match) return { text: data, tail: '' };
+  return { text: data.slice(0, match.index), tail: match[0].replace(/\d{5,}/g, '99999') };
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * Flow control: output goes out in batches, and each viewer acknowledges the chars its terminal
  * has written. The pty is paused while a viewer that governs flow (the owner) is more than the
- * high-water mark behind, or while the mirror is, and resumed at the low-water mark. A paused pty
+ * high-water mark behind, or while the mirror is (in chars, in estimated parse time, or because
+ * its CPU budget is spent; see screen-mirror.ts), and resumed at the low-water mark. A paused pty
  * stops reading, so the program in the sandbox blocks on write: memory stays bounded whatever
  * runs, and Ctrl-C still reaches the program at once because input is never queued behind output.
  *
@@ -13,7 +14,7 @@
  */
 import { FLOW_CONTROL } from '../../../protocol';
 import type { Disposable, PtyProcess } from '../runtime/runtime';
-import { MIRROR_HIGH_WATER_CHARS, MIRROR_LOW_WATER_CHARS, ScreenMirror } from './screen-mirror';
+import { ScreenMirror } from './screen-mirror';
 
 export type TerminalKind = 'run' | 'exec';
 
@@ -32,6 +33,8 @@ interface ViewerState {
   unackedChars: number;
   /** Output is withheld until the viewer catches up; then it gets a fresh screen. */
   lagging: boolean;
+  /** A fresh screen is being made for this lagging viewer. */
+  resyncing?: boolean;
 }
 
 export interface TerminalHooks {
@@ -110,8 +113,7 @@ export class LabTerminal implements Disposable {
     this.updateFlow();
     try {
       this.flush();
-      await this.mirror.drain();
-      const snapshot = this.mirror.snapshot();
+      const snapshot = await this.mirror.snapshot();
       this.viewers.set(viewer.id, { viewer, unackedChars: 0, lagging: false });
       this.unwatchedChars = 0;
       return snapshot;
@@ -196,24 +198,32 @@ export class LabTerminal implements Disposable {
     this.updateFlow();
   }
 
-  /** Sends a lagging viewer the current screen in place of the output it missed. */
+  /**
+   * Sends a lagging viewer the current screen in place of the output it missed. It stays lagging
+   * (gets no output) until the screen is there, so nothing is sent twice or lost in between.
+   */
   private resync(state: ViewerState): void {
-    state.lagging = false;
+    if (state.resyncing) return;
+    state.resyncing = true;
     this.flush();
-    const snapshot = RESET + this.mirror.snapshot();
-    state.viewer.sendOutput(snapshot);
-    state.unackedChars += snapshot.length;
+    void this.mirror.snapshot().then((snapshot) => {
+      state.resyncing = false;
+      if (this.disposed || this.viewers.get(state.viewer.id) !== state) return;
+      state.lagging = false;
+      state.viewer.sendOutput(RESET + snapshot);
+      state.unackedChars += RESET.length + snapshot.length;
+    });
   }
 
   private updateFlow(): void {
     if (this.disposed || this.exiting) return;
-    const behind = (viewerLimit: number, mirrorLimit: number) =>
-      this.mirror.pendingChars > mirrorLimit || [...this.viewers.values()].some((s) => s.viewer.governsFlow && s.unackedChars > viewerLimit);
+    const behind = (viewerLimit: number, mirrorMark: 'high' | 'low') =>
+      this.mirror.isBehind(mirrorMark) || [...this.viewers.values()].some((s) => s.viewer.governsFlow && s.unackedChars > viewerLimit);
     const unwatchedFull = this.viewers.size === 0 && this.unwatchedChars > UNWATCHED_BUDGET_CHARS;
-    if (!this.paused && (this.holds > 0 || unwatchedFull || behind(FLOW_CONTROL.highWaterChars, MIRROR_HIGH_WATER_CHARS))) {
+    if (!this.paused && (this.holds > 0 || unwatchedFull || behind(FLOW_CONTROL.highWaterChars, 'high'))) {
       this.paused = true;
       this.pty.pause();
-    } else if (this.paused && this.holds === 0 && !unwatchedFull && !behind(FLOW_CONTROL.lowWaterChars, MIRROR_LOW_WATER_CHARS)) {
+    } else if (this.paused && this.holds === 0 && !unwatchedFull && !behind(FLOW_CONTROL.lowWaterChars, 'low')) {
       this.paused = false;
       this.pty.resume();
     }

@@ -43,6 +43,8 @@ const learner = await lab.connect();
 const attackerClient = await lab.connect();
 let neighbourDisconnects = 0;
 learner.socket.on('disconnect', () => neighbourDisconnects++);
+/** Without reconnection, a dropped neighbour stays dropped: the run ends there, with that figure. */
+const neighbourLost = () => neighbourDisconnects > 0;
 const neighbour = await isolabShell(learner, 'neighbour');
 await echoTimes(neighbour, 30); // warm-up
 
@@ -50,8 +52,9 @@ const healthUrl = `${lab.url}/healthz`;
 const samples = { quiet: [] as number[], attack: [] as number[] };
 const health = { quiet: [] as number[], attack: [] as number[] };
 let attacksRefused = 0;
-for (let r = 0; r < ROUNDS; r++) {
+for (let r = 0; r < ROUNDS && !neighbourLost(); r++) {
   for (const phase of ['quiet', 'attack'] as const) {
+    if (neighbourLost()) break;
     let attackerSandbox: string | undefined;
     let attackerTerminal: BenchTerminal | undefined;
     if (phase === 'attack') {
@@ -65,15 +68,23 @@ for (let r = 0; r < ROUNDS; r++) {
       await sleep(2000);
     }
     const stopProbe = probeHealth(healthUrl, health[phase]);
-    samples[phase].push(...(await echoTimes(neighbour, KEYSTROKES)));
+    const times = await echoTimes(neighbour, KEYSTROKES);
+    samples[phase].push(...times);
     stopProbe();
+    const phaseHealth = summarize(health[phase]);
+    console.error(`round ${r + 1} ${phase}: echo p99 ${summarize(times).p99} ms (${times.length}), /healthz max ${phaseHealth.max} ms${neighbourLost() ? ', neighbour DISCONNECTED' : ''}`);
     if (attackerSandbox) {
       attackerTerminal?.close();
       await attackerClient.request('sandbox:close', { sandboxId: attackerSandbox }, 120_000).catch(() => {});
     }
   }
 }
-const neighbourAlive = await learner.request('sandbox:list', {}).then((list) => list.some((s) => s.sandboxId === neighbour.sandboxId), () => false);
+// Asked on a new connection of the same session, since the first one may have been dropped.
+const neighbourAlive = await lab
+  .connect({ token: learner.session!.token, timeoutMs: 60_000 })
+  .then((again) => again.request('sandbox:list', {}, 60_000))
+  .then((list) => list.some((s) => s.sandboxId === neighbour.sandboxId))
+  .catch(() => false);
 
 const quiet = summarize(samples.quiet);
 const attack = summarize(samples.attack);
@@ -83,7 +94,7 @@ printTable(`Neighbour's keystroke echo and /healthz (ms), ${ROUNDS} rounds of ${
   ['quiet', quiet.p50, quiet.p99, quiet.max, 1, healthQuiet.p99, healthQuiet.max],
   ['flooding its mirror + mount bomb', attack.p50, attack.p99, attack.max, round(attack.p99 / quiet.p99), healthAttack.p99, healthAttack.max],
 ]);
-console.log(`neighbour disconnected ${neighbourDisconnects} times; its sandbox ${neighbourAlive ? 'survived' : 'was reaped'}`);
+console.log(`neighbour disconnected ${neighbourDisconnects} times; its sandbox ${neighbourAlive ? 'survived' : 'was reaped (or lab-server did not answer)'}`);
 console.log(`goal: echo p99 within 2× quiet (${round(attack.p99 / quiet.p99)}×), /healthz under 200 ms (max ${healthAttack.max} ms)`);
 
 emitResult({
@@ -103,7 +114,7 @@ process.exit(0);
 /** Like measureEcho, but a lost or very late echo counts as ECHO_CAP_MS instead of ending the run. */
 async function echoTimes(terminal: BenchTerminal, count: number): Promise<number[]> {
   const times: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && !neighbourLost(); i++) {
     for (const [key, echo] of [
       ['x', /x$/],
       ['\x7f', /\x08\x1b\[K$|\x08 \x08$/],

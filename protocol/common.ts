@@ -83,6 +83,7 @@ export const ErrorCode = z.enum([
   'TERMINAL_LIMIT', // this sandbox has too many terminals
   'LAB_CLOSED', // the instructor closed the lab to new learners
   'CHECK_BUSY', // a check is already running in this sandbox
+  'LAB_BUSY', // the lab runs as many runc execs (checks, new terminals) at once as it may
   'SPAWN_FAILED', // the container runtime could not start the sandbox or terminal
   'RUNTIME_ERROR', // the container runtime failed later on
   'DISK_FULL', // the lab's data directory has no room left

@@ -101,6 +101,10 @@ const variables = {
   idleMs: ['ISOLAB_IDLE_SECONDS', seconds(10, 7 * 86_400), '1800'],
   maxLifetimeMs: ['ISOLAB_MAX_LIFETIME_SECONDS', seconds(10, 30 * 86_400), '7200'],
   checkTimeoutMs: ['ISOLAB_CHECK_TIMEOUT_MS', integer(100, 60_000), '10000'],
+  /** Checks one session may run a minute, after a burst of 20 (a learner presses Check a few times a minute). */
+  checksPerMinute: ['ISOLAB_CHECKS_PER_MINUTE', integer(1, 60_000), '60'],
+  /** `runc exec` processes (checks, terminals starting) at once in the whole lab; their CPU is charged to no sandbox. */
+  maxRuncExecs: ['ISOLAB_MAX_RUNC_EXECS', integer(1, 1000), '8'],
   logLevel: ['ISOLAB_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error']), 'info'],
   /**
    * The instructor's secret. Empty: a new one is made at every start and printed as the

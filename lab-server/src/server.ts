@@ -19,8 +19,10 @@ import { RuncRuntime } from './runtime/runc';
 import { ensureNsHelper } from './runtime/ns-helper';
 import { mountReadonlyView } from './runtime/readonly-view';
 import type { ContainerRuntime } from './runtime/runtime';
+import { loopStalls } from './loop-stalls';
 import { Observatory } from './observe/observatory';
 import { HostIdentities, SPARE_IDENTITIES } from './sandbox/identity';
+import { ExecGate } from './sandbox/exec-gate';
 import { Lab } from './sandbox/lab';
 import { removeLeftovers, type RecoveryReport } from './sandbox/recovery';
 import type { SandboxEnvironment } from './sandbox/sandbox';
@@ -52,6 +54,8 @@ export interface LabServer {
   readonly metrics: LabMetrics;
   /** Live observation of sandboxes (meters, host view, namespace map). */
   readonly observatory: Observatory;
+  /** The cap on runc execs and the check rate (for tests). */
+  readonly execGate: ExecGate;
   readonly runtime: ContainerRuntime;
   readonly recovery: RecoveryReport;
   /** The instructor's secret: from ISOLAB_INSTRUCTOR_TOKEN, or made at this start. */
@@ -103,6 +107,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     swapAccounting: deps.swapAccounting,
     limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
     maxTerminals: config.maxTerminalsPerSandbox,
+    execGate: new ExecGate(config.maxRuncExecs, config.checksPerMinute),
     logger,
   };
   const metrics = new LabMetrics();
@@ -120,7 +125,10 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     metrics,
   );
   const sessions = deps.sessions ?? new MemorySessionStore();
-  const sessionSweeper = setInterval(() => sessions.sweep(SESSION_MAX_IDLE_MS, (s) => lab.forSession(s.id).length > 0), 5 * 60 * 1000);
+  const sessionSweeper = setInterval(() => {
+    sessions.sweep(SESSION_MAX_IDLE_MS, (s) => lab.forSession(s.id).length > 0);
+    env.execGate.sweep();
+  }, 5 * 60 * 1000);
   sessionSweeper.unref();
 
   const health = (): Health => ({
@@ -135,6 +143,12 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   const http = createServer(
     createHttpHandler(health, metrics, { allowed: addressSet(config.metricsAllow), token: config.metricsToken || undefined, trustedProxies }),
   );
+  loopStalls.start();
+  const stopStallReports = loopStalls.onStall((stall) => {
+    metrics.loopStalledSeconds.inc(stall.ms / 1000);
+    // Short stalls happen on a busy host; a long one is worth the operator's attention.
+    if (stall.ms >= 1000) logger.warn("lab-server's event loop stalled; the time is not counted against learners", { code: 'LOOP_STALLED', ms: stall.ms });
+  });
   const observatory = new Observatory(lab, { cgroupHost, logger, metrics });
   const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
   const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger);
@@ -179,6 +193,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     sessions,
     metrics,
     observatory,
+    execGate: env.execGate,
     runtime,
     recovery,
     instructorToken,
@@ -191,6 +206,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       bundlesView.release();
       await identities.dispose();
       observatory.dispose();
+      stopStallReports();
       await sockets.close();
       http.closeAllConnections();
       stateClaim.release();

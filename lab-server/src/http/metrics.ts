@@ -20,6 +20,11 @@ export class LabMetrics {
   readonly oomKills = new Counter({ name: 'isolab_oom_kills_total', help: 'Processes killed by the OOM killer inside sandboxes', registers: [this.registry] });
   readonly terminalOutputChars = new Counter({ name: 'isolab_terminal_output_chars_total', help: 'Characters sent from terminals to browsers', registers: [this.registry] });
   readonly terminalInputChars = new Counter({ name: 'isolab_terminal_input_chars_total', help: 'Characters typed into terminals', registers: [this.registry] });
+  readonly loopStalledSeconds = new Counter({
+    name: 'isolab_loop_stalled_seconds_total',
+    help: "Time lab-server's event loop was stalled (not counted against learners' grace, idle and ping clocks)",
+    registers: [this.registry],
+  });
   readonly badEvents = new Counter({ name: 'isolab_bad_events_total', help: 'Socket events rejected, by error code', labelNames: ['code'] as const, registers: [this.registry] });
 
   constructor() {

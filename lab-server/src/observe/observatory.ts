@@ -39,6 +39,16 @@ export interface ObservatoryOptions {
   procRoot?: string;
 }
 
+/**
+ * A pass over /proc that takes longer than this (a sandbox full of processes and mount
+ * namespaces, or a busy host) is not repeated for SLOW_SCAN_BACKOFF times as long, at most
+ * MAX_SCAN_BACKOFF_MS: the host view and map then update less often, and lab-server's threads
+ * stay free for everyone else. A lesson's sandbox scans in a few milliseconds.
+ */
+const SLOW_SCAN_MS = 100;
+const SLOW_SCAN_BACKOFF = 20;
+const MAX_SCAN_BACKOFF_MS = 30_000;
+
 /** How often every sandbox's OOM kills are counted for /metrics, watched or not. */
 const OOM_SWEEP_INTERVAL_MS = 10_000;
 
@@ -152,6 +162,10 @@ class SandboxObserver {
   private lastHostView = '';
   private lastNsMap = '';
   private warned = false;
+  /** After a slow scan, no other before this time (performance.now()). */
+  private scanNotBefore = 0;
+  /** Slow scans so far, for tests and the log. */
+  slowScans = 0;
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -207,7 +221,7 @@ class SandboxObserver {
     this.busy = true;
     try {
       if (this.wants('meters')) await this.readMeters();
-      if (this.ticks % 2 === 0 && (this.wants('hostView') || this.wants('nsMap'))) await this.readProcesses();
+      if (this.ticks % 2 === 0 && performance.now() >= this.scanNotBefore && (this.wants('hostView') || this.wants('nsMap'))) await this.timedScan();
       this.ticks++;
     } catch (error) {
       if (this.sandbox.state !== 'running') return this.dispose();
@@ -236,6 +250,15 @@ class SandboxObserver {
     const events = this.detector.next(stats, at);
     this.send('meters', (sink) => sink.meters(sample));
     for (const event of events) this.send('meters', (sink) => sink.event(event));
+  }
+
+  private async timedScan(): Promise<void> {
+    const started = performance.now();
+    await this.readProcesses();
+    const ms = performance.now() - started;
+    if (ms <= SLOW_SCAN_MS) return;
+    this.scanNotBefore = performance.now() + Math.min(MAX_SCAN_BACKOFF_MS, ms * SLOW_SCAN_BACKOFF);
+    if (this.slowScans++ === 0) this.options.logger.warn('a sandbox is slow to observe; its host view and map update less often', { sandboxId: this.sandbox.id, code: 'OBSERVE_SLOW', ms: Math.round(ms) });
   }
 
   private async readProcesses(): Promise<void> {

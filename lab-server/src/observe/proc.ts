@@ -146,7 +146,10 @@ export interface NamespaceMount {
 
 export function parseNamespaceMounts(mountinfo: string): NamespaceMount[] {
   const mounts: NamespaceMount[] = [];
+  // Only nsfs lines matter; skip the rest without splitting them (a learner makes them long).
+  if (!mountinfo.includes(' - nsfs ')) return mounts;
   for (const line of mountinfo.split('\n')) {
+    if (!line.includes(' - nsfs ')) continue;
     const [left, right] = line.split(' - ');
     if (!right || !right.startsWith('nsfs ')) continue;
     // Fields: id parent major:minor root mountpoint ...; for nsfs the root is "net:[4026532403]".

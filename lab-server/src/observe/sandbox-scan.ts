@@ -47,6 +47,16 @@ export interface SandboxScan {
 
 /** pids.max caps a sandbox far below this; it only bounds the work of one scan. */
 const MAX_PROCESSES = 1024;
+/**
+ * What one scan may read of mountinfo, which a learner controls: every process may sit in a
+ * mount namespace of its own, with thousands of mounts at 4 kB paths, and the kernel makes the
+ * text on each read. A lesson's sandbox has a few namespaces of a few kB each; beyond these
+ * bounds, namespace mounts are missing from the map rather than lab-server being slow.
+ */
+const MAX_MOUNT_NAMESPACES = 32;
+const MAX_MOUNTINFO_BYTES = 128 * 1024;
+const MAX_MOUNTINFO_TOTAL_BYTES = 1024 * 1024;
+const MAX_NAMESPACE_MOUNTS = 256;
 
 export async function scanSandbox(input: SandboxScanInput): Promise<SandboxScan | undefined> {
   const pids = [...new Set(input.pids)].slice(0, MAX_PROCESSES);
@@ -85,15 +95,23 @@ async function readNamespaceMounts(procRoot: string, processes: ProcRecord[]): P
     const mnt = process.namespaces.mnt;
     if (mnt !== undefined && !oneProcessPerMountNamespace.has(mnt)) oneProcessPerMountNamespace.set(mnt, process.hostPid);
   }
-  const texts = await Promise.all([...oneProcessPerMountNamespace.values()].map((pid) => readProcFile(join(procRoot, String(pid), 'mountinfo'))));
   const seen = new Set<string>();
   const mounts: NamespaceMount[] = [];
-  for (const mount of texts.flatMap((text) => (text ? parseNamespaceMounts(text) : []))) {
-    // Mount propagation copies a bind mount into peer mount namespaces; it is still one mount.
-    const key = `${mount.kind}:${mount.inode}:${mount.mountpoint}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    mounts.push(mount);
+  let budget = MAX_MOUNTINFO_TOTAL_BYTES;
+  // One at a time, not all at once: the reads run on libuv's few threads, which every file
+  // operation of lab-server shares.
+  for (const pid of [...oneProcessPerMountNamespace.values()].slice(0, MAX_MOUNT_NAMESPACES)) {
+    if (budget <= 0 || mounts.length >= MAX_NAMESPACE_MOUNTS) break;
+    const text = await readProcFile(join(procRoot, String(pid), 'mountinfo'), Math.min(MAX_MOUNTINFO_BYTES, budget));
+    if (!text) continue;
+    budget -= text.length;
+    for (const mount of parseNamespaceMounts(text)) {
+      // Mount propagation copies a bind mount into peer mount namespaces; it is still one mount.
+      const key = `${mount.kind}:${mount.inode}:${mount.mountpoint}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      mounts.push(mount);
+    }
   }
-  return mounts;
+  return mounts.slice(0, MAX_NAMESPACE_MOUNTS);
 }

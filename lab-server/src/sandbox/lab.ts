@@ -15,6 +15,7 @@ import type { CloseReason, WarmPoolState } from '../../../protocol';
 import { LabError } from '../errors';
 import type { LabMetrics } from '../http/metrics';
 import type { Logger } from '../log';
+import { loopStalls } from '../loop-stalls';
 import type { Session } from '../session/session-store';
 import { newSandboxId, Sandbox, type SandboxEnvironment } from './sandbox';
 import { SpawnQueue } from './spawn-queue';
@@ -61,7 +62,7 @@ export class Lab {
   private readonly starting = new Map<string, Starting>();
   /** Learners' starts running `runc run` right now (not waiting, not claiming). */
   private coldStarts = 0;
-  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  private readonly graceTimers = new Map<string, { cancel(): void }>();
   private readonly closedListeners = new Set<SandboxClosedListener>();
   private readonly poolListeners = new Set<() => void>();
   private readonly sweeper: NodeJS.Timeout;
@@ -215,7 +216,7 @@ export class Lab {
   async dispose(): Promise<void> {
     this.disposed = true;
     clearInterval(this.sweeper);
-    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    for (const timer of this.graceTimers.values()) timer.cancel();
     this.graceTimers.clear();
     this.queue.dispose(new LabError('LAB_CLOSED', 'The lab server is shutting down, so no new sandbox can start.'));
     await Promise.allSettled([...this.starting.values()].map((entry) => entry.promise));
@@ -373,16 +374,16 @@ export class Lab {
       return;
     }
     if (this.graceTimers.has(sandbox.id)) return;
-    const timer = setTimeout(() => {
+    // Time lab-server itself stalled does not count: the learner could not have come back then.
+    const timer = loopStalls.timeout(this.policy.graceMs, () => {
       this.graceTimers.delete(sandbox.id);
       if (sandbox.viewerCount === 0) void this.close(sandbox, 'abandoned');
-    }, this.policy.graceMs);
-    timer.unref();
+    });
     this.graceTimers.set(sandbox.id, timer);
   }
 
   private clearGrace(sandboxId: string): void {
-    clearTimeout(this.graceTimers.get(sandboxId));
+    this.graceTimers.get(sandboxId)?.cancel();
     this.graceTimers.delete(sandboxId);
   }
 
@@ -395,8 +396,10 @@ export class Lab {
     this.queue.pump();
     for (const sandbox of this.all()) {
       if (sandbox.state !== 'running') continue;
+      // Idle time leaves out lab-server's own stalls, when input could not have been read.
+      const idleMs = now - sandbox.lastActivityAt - loopStalls.stalledSince(sandbox.lastActivityAt);
       if (now - sandbox.createdAt > this.policy.maxLifetimeMs) void this.close(sandbox, 'lifetime');
-      else if (now - sandbox.lastActivityAt > this.policy.idleMs) void this.close(sandbox, 'idle');
+      else if (idleMs > this.policy.idleMs) void this.close(sandbox, 'idle');
     }
   }
 

@@ -24,17 +24,26 @@ const { scrollback, budget } = workerData;
 
 /** A slice aims at this much parse time, so the round-robin turns stay short for everyone. */
 const SLICE_TARGET_MS = 5;
-const MIN_SLICE_CHARS = 64;
+const MIN_SLICE_CHARS = 256;
 const MAX_SLICE_CHARS = 32 * 1024;
 /** Until a screen has been measured, assume it is expensive (a slice of 100 chars). */
 const INITIAL_MS_PER_CHAR = 0.05;
+/**
+ * A screen that is over its budget with output queued for longer than this has that output
+ * dropped, and shows a notice instead. lab-server pauses the pty early on its estimate of the
+ * cost, but the cost of output is only known once it is parsed: output that was cheap and turns
+ * expensive can leave minutes of parsing queued. Only the mirror loses it (a reconnect shows the
+ * notice); the browser got all of it. Ordinary output, even a flood, never waits this long.
+ */
+const MAX_BACKLOG_AGE_MS = 20_000;
+const SKIPPED_NOTICE = '\x1bc\x1b[7m[lab-server skipped output that cost too much to keep for a reconnect]\x1b[0m\r\n';
 
 /**
- * @typedef {{ kind: 'write', data: string, offset: number, rawChars: number }
+ * @typedef {{ kind: 'write', data: string, offset: number, rawChars: number, queuedAt: number, costMs?: number }
  *   | { kind: 'resize', cols: number, rows: number }
  *   | { kind: 'snapshot', request: number }} Op
  * @typedef {{ id: string, terminal: any, serializer: any, queue: Op[], queuedChars: number,
- *   msPerChar: number, tokens: number, refilledAt: number, throttled: boolean, refillTimer?: NodeJS.Timeout }} Screen
+ *   msPerChar: number, msPerRawChar: number, tokens: number, refilledAt: number, throttled: boolean, refillTimer?: NodeJS.Timeout }} Screen
  */
 
 /** @type {Map<string, Screen>} */
@@ -53,12 +62,12 @@ port.on('message', (/** @type {any} */ message) => {
       const terminal = new Terminal({ cols: message.cols, rows: message.rows, scrollback, allowProposedApi: true });
       const serializer = new SerializeAddon();
       terminal.loadAddon(serializer);
-      screens.set(message.id, { id: message.id, terminal, serializer, queue: [], queuedChars: 0, msPerChar: INITIAL_MS_PER_CHAR, tokens: budget.burstMs, refilledAt: performance.now(), throttled: false });
+      screens.set(message.id, { id: message.id, terminal, serializer, queue: [], queuedChars: 0, msPerChar: INITIAL_MS_PER_CHAR, msPerRawChar: INITIAL_MS_PER_CHAR, tokens: budget.burstMs, refilledAt: performance.now(), throttled: false });
       break;
     }
     case 'write':
       if (!screen) break;
-      screen.queue.push({ kind: 'write', data: message.data, offset: 0, rawChars: message.rawChars });
+      screen.queue.push({ kind: 'write', data: message.data, offset: 0, rawChars: message.rawChars, queuedAt: performance.now() });
       screen.queuedChars += message.data.length;
       break;
     case 'resize':
@@ -126,10 +135,17 @@ function pump() {
         return pump();
       }
       const costMs = performance.eventLoopUtilization(before).active;
-      // Rise at once, fall slowly: a screen that turns expensive is sliced finely from then on.
+      // Rise at once, fall by halves: a screen that turns expensive is sliced finely at once.
       const measured = costMs / slice.length;
-      screen.msPerChar = measured > screen.msPerChar ? measured : 0.8 * screen.msPerChar + 0.2 * measured;
+      screen.msPerChar = measured > screen.msPerChar ? measured : 0.5 * screen.msPerChar + 0.5 * measured;
       screen.queuedChars -= slice.length;
+      // What lab-server's flow control needs: the cost per char of pty output (before trimming).
+      op.costMs = (op.costMs ?? 0) + costMs;
+      const parsedRaw = op.rawChars * (op.offset / op.data.length);
+      if (parsedRaw >= 1) {
+        const perRaw = op.costMs / parsedRaw;
+        screen.msPerRawChar = perRaw > screen.msPerRawChar ? perRaw : 0.5 * screen.msPerRawChar + 0.5 * perRaw;
+      }
       let rawChars = 0;
       if (op.offset >= op.data.length) {
         screen.queue.shift();
@@ -153,6 +169,19 @@ function pump() {
   setImmediate(pump);
 }
 
+/** Drops the screen's queued output for a notice; returns the raw chars dropped. */
+function skipBacklog(/** @type {Screen} */ screen) {
+  let rawChars = 0;
+  screen.queue = screen.queue.filter((op) => {
+    if (op.kind !== 'write') return true;
+    rawChars += op.rawChars;
+    return false;
+  });
+  screen.queue.unshift({ kind: 'write', data: SKIPPED_NOTICE, offset: 0, rawChars: 0, queuedAt: performance.now() });
+  screen.queuedChars = SKIPPED_NOTICE.length;
+  return rawChars;
+}
+
 /** Takes `costMs` from the screen's and the worker's buckets and tells lab-server where the screen stands. */
 function charge(/** @type {Screen} */ screen, /** @type {number} */ costMs, /** @type {number} */ rawChars) {
   refill(screen, budget.share);
@@ -161,9 +190,12 @@ function charge(/** @type {Screen} */ screen, /** @type {number} */ costMs, /** 
   if (screen.tokens < 0 && !screen.throttled) {
     screen.throttled = true;
     screen.refillTimer = setTimeout(() => {
+      // The end of a throttled spell: output still waiting from long ago is not worth parsing.
+      const oldest = screen.queue.find((queued) => queued.kind === 'write');
+      const skipped = oldest && performance.now() - oldest.queuedAt > MAX_BACKLOG_AGE_MS ? skipBacklog(screen) : 0;
       screen.throttled = false;
       refill(screen, budget.share);
-      report(screen, 0, 0);
+      report(screen, skipped, 0);
       pump();
     }, -screen.tokens / budget.share);
   }
@@ -171,5 +203,5 @@ function charge(/** @type {Screen} */ screen, /** @type {number} */ costMs, /** 
 }
 
 function report(/** @type {Screen} */ screen, /** @type {number} */ rawChars, /** @type {number} */ costMs) {
-  port.postMessage({ op: 'progress', id: screen.id, rawChars, costMs, backlogMs: screen.queuedChars * screen.msPerChar, throttled: screen.throttled });
+  port.postMessage({ op: 'progress', id: screen.id, rawChars, costMs, msPerChar: screen.msPerRawChar, throttled: screen.throttled });
 }

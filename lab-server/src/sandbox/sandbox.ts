@@ -14,10 +14,11 @@ import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type Sandbox
 import { diskFullError, LabError } from '../errors';
 import type { Logger } from '../log';
 import type { SandboxLimits } from '../runtime/oci-spec';
-import type { ContainerRuntime, TerminalSize } from '../runtime/runtime';
+import type { ContainerRuntime, PtyProcess, TerminalSize } from '../runtime/runtime';
 import { sandboxUserNamespace } from '../runtime/userns-limits';
 import { writeBundle } from './bundle';
 import type { HostIdentities, SandboxIdentity } from './identity';
+import { TERMINAL_START_SLOT_MS, type ExecGate } from './exec-gate';
 import { LabTerminal, type TerminalKind } from './terminal';
 
 export interface SandboxEnvironment {
@@ -35,6 +36,8 @@ export interface SandboxEnvironment {
   swapAccounting: boolean;
   limits: SandboxLimits;
   maxTerminals: number;
+  /** The lab-wide cap on runc execs and the per-session check rate. */
+  execGate: ExecGate;
   logger: Logger;
 }
 
@@ -175,7 +178,22 @@ export class Sandbox {
     if (live >= this.env.maxTerminals) {
       throw new LabError('TERMINAL_LIMIT', `This sandbox already has ${live} of ${this.env.maxTerminals} terminals open. Close one to open another.`);
     }
-    const pty = this.env.runtime.exec(this.id, SHELL, size);
+    const release = this.env.execGate.forTerminal();
+    let pty: PtyProcess;
+    try {
+      pty = this.env.runtime.exec(this.id, SHELL, size);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    // runc's work is done once the shell prints (or it fails): the slot is free again.
+    const started = [pty.onData(() => startedUp()), pty.onExit(() => startedUp())];
+    const timer = setTimeout(() => startedUp(), TERMINAL_START_SLOT_MS);
+    const startedUp = () => {
+      clearTimeout(timer);
+      release();
+      for (const subscription of started) subscription.dispose();
+    };
     return this.addTerminal('exec', pty, size);
   }
 
@@ -206,7 +224,12 @@ export class Sandbox {
     this.checkRunning = true;
     this.touch();
     try {
-      return await this.env.runtime.execCaptured(this.id, ['/bin/bash', '-c', command], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_BYTES });
+      const release = await this.env.execGate.forCheck(this.ownerSessionId);
+      try {
+        return await this.env.runtime.execCaptured(this.id, ['/bin/bash', '-c', command], { timeoutMs, maxOutputBytes: CHECK_OUTPUT_BYTES });
+      } finally {
+        release();
+      }
     } finally {
       this.checkRunning = false;
     }

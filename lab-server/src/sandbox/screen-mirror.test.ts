@@ -28,12 +28,12 @@ describe('ScreenMirror', () => {
   it('restores exactly what a full terminal shows after a flood of plain lines', async () => {
     const flood = 'prompt$ \x1b[1;32mgreen\x1b[0m\r\n' + Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 90)}`).join('\r\n') + '\r\n\x1b[33mdone\x1b[0m $ ';
     expect(await mirrored(flood, 80, 24)).toBe(await reference(flood, 80, 24));
-  });
+  }, 60_000);
 
   it('keeps colours and modes set before a flood', async () => {
     const data = '\x1b[?1049h\x1b[2J\x1b[44m' + 'y\r\n'.repeat(50_000) + 'end';
     expect(await mirrored(data, 100, 30)).toBe(await reference(data, 100, 30));
-  });
+  }, 60_000);
 
   it('restores exactly what a full terminal shows when counts too large to matter were clamped', async () => {
     // Counts a full terminal can still parse in a second or so; the mirror clamps them.
@@ -46,12 +46,23 @@ describe('ScreenMirror', () => {
     // Screen-wide work for a few bytes: DECALN and scrolls of a thousand lines, some seconds of
     // parsing in all, more than the terminal's burst.
     for (let i = 0; i < 5; i++) mirror.write('\x1b#8\x1b[1000S'.repeat(5));
+    await vi.waitFor(() => expect(mirror.isThrottled).toBe(true), { timeout: 30_000 });
+    expect(mirror.isBehind('high')).toBe(true);
     mirror.write('\x1b[Hcaught up');
-    await vi.waitFor(() => expect(mirror.isBehind('high')).toBe(true), { timeout: 30_000 });
     const snapshot = await mirror.snapshot();
     await vi.waitFor(() => expect(mirror.isBehind('low')).toBe(false), { timeout: 30_000 });
     expect(mirror.cpuMs).toBeGreaterThan(0);
     expect(snapshot).toContain('caught up');
+    mirror.dispose();
+  }, 120_000);
+
+  it('drops a backlog that would take seconds to parse, and says so on the screen', async () => {
+    const mirror = new ScreenMirror(300, 100);
+    // What a pty could deliver before the cost of this output is known: 400k chars of it.
+    for (let i = 0; i < 40; i++) mirror.write('\x1b#8\x1b[999S\x1b[99999999L'.repeat(400));
+    const snapshot = await mirror.snapshot();
+    expect(snapshot).toContain('lab-server skipped output that cost too much to keep for a reconnect');
+    expect(mirror.pendingChars).toBe(0);
     mirror.dispose();
   }, 120_000);
 });

@@ -14,7 +14,9 @@
  *    of the largest size with the mirror's scrollback, which leaves the screen as it would be;
  *  - the worker parses in slices, round-robin over terminals, each paying from a CPU budget; a
  *    terminal whose budget is spent is throttled, and its pty is paused until the budget refills
- *    (flow control by cost: `isBehind`), so the program in the sandbox waits instead of lab-server.
+ *    (flow control by cost: `isBehind`), so the program in the sandbox waits instead of lab-server;
+ *  - the backlog is bounded by its estimated parse time as well as by its size, and a backlog that
+ *    turns out to cost far more than estimated is dropped from the mirror (MAX_BACKLOG_AGE_MS).
  *
  * The headless parser handles about 12 MB/s of `yes` output and spends most of that scrolling,
  * so parsing everything would cap throughput and cost more CPU than the stream itself. It need
@@ -39,13 +41,15 @@ export const MIRROR_LOW_WATER_CHARS = MIRROR_CHUNK_CHARS;
 /** The same marks in estimated parse time (the worker's measured cost per char of each terminal). */
 const MIRROR_HIGH_WATER_MS = 250;
 const MIRROR_LOW_WATER_MS = 50;
+const MIRROR_COST_FLOOR_CHARS = 16 * 1024;
 /**
- * The worker's CPU budget. Each terminal may use a quarter of a core for its mirror on average,
- * with a second's burst (a full-screen program redrawing at 300×100 uses a few percent; a flood
- * of ordinary output, trimmed, less); all terminals together at most half a core, so that the
- * mirror can never take more than that from the sandboxes and lab-server on a small host.
+ * The worker's CPU budget. Each terminal may use half a core for its mirror on average, with a
+ * 2 s burst: a full-screen program redrawing at 300×100 uses a few percent, a `yes` flood (trimmed)
+ * about as much, `cat` of a big log at full speed about a third. All terminals together get at
+ * most three quarters of a core, so the mirror always leaves the sandboxes and lab-server the
+ * rest of even a 2-core host.
  */
-export const MIRROR_BUDGET = { share: 0.25, burstMs: 1000, globalShare: 0.5 } as const;
+export const MIRROR_BUDGET = { share: 0.5, burstMs: 2000, globalShare: 0.75 } as const;
 
 /** Messages to the worker. */
 type ToWorker =
@@ -56,15 +60,18 @@ type ToWorker =
   | { op: 'close'; id: string };
 /** Messages from the worker. */
 type FromWorker =
-  | { op: 'progress'; id: string; rawChars: number; costMs: number; backlogMs: number; throttled: boolean }
+  | { op: 'progress'; id: string; rawChars: number; costMs: number; msPerChar: number; throttled: boolean }
   | { op: 'snapshot'; id: string; request: number; data: string };
 
 export class ScreenMirror implements Disposable {
   readonly id = `mirror-${++mirrorCount}`;
   /** Chars written and not yet parsed: the gathered chunk plus what the worker still holds. */
   pendingChars = 0;
-  /** The worker's estimate of the parse time of what it holds for this terminal. */
-  private backlogMs = 0;
+  /**
+   * The worker's measure of what this terminal's pty output costs to parse, per char. Until it
+   * has measured, assume the worst seen for ordinary screens (50 µs a char).
+   */
+  private msPerChar = 0.05;
   /** The terminal's CPU budget is spent; the worker skips it until it refills. */
   private throttled = false;
   /** Parse time used so far, for metrics and tests. */
@@ -93,16 +100,25 @@ export class ScreenMirror implements Disposable {
     if (this.disposed || !data) return;
     this.chunk += data;
     this.pendingChars += data.length;
-    if (this.chunk.length >= MIRROR_CHUNK_CHARS) this.feed();
+    // A chunk waiting for the idle timer while the pty is paused for it would only waste time.
+    if (this.chunk.length >= MIRROR_CHUNK_CHARS || this.isBehind('high')) this.feed();
     else this.idleTimer ??= setTimeout(() => this.feed(), MIRROR_IDLE_MS);
+  }
+
+  /** The terminal has spent its CPU budget for now (see MIRROR_BUDGET). */
+  get isThrottled(): boolean {
+    return this.throttled;
   }
 
   /** True while the pty should stay paused for the mirror (`mark` high to pause, low to resume). */
   isBehind(mark: 'high' | 'low'): boolean {
     if (this.throttled) return true;
+    // Below a few kB the cost cannot be much, and the estimate of a terminal that has printed
+    // little is rough: keystroke echoes and prompts never wait for it.
+    const costly = (limitMs: number) => this.pendingChars > MIRROR_COST_FLOOR_CHARS && this.pendingChars * this.msPerChar > limitMs;
     return mark === 'high'
-      ? this.pendingChars > MIRROR_HIGH_WATER_CHARS || this.backlogMs > MIRROR_HIGH_WATER_MS
-      : this.pendingChars > MIRROR_LOW_WATER_CHARS || this.backlogMs > MIRROR_LOW_WATER_MS;
+      ? this.pendingChars > MIRROR_HIGH_WATER_CHARS || costly(MIRROR_HIGH_WATER_MS)
+      : this.pendingChars > MIRROR_LOW_WATER_CHARS || costly(MIRROR_LOW_WATER_MS);
   }
 
   /** Resizes after the output written so far, which was produced at the old size. */
@@ -138,10 +154,10 @@ export class ScreenMirror implements Disposable {
   }
 
   /** The worker's news about this terminal. */
-  progressed(rawChars: number, costMs: number, backlogMs: number, throttled: boolean): void {
+  progressed(rawChars: number, costMs: number, msPerChar: number, throttled: boolean): void {
     this.pendingChars = Math.max(0, this.pendingChars - rawChars);
     this.cpuMs += costMs;
-    this.backlogMs = backlogMs;
+    this.msPerChar = msPerChar;
     this.throttled = throttled;
     this.onProgress();
   }
@@ -149,7 +165,6 @@ export class ScreenMirror implements Disposable {
   /** The worker was replaced (it died): the screen starts again empty, at the current size. */
   restarted(): void {
     this.pendingChars = this.chunk.length;
-    this.backlogMs = 0;
     this.throttled = false;
     mirrorThread.post({ op: 'open', id: this.id, cols: this.cols, rows: this.rows });
     this.onProgress();
@@ -223,7 +238,7 @@ class MirrorThread {
         this.snapshotWaiters.delete(message.request);
         resolve?.(message.data);
       } else {
-        this.mirrors.get(message.id)?.progressed(message.rawChars, message.costMs, message.backlogMs, message.throttled);
+        this.mirrors.get(message.id)?.progressed(message.rawChars, message.costMs, message.msPerChar, message.throttled);
       }
     });
     worker.on('error', (error) => console.error(JSON.stringify({ level: 'error', msg: 'screen mirror worker failed', code: 'MIRROR_FAILED', err: String(error) })));

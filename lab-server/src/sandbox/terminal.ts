@@ -103,6 +103,11 @@ export class LabTerminal implements Disposable {
     return this.paused;
   }
 
+  /** The mirror has spent this terminal's CPU budget, so the pty waits (tests, metrics). */
+  get mirrorThrottled(): boolean {
+    return this.mirror.isThrottled;
+  }
+
   /**
    * Adds a viewer and returns the current screen. The caller must deliver the snapshot before
    * any output: output is only sent from later event-loop turns, so replying in the same

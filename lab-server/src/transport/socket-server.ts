@@ -27,6 +27,7 @@ import {
 import { LabError, toLabError } from '../errors';
 import type { LabMetrics } from '../http/metrics';
 import type { Logger } from '../log';
+import { loopStalls } from '../loop-stalls';
 import type { Lab } from '../sandbox/lab';
 import { sameSecret } from '../secrets';
 import type { SessionStore } from '../session/session-store';
@@ -59,6 +60,36 @@ const EVENT_BURST = 400;
 /** A connection still flooding after this many dropped events is cut off. */
 const DROPPED_EVENTS_BEFORE_DISCONNECT = 2000;
 
+const PING_INTERVAL_MS = 10_000;
+const PING_TIMEOUT_MS = 10_000;
+
+/** The part of engine.io's socket (engine.io 6) that its ping timeout uses. */
+interface EngineSocket {
+  onClose(reason: string, ...rest: unknown[]): void;
+  resetPingTimeout(): void;
+}
+
+/**
+ * After lab-server's own loop stalled, a pong may be waiting unread while engine.io's ping
+ * timer fires first (timers run before I/O in a loop turn), and the learner would be dropped for
+ * lab-server's fault. So a ping timeout is forgiven, once per stall, when the loop stalled
+ * during the ping's wait: the client gets another full wait to answer. A client that is really
+ * gone still times out on the next one.
+ */
+function spareStalledPings(raw: EngineSocket): void {
+  const close = raw.onClose.bind(raw);
+  let sparedAt = 0;
+  raw.onClose = (reason, ...rest) => {
+    const waitStartedAt = Date.now() - PING_TIMEOUT_MS;
+    if (reason === 'ping timeout' && sparedAt < waitStartedAt && loopStalls.stalledSince(waitStartedAt) > 0) {
+      sparedAt = Date.now();
+      raw.resetPingTimeout();
+      return;
+    }
+    close(reason, ...rest);
+  };
+}
+
 export function createSocketServer(httpServer: HttpServer, options: SocketServerOptions) {
   const { lab, sessions, limits, logger, metrics } = options;
   const requestHandlers = Object.assign({}, ...options.handlers.map((h) => h.requests)) as { [E in ClientRequestName]: RequestHandler<E> };
@@ -70,9 +101,10 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     cors: { origin: options.allowedOrigins, credentials: false },
-    pingInterval: 10_000,
-    pingTimeout: 10_000,
+    pingInterval: PING_INTERVAL_MS,
+    pingTimeout: PING_TIMEOUT_MS,
   });
+  io.engine.on('connection', (raw: EngineSocket) => spareStalledPings(raw));
   io.use((socket, next) => {
     const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], options.trustedProxies);
     const refuse = (code: ErrorCode, message: string) => {

@@ -8,7 +8,7 @@
  * their own user namespace (binfmt_misc, mounts), so no host program may be started there.
  *
  *   isolab-ns idmapped-view SOURCE TARGET DISK_ID SHOWN_ID COUNT
- *     Mounts SOURCE at TARGET read-only, with ids DISK_ID.. shown as SHOWN_ID.. (an idmapped
+ *     Mounts SOURCE at TARGET read-only and nosuid, with ids DISK_ID.. shown as SHOWN_ID.. (an idmapped
  *     mount, Linux >= 5.12). Debian 12's util-linux 2.38.1 is built without the new mount API,
  *     so `mount -o X-mount.idmap=` is silently ignored there; this does the same with syscalls.
  *
@@ -148,8 +148,10 @@ static int idmapped_view(char **argv) {
 
   int tree = syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (tree < 0) die("open_tree %s", source);
+  /* nosuid: the view is reachable by path on the host, and its setuid binaries would make a local
+     user the sandbox's root uid there. Inside, no_new_privs already ignores setuid bits. */
   struct mount_attr attr = {
-      .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+      .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
       .userns_fd = userns,
       .propagation = MS_PRIVATE,
   };

@@ -159,8 +159,10 @@ describe('no warm sandbox outlives lab-server', () => {
       expect(after.containers).not.toContain(id);
       expect(after.bundles).not.toContain(id);
       expect(after.cgroups.filter((dir) => dir.endsWith(id))).toEqual([]);
+      expect(after.mounts.filter((mount) => mount.includes(id))).toEqual([]);
     }
     await second.stop();
-    expect(leftovers(env)).toEqual({ containers: [], cgroups: [], mounts: [], bundles: [] });
+    // The lab-wide read-only views (one per uid slot) are the lab's, not a sandbox's; see faults.test.ts.
+    expect(leftovers(env)).toMatchObject({ containers: [], cgroups: [], bundles: [] });
   });
 });

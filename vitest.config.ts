@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['protocol/**/*.test.ts', 'lib/**/*.test.ts', 'lab-server/src/**/*.test.ts', 'components/**/*.test.ts', 'lessons/**/*.test.ts'],
+          include: ['protocol/**/*.test.ts', 'lib/**/*.test.ts', 'scripts/**/*.test.ts', 'lab-server/src/**/*.test.ts', 'components/**/*.test.ts', 'lessons/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -17,6 +17,7 @@ import {
   type ServerPayload,
   type ServerToClientEvents,
 } from '../protocol';
+import { askForClassCode, storedClassCode } from './class-code';
 
 export type LabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type SessionInfo = ServerPayload<'session'>;
@@ -27,10 +28,14 @@ export interface ConnectOptions {
   displayName?: string;
   /** The instructor's secret, on the instructor's page only. */
   instructorToken?: string;
+  /** The class code; in a browser, the one entered on /join is sent when this is not given. */
+  classCode?: string;
   /** Node only: the Origin header to send (browsers send their own). */
   origin?: string;
   /** Node only: an X-Forwarded-For header, as a proxy in front of lab-server would send. */
   forwardedFor?: string;
+  /** Node only: false accepts a certificate from a test CA (Caddy's `tls internal`). */
+  rejectUnauthorized?: boolean;
   /** Node only: the local address to connect from, e.g. 127.0.0.7 (load tests: the per-address connection cap). */
   localAddress?: string;
   /** Reconnect automatically (the browser wants this; tests usually do not). */
@@ -74,12 +79,14 @@ export class LabClient {
           token: client.session?.token ?? options.token,
           displayName: options.displayName,
           ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
+          classCode: options.classCode ?? storedClassCode(),
         }),
       extraHeaders: {
         ...(options.origin ? { origin: options.origin } : {}),
         ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
       },
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       forceNew: true,
     });
     const client = new LabClient(socket);
@@ -93,6 +100,8 @@ export class LabClient {
         resolve(client);
       });
       socket.on('connect_error', (error: Error & { data?: LabErrorPayload }) => {
+        // A page, not a terminal, is the answer: /join asks for the code (unless the caller gave one and handles it).
+        if (error.data?.code === 'CLASS_CODE_REQUIRED' && options.classCode === undefined) askForClassCode();
         if (options.reconnection) return;
         clearTimeout(timer);
         socket.close();

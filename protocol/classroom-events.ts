@@ -6,7 +6,7 @@
  * marked `role: 'instructor'` are refused to everyone else with FORBIDDEN.
  */
 import { z } from 'zod';
-import { Cols, DisplayName, Rows, SandboxId, TerminalId } from './common';
+import { ClassCodeText, Cols, DisplayName, Rows, SandboxId, TerminalId } from './common';
 import type { RequestCatalog } from './catalog';
 
 const LessonSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/);
@@ -38,6 +38,8 @@ export const LearnerSummary = z.object({
   /** Whether the instructor is viewing this learner's terminal right now. */
   spotlighted: z.boolean(),
   following: z.boolean(),
+  /** Joined before the class code was set or last changed (the instructor may end such sessions). */
+  oldCode: z.boolean().optional(),
 });
 export type LearnerSummary = z.infer<typeof LearnerSummary>;
 
@@ -60,6 +62,8 @@ export const ClassState = z.object({
   broadcast: z.object({ terminalId: TerminalId, cols: Cols, rows: Rows }).nullable(),
   sandboxes: z.object({ live: z.number(), max: z.number() }),
   warmPool: WarmPoolState,
+  /** The code new learners need (null: none), and how many sessions joined without the current one. */
+  classCode: z.object({ code: z.string().nullable(), oldSessions: z.number() }).optional(),
 });
 export type ClassState = z.infer<typeof ClassState>;
 
@@ -86,6 +90,10 @@ export const classroomRequests = {
   /** Start sandboxes ahead of a class: keep this many warm (within the limits) until learners claim them; 0 cancels. */
   'class:warm-up': { payload: z.strictObject({ learners: z.int().min(0).max(10_000) }), result: WarmPoolState, role: 'instructor' },
   'class:set-open': { payload: z.strictObject({ open: z.boolean() }), result: z.strictObject({ open: z.boolean() }), role: 'instructor' },
+  /** Sets the code new learners must enter, or null for none. Learners already in stay in. */
+  'class:set-code': { payload: z.strictObject({ code: ClassCodeText.nullable() }), result: z.strictObject({ code: z.string().nullable() }), role: 'instructor' },
+  /** Ends every session that joined without the current code: sandboxes closed, connections cut, token forgotten. */
+  'class:end-old-code': { payload: z.strictObject({}), result: z.strictObject({ ended: z.number() }), role: 'instructor' },
 } as const satisfies RequestCatalog;
 
 export const classroomMessages = {

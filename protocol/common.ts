@@ -55,6 +55,12 @@ export const DisplayName = z
       .refine((name) => name.replace(/[^\p{L}\p{N}]/gu, '').toLowerCase() !== 'instructor', '"Instructor" is reserved for the instructor'),
   );
 
+/**
+ * A class code as a learner types it: letters, digits, dashes and spaces. It is compared without
+ * case, spaces or dashes ("abc-123" is "ABC 123").
+ */
+export const ClassCodeText = z.string().regex(/^[A-Za-z0-9 -]{4,64}$/, 'a class code is 4 to 64 letters, digits, dashes or spaces');
+
 // ---------------------------------------------------------------------------------------------
 // Handshake
 // ---------------------------------------------------------------------------------------------
@@ -67,6 +73,8 @@ export const HandshakeAuth = z.object({
   displayName: DisplayName.optional().catch(undefined),
   /** Present only on the instructor's page; a wrong one is refused, never downgraded. */
   instructorToken: z.string().min(16).max(200).optional(),
+  /** The class code the learner entered (see app/join), when the lab asks for one. */
+  classCode: z.string().max(64).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -96,6 +104,7 @@ export const ErrorCode = z.enum([
   'TOO_MANY_CONNECTIONS', // this address or session holds too many connections, or starts too many sessions
   'ADDRESS_LIMIT', // this address already runs the most sandboxes one address may
   'TOO_MANY_ATTEMPTS', // too many wrong secrets (instructor token, class code) from this address
+  'CLASS_CODE_REQUIRED', // the lab is for a class: a new learner needs its code (missing or wrong)
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

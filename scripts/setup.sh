@@ -12,8 +12,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # runc runs the sandboxes, debootstrap builds their rootfs, chromium runs the browser tests (with
-# its recommended packages, fonts-liberation among them, so pages render as they do for learners).
-APT_PACKAGES=(runc debootstrap chromium fonts-liberation)
+# its recommended packages, fonts-liberation among them, so pages render as they do for learners),
+# caddy serves the lab on one HTTPS origin (`npm start -- --caddy`, deploy/Caddyfile).
+APT_PACKAGES=(runc debootstrap chromium fonts-liberation caddy)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -23,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Debian starts its own Caddy on port 80 with a placeholder site; Isolab runs Caddy itself.
+  if [[ " ${missing[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now caddy.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm ci when node_modules is missing or older than the lockfile. package.json's allowScripts

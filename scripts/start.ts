@@ -10,7 +10,12 @@
  * 4. Waits until both answer, prints the URL, and forwards Ctrl-C / SIGTERM to both, so that
  *    lab-server closes every sandbox before it exits.
  *
- * If either process fails to start it exits non-zero with that process's own message (e.g. "Port
+ * With `--caddy` (`npm start -- --caddy`) it also runs Caddy with deploy/Caddyfile in front of
+ * both, on ISOLAB_PUBLIC_URL (say https://lab.school): one HTTPS origin, the socket under its
+ * /socket.io/ path. The web app and lab-server then listen on loopback only, and lab-server
+ * believes the X-Forwarded-For of loopback (ISOLAB_TRUSTED_PROXIES), i.e. of Caddy.
+ *
+ * If any process fails to start it exits non-zero with that process's own message (e.g. "Port
  * 3001 is busy"). Ports and paths come from the environment: PORT (web, 3000), ISOLAB_PORT
  * (lab-server, 3001), ISOLAB_NEXT_DIST (build directory, .next), and lab-server's ISOLAB_*
  * variables (lab-server/src/config.ts). The browser tests run this same script on other ports.
@@ -30,6 +35,8 @@ const NEXT_BIN = join(ROOT, 'node_modules/next/dist/bin/next');
 const WEB_SOURCES = ['app', 'components', 'lib', 'protocol', 'lessons', 'public', 'next.config.js', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
 const READY_TIMEOUT_MS = 60_000;
 const UNPRIVILEGED = { user: 'nobody', group: 'nogroup' } as const;
+const BEHIND_CADDY = process.argv.includes('--caddy');
+const CADDYFILE = join(ROOT, 'deploy/Caddyfile');
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 const tag = (name: string, colour: number) => (process.stdout.isTTY ? `\x1b[${colour}m[${name}]\x1b[0m` : `[${name}]`);
@@ -233,12 +240,16 @@ async function main(): Promise<void> {
   }
 
   const webOrigin = `http://localhost:${WEB_PORT}`;
+  const publicUrl = process.env.ISOLAB_PUBLIC_URL ?? webOrigin;
+  if (BEHIND_CADDY) checkCaddySetup(publicUrl);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ISOLAB_PORT: String(LAB_PORT),
     // lab-server accepts sockets only from the web app's origin; keep the two in step.
-    ISOLAB_PUBLIC_URL: process.env.ISOLAB_PUBLIC_URL ?? webOrigin,
+    ISOLAB_PUBLIC_URL: publicUrl,
     NEXT_TELEMETRY_DISABLED: '1',
+    // Behind Caddy only Caddy faces the network, and lab-server believes what Caddy forwards.
+    ...(BEHIND_CADDY ? { ISOLAB_HOST: process.env.ISOLAB_HOST ?? '127.0.0.1', ISOLAB_TRUSTED_PROXIES: process.env.ISOLAB_TRUSTED_PROXIES ?? '127.0.0.1,::1' } : {}),
   };
 
   console.log(bold('▸ Starting lab-server'));
@@ -256,30 +267,74 @@ async function main(): Promise<void> {
   const webPortTaken = await portAnswers(WEB_PORT);
   const wrapper = unprivilegedWrapper();
   console.log(`${bold('▸ Starting the web app')}${wrapper ? ` as ${UNPRIVILEGED.user}` : ''}`);
-  const nextArgs = [NEXT_BIN, 'start', '--port', String(WEB_PORT)];
+  const nextArgs = [NEXT_BIN, 'start', '--port', String(WEB_PORT), ...(BEHIND_CADDY ? ['--hostname', '127.0.0.1'] : [])];
   const web = wrapper
     ? start('web', 32, wrapper.command, [...wrapper.prefix, process.execPath, ...nextArgs], { ...env, ...wrapper.env, NODE_ENV: 'production' })
     : start('web', 32, process.execPath, nextArgs, { ...env, NODE_ENV: 'production' });
   await waitUntilReady(web, `http://127.0.0.1:${WEB_PORT}/api/lab-config`, webPortTaken).catch(failed);
+  const caddy = BEHIND_CADDY ? await startCaddy(publicUrl).catch(failed) : undefined;
 
-  const url = process.env.ISOLAB_PUBLIC_URL ?? webOrigin;
   console.log(
     [
       '',
       bold('  Isolab is running.'),
-      `  Open ${bold(url)} in a browser.`,
-      `  (web app on port ${WEB_PORT}, lab-server on port ${LAB_PORT}; Ctrl-C stops both)`,
-      '  Learners on other machines: set ISOLAB_PUBLIC_URL to the address they use, e.g. http://lab.example:3000.',
+      `  Open ${bold(publicUrl)} in a browser.`,
+      caddy
+        ? `  (Caddy on ${publicUrl} in front of the web app on 127.0.0.1:${WEB_PORT} and lab-server on 127.0.0.1:${LAB_PORT}; Ctrl-C stops all three)`
+        : `  (web app on port ${WEB_PORT}, lab-server on port ${LAB_PORT}; Ctrl-C stops both)`,
+      caddy ? '' : '  Learners on other machines: set ISOLAB_PUBLIC_URL to the address they use, e.g. http://lab.example:3000, or serve it over HTTPS with --caddy.',
       '',
     ].join('\n'),
   );
 
-  // If either one dies on its own, take the other down too: half a lab only confuses learners.
-  const first = await Promise.race([lab, web].map((managed) => managed.exited.then((result) => ({ managed, result }))));
+  // If any one dies on its own, take the others down too: half a lab only confuses learners.
+  const first = await Promise.race([lab, web, ...(caddy ? [caddy] : [])].map((managed) => managed.exited.then((result) => ({ managed, result }))));
   if (shuttingDown) return;
   console.error(`\n✗ ${first.managed.name} stopped unexpectedly (${first.result.signal ?? `exit code ${first.result.code}`}); stopping the rest.`);
   await stopAll();
   process.exit(1);
+}
+
+/** Stops before anything starts when --caddy cannot work: no caddy, or no HTTPS public URL. */
+function checkCaddySetup(publicUrl: string): void {
+  const problems: string[] = [];
+  if (spawnSync('caddy', ['version'], { stdio: 'ignore' }).status !== 0) problems.push('caddy is not installed: apt-get install -y caddy (scripts/setup.sh does this)');
+  if (!publicUrl.startsWith('https://')) problems.push(`ISOLAB_PUBLIC_URL must be the https:// address learners open, e.g. https://lab.school (it is ${publicUrl})`);
+  if (problems.length === 0) return;
+  console.error(`\n✗ Isolab cannot start behind Caddy:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  process.exit(1);
+}
+
+/**
+ * Runs Caddy with deploy/Caddyfile in front of both, and resolves once it accepts connections on
+ * the public URL's port. Its certificates and CA live in ISOLAB_CADDY_DATA (default
+ * /var/lib/isolab/caddy), so a restart keeps them.
+ */
+async function startCaddy(publicUrl: string): Promise<Managed> {
+  const url = new URL(publicUrl);
+  const port = Number(url.port || 443);
+  const dataDir = process.env.ISOLAB_CADDY_DATA || join(process.env.ISOLAB_DATA_DIR || '/var/lib/isolab', 'caddy');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  console.log(`${bold('▸ Starting Caddy')} on ${url.origin}`);
+  const portTaken = await portAnswers(port);
+  const caddy = start('caddy', 33, 'caddy', ['run', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
+    ...process.env,
+    ISOLAB_SITE: url.origin,
+    ISOLAB_WEB_UPSTREAM: `127.0.0.1:${WEB_PORT}`,
+    ISOLAB_LAB_UPSTREAM: `127.0.0.1:${LAB_PORT}`,
+    XDG_DATA_HOME: dataDir,
+    XDG_CONFIG_HOME: dataDir,
+  });
+  if (portTaken) throw new StartError(caddy, `could not take port ${port}, which something else is already using`);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exited = false;
+  void caddy.exited.then(() => (exited = true));
+  while (!(await portAnswers(port))) {
+    if (exited) throw new StartError(caddy, 'exited while starting');
+    if (Date.now() > deadline) throw new StartError(caddy, `did not listen on port ${port} within ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return caddy;
 }
 
 main().catch((error: unknown) => {

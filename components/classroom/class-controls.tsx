@@ -2,17 +2,19 @@
 
 import { useEffect, useState } from 'react';
 import type { ClassState } from '../../protocol';
+import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { PowerIcon } from '../ui/icons';
 import type { ClassConnection } from './class-connection';
 import { ConfirmButton } from './confirm-button';
 import { WarmUpControl } from './warm-up-control';
 
-/** Open or close the lab to new sandboxes, get ready for a class, and end every learner's sandbox. */
+/** Open or close the lab to new sandboxes, get ready for a class, end every learner's sandbox, and set the class code. */
 export function ClassControls({ state, connection }: { state: ClassState; connection: ClassConnection }) {
   const learnerSandboxes = state.learners.filter((learner) => learner.sandbox).length;
   return (
     <div className="flex flex-wrap items-center gap-3">
+      <ClassCodeControl classCode={state.classCode ?? { code: null, oldSessions: 0 }} connection={connection} />
       <LabOpenSwitch open={state.labOpen} connection={connection} />
       <WarmUpControl warmPool={state.warmPool} suggested={state.learners.filter((learner) => learner.connected).length} max={state.sandboxes.max} connection={connection} />
       <ConfirmButton
@@ -77,5 +79,94 @@ function LabOpenSwitch({ open, connection }: { open: boolean; connection: ClassC
         </span>
       ) : null}
     </span>
+  );
+}
+
+/** Letters and digits that cannot be mistaken for one another when read off a projector. */
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+
+function generateCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (byte) => CODE_ALPHABET[byte % CODE_ALPHABET.length]).join('');
+}
+
+/**
+ * The class code: new learners need it (they enter it once, or open the join link). Changing it
+ * keeps the learners already in; those who joined without the current code can be ended here.
+ */
+function ClassCodeControl({ classCode, connection }: { classCode: NonNullable<ClassState['classCode']>; connection: ClassConnection }) {
+  const [draft, setDraft] = useState('');
+  const [error, setError] = useState<string>();
+  const setCode = async (code: string | null) => {
+    setError(undefined);
+    try {
+      await connection.request('class:set-code', { code });
+      setDraft('');
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  const joinLink = classCode.code && typeof window !== 'undefined' ? `${window.location.origin}/join?code=${classCode.code}` : undefined;
+
+  return (
+    <div className="flex flex-wrap items-center gap-2 rounded-md border px-3 py-1.5 text-sm" data-testid="class-code">
+      <span>
+        {classCode.code ? (
+          <>
+            Class code <strong className="font-mono tracking-widest" data-testid="class-code-value">{classCode.code}</strong>
+          </>
+        ) : (
+          <span className="text-muted-foreground">No class code: anyone with the address can join</span>
+        )}
+      </span>
+      {joinLink ? (
+        <Button size="sm" variant="ghost" title={joinLink} onClick={() => void navigator.clipboard?.writeText(joinLink)}>
+          Copy join link
+        </Button>
+      ) : null}
+      <form
+        className="flex items-center gap-1.5"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (draft.trim()) void setCode(draft.trim());
+        }}
+      >
+        <input
+          aria-label="New class code"
+          value={draft}
+          onChange={(event) => setDraft(event.target.value)}
+          placeholder="new code"
+          maxLength={64}
+          className="h-8 w-28 rounded-md border bg-card px-2 font-mono uppercase"
+        />
+        <Button size="sm" type="submit" disabled={!draft.trim()}>
+          Set code
+        </Button>
+        <Button size="sm" variant="ghost" onClick={() => void setCode(generateCode())}>
+          Generate
+        </Button>
+        {classCode.code ? (
+          <Button size="sm" variant="ghost" onClick={() => void setCode(null)}>
+            Remove
+          </Button>
+        ) : null}
+      </form>
+      {classCode.oldSessions > 0 ? (
+        <ConfirmButton
+          size="sm"
+          question={<>End the {classCode.oldSessions} session(s) that joined without the current code?</>}
+          confirmLabel="End them"
+          title="Closes their sandboxes and connections; to come back they need the current code."
+          onConfirm={() => connection.request('class:end-old-code', {})}
+        >
+          {classCode.oldSessions} joined with an old code
+        </ConfirmButton>
+      ) : null}
+      {error ? (
+        <span role="alert" className="text-danger">
+          {error}
+        </span>
+      ) : null}
+    </div>
   );
 }

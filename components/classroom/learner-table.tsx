@@ -103,6 +103,11 @@ function LearnerRow({
                   <EyeIcon className="size-3" /> viewed
                 </span>
               ) : null}
+              {learner.oldCode ? (
+                <span className="text-danger" title="Joined before the current class code was set">
+                  old code
+                </span>
+              ) : null}
             </span>
           </span>
         </span>

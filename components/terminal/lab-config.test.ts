@@ -14,4 +14,9 @@ describe('resolveLabUrl', () => {
   it('prefers the configured URL, without a trailing slash', () => {
     expect(resolveLabUrl({ labUrl: 'https://lab.example/', labPort: 3001 }, { protocol: 'http:', hostname: 'localhost' })).toBe('https://lab.example');
   });
+
+  it("uses the page's own origin when the page came through the reverse proxy", () => {
+    expect(resolveLabUrl({ labUrl: null, labPort: 3001, sameOrigin: true }, { protocol: 'https:', hostname: 'lab.school', host: 'lab.school' })).toBe('https://lab.school');
+    expect(resolveLabUrl({ labUrl: null, labPort: 3001, sameOrigin: true }, { protocol: 'https:', hostname: 'localhost', host: 'localhost:3510' })).toBe('https://localhost:3510');
+  });
 });

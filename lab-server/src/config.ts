@@ -111,6 +111,8 @@ const variables = {
    * instructor URL, as Jupyter prints its token URL.
    */
   instructorToken: ['ISOLAB_INSTRUCTOR_TOKEN', secret('the instructor token'), ''],
+  /** Learners need this code before they get a sandbox; the instructor can also set it from the dashboard. */
+  classCode: ['ISOLAB_CLASS_CODE', z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9 -]{4,64}$/, 'must be 4 to 64 letters, digits, dashes or spaces')]), ''],
   /**
    * Proxies whose X-Forwarded-For is believed (e.g. 127.0.0.1 for a Caddy on the same box).
    * Empty: the header is ignored, and every limit applies to the connection's own address.

@@ -33,6 +33,7 @@ import { classroomHandlers } from './transport/classroom-handlers';
 import { labHandlers } from './transport/lab-handlers';
 import { observeHandlers } from './transport/observe-handlers';
 import { createSocketServer, LEARNERS_ROOM, sessionRoom } from './transport/socket-server';
+import { ClassCode } from './classroom/class-code';
 import { Classroom } from './classroom/classroom';
 import { MemoryClassRoster } from './classroom/roster';
 
@@ -151,7 +152,8 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   });
   const observatory = new Observatory(lab, { cgroupHost, logger, metrics });
   const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
-  const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger);
+  const classCode = new ClassCode(config.classCode || undefined);
+  const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger, { classCode, sessions });
   const limits = new AddressLimits(config);
   const sockets = createSocketServer(http, {
     allowedOrigins: config.allowedOrigins,
@@ -160,6 +162,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     limits,
     trustedProxies,
     instructorToken,
+    classCode,
     handlers: [labHandlers(lab, limits, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom)],
     logger,
     metrics,
@@ -168,6 +171,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   classroom.attach({
     toLearners: (event, payload) => sockets.io.to(LEARNERS_ROOM).emit(event, payload),
     toSession: (sessionId, event, payload) => sockets.io.to(sessionRoom(sessionId)).emit(event, payload),
+    disconnectSession: (sessionId) => sockets.io.in(sessionRoom(sessionId)).disconnectSockets(true),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -15,12 +15,16 @@ import { cgroupStatsReader } from '../observe/cgroup-stats';
 import type { Lab } from '../sandbox/lab';
 import type { Sandbox } from '../sandbox/sandbox';
 import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
+import type { SessionStore } from '../session/session-store';
+import type { ClassCode } from './class-code';
 import type { ClassRoster } from './roster';
 
 /** How the classroom reaches connections; the socket server provides it. */
 export interface ClassroomOutbox {
   toLearners(event: 'class:broadcast-status', payload: { active: boolean }): void;
   toSession(sessionId: string, event: 'class:spotlighted', payload: { active: boolean }): void;
+  /** Cuts every connection of a session. */
+  disconnectSession(sessionId: string): void;
 }
 
 export interface ClassWatcher {
@@ -61,6 +65,7 @@ export class Classroom {
     private readonly roster: ClassRoster,
     private readonly cgroupHost: CgroupHost,
     private readonly logger: Logger,
+    private readonly admission: { classCode: ClassCode; sessions: SessionStore },
   ) {
     this.refresher = setInterval(() => {
       this.roster.sweep(ABSENT_LEARNERS_KEPT_MS);
@@ -224,6 +229,34 @@ export class Classroom {
     return open;
   }
 
+  setCode(code: string | null): string | null {
+    const current = this.admission.classCode.set(code);
+    this.logger.info(current ? 'class code set' : 'class code removed');
+    this.changed();
+    return current;
+  }
+
+  /**
+   * Ends every learner session that joined without the current class code: its sandboxes close,
+   * its connections are cut and its token is forgotten, so coming back needs the current code.
+   */
+  async endOldCode(): Promise<number> {
+    const old = this.roster.all().filter((learner) => !this.instructorSessions.has(learner.sessionId) && this.isOldCode(learner.sessionId));
+    await Promise.all(old.map((learner) => this.resetLearner(learner.sessionId)));
+    for (const learner of old) {
+      this.admission.sessions.forget(learner.sessionId);
+      this.outbox?.disconnectSession(learner.sessionId);
+      this.roster.remove(learner.sessionId);
+    }
+    this.logger.info('sessions with an old class code ended', { count: old.length });
+    this.changed();
+    return old.length;
+  }
+
+  private isOldCode(sessionId: string): boolean {
+    return this.admission.classCode.isOld(this.admission.sessions.byId(sessionId));
+  }
+
   dispose(): void {
     clearInterval(this.refresher);
     clearTimeout(this.pushTimer);
@@ -266,6 +299,7 @@ export class Classroom {
           sandbox: null,
           spotlighted: spotlighted.has(learner.sessionId),
           following: following.has(learner.sessionId),
+          oldCode: this.isOldCode(learner.sessionId),
         };
       })
       .sort((a, b) => a.displayName.localeCompare(b.displayName));
@@ -277,7 +311,16 @@ export class Classroom {
       }
     }
     const broadcast = this.broadcast ? { terminalId: this.broadcast.terminal.id, cols: this.broadcast.terminal.cols, rows: this.broadcast.terminal.rows } : null;
-    return { learners, stepPasses, labOpen: this.lab.acceptingNew, broadcast, sandboxes: { live: this.lab.size, max: this.lab.maxSandboxes }, warmPool: this.lab.warmPool() };
+    const classCode = { code: this.admission.classCode.current, oldSessions: learners.filter((learner) => learner.oldCode).length };
+    return {
+      learners,
+      stepPasses,
+      labOpen: this.lab.acceptingNew,
+      broadcast,
+      sandboxes: { live: this.lab.size, max: this.lab.maxSandboxes },
+      warmPool: this.lab.warmPool(),
+      classCode,
+    };
   }
 
   /** The state plus a memory and pids glance at each learner's most recent sandbox. */

@@ -23,6 +23,7 @@ export interface ClassRoster {
   get(sessionId: string): LearnerRecord | undefined;
   all(): LearnerRecord[];
   update(sessionId: string, change: Partial<Omit<LearnerRecord, 'sessionId'>>): void;
+  remove(sessionId: string): void;
   /** Forgets learners gone for longer than `maxAbsentMs`. */
   sweep(maxAbsentMs: number): void;
 }
@@ -51,6 +52,10 @@ export class MemoryClassRoster implements ClassRoster {
   update(sessionId: string, change: Partial<Omit<LearnerRecord, 'sessionId'>>): void {
     const learner = this.learners.get(sessionId);
     if (learner) Object.assign(learner, change);
+  }
+
+  remove(sessionId: string): void {
+    this.learners.delete(sessionId);
   }
 
   sweep(maxAbsentMs: number): void {

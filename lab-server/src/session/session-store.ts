@@ -14,6 +14,8 @@ export interface Session {
   lastSeenAt: number;
   /** Open connections; a connected session is never forgotten. */
   connections: number;
+  /** The class code generation it joined under (see classroom/class-code.ts). */
+  classCodeGeneration?: number;
 }
 
 export interface SessionStore {
@@ -22,6 +24,8 @@ export interface SessionStore {
   /** The session a token belongs to, if the token is known. */
   find(token: string): Session | undefined;
   byId(sessionId: string): Session | undefined;
+  /** Forgets a session at once: its token no longer works. */
+  forget(sessionId: string): void;
   /** Forgets sessions without connections unseen for `maxIdleMs`, unless in use; returns how many were dropped. */
   sweep(maxIdleMs: number, isInUse: (session: Session) => boolean): number;
 }
@@ -57,6 +61,11 @@ export class MemorySessionStore implements SessionStore {
 
   byId(sessionId: string): Session | undefined {
     return this.sessionsById.get(sessionId);
+  }
+
+  forget(sessionId: string): void {
+    for (const [hash, session] of this.byTokenHash) if (session.id === sessionId) this.byTokenHash.delete(hash);
+    this.sessionsById.delete(sessionId);
   }
 
   sweep(maxIdleMs: number, isInUse: (session: Session) => boolean): number {

@@ -31,6 +31,7 @@ import { loopStalls } from '../loop-stalls';
 import type { Lab } from '../sandbox/lab';
 import { sameSecret } from '../secrets';
 import type { SessionStore } from '../session/session-store';
+import type { ClassCode } from '../classroom/class-code';
 import type { AddressLimits } from './address-limits';
 import { clientAddress, limitKey } from './client-address';
 import type { HandlerSet, LabSocket, MessageHandler, RequestHandler, SocketData } from './handler-types';
@@ -40,6 +41,8 @@ export interface SocketServerOptions {
   allowedOrigins: string[];
   /** A connection whose handshake carries this token is the instructor's. */
   instructorToken: string;
+  /** When set, a new learner session needs it (see classroom/class-code.ts). */
+  classCode: ClassCode;
   lab: Lab;
   sessions: SessionStore;
   limits: AddressLimits;
@@ -138,6 +141,17 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       }
     }
     const known = auth.data.token ? sessions.find(auth.data.token) : undefined;
+    const instructor = auth.data.instructorToken !== undefined;
+    // A page that skipped /join, or a script, gets no session without the code; learners already in keep theirs.
+    if (!instructor && !known && options.classCode.current !== null) {
+      if (!auth.data.classCode) return refuse('CLASS_CODE_REQUIRED', 'This lab is for a class: enter the class code your instructor gave you.');
+      const throttled = limits.refuseSecretAttempt(key);
+      if (throttled) return refuse(throttled.code, throttled.message);
+      if (!options.classCode.matches(auth.data.classCode)) {
+        limits.secretWasWrong(key);
+        return refuse('CLASS_CODE_REQUIRED', 'That class code is not right. Check it with your instructor and try again.');
+      }
+    }
     const limited = limits.refuseConnection(key, known);
     if (limited) return refuse(limited.code, limited.message);
     if (known && auth.data.token) {
@@ -146,11 +160,12 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       socket.data.isNew = false;
     } else {
       const issued = sessions.issue(auth.data.displayName);
+      if (!instructor) options.classCode.admitted(issued.session);
       socket.data.session = issued.session;
       socket.data.token = issued.token;
       socket.data.isNew = true;
     }
-    socket.data.role = auth.data.instructorToken !== undefined ? 'instructor' : 'learner';
+    socket.data.role = instructor ? 'instructor' : 'learner';
     socket.data.address = key;
     next();
   });

@@ -1,0 +1,80 @@
+'use client';
+
+import { useEffect, useRef, useState } from 'react';
+import { storeClassCode } from '../../lib/class-code';
+import { LabClient, LabRequestError } from '../../lib/lab-client';
+import { fetchLabUrl } from '../terminal/lab-config';
+import { SESSION_TOKEN_KEY } from '../terminal/sandbox-connection';
+import { Button } from '../ui/button';
+
+/**
+ * Tries the code with a real handshake, so a wrong one is told at once. The session it gets is
+ * kept as this browser's session, so the lesson page carries on with it.
+ */
+export function JoinForm() {
+  const [code, setCode] = useState('');
+  const [error, setError] = useState<string>();
+  const [checking, setChecking] = useState(false);
+  const next = useRef('/');
+
+  const join = async (entered: string) => {
+    setChecking(true);
+    setError(undefined);
+    try {
+      const client = await LabClient.connect(await fetchLabUrl(), { classCode: entered.trim() });
+      storeClassCode(entered.trim());
+      window.localStorage.setItem(SESSION_TOKEN_KEY, client.session!.token);
+      client.close();
+      window.location.assign(next.current);
+    } catch (failure) {
+      setChecking(false);
+      setError(failure instanceof LabRequestError || failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+
+  // A link may carry the code (/join?code=…): then there is nothing to type.
+  useEffect(() => {
+    const params = new URLSearchParams(window.location.search);
+    const target = params.get('next');
+    // Only a path on this site: a link must not send learners elsewhere.
+    if (target?.startsWith('/') && !target.startsWith('//')) next.current = target;
+    const linked = params.get('code');
+    if (linked) {
+      setCode(linked);
+      void join(linked);
+    }
+  }, []);
+
+  return (
+    <form
+      className="flex w-full flex-col gap-3"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (code.trim()) void join(code);
+      }}
+    >
+      <label className="flex flex-col gap-1.5 text-sm font-medium">
+        Class code
+        <input
+          name="class-code"
+          value={code}
+          onChange={(event) => setCode(event.target.value)}
+          autoComplete="off"
+          autoCapitalize="characters"
+          spellCheck={false}
+          autoFocus
+          maxLength={64}
+          className="h-11 rounded-md border bg-card px-3 font-mono text-lg tracking-widest uppercase"
+        />
+      </label>
+      {error ? (
+        <p role="alert" className="text-sm text-danger" data-testid="join-error">
+          {error}
+        </p>
+      ) : null}
+      <Button type="submit" variant="primary" disabled={checking || !code.trim()}>
+        {checking ? 'Checking…' : 'Join'}
+      </Button>
+    </form>
+  );
+}

@@ -41,7 +41,7 @@ export const MIRROR_LOW_WATER_CHARS = MIRROR_CHUNK_CHARS;
 /** The same marks in estimated parse time (the worker's measured cost per char of each terminal). */
 const MIRROR_HIGH_WATER_MS = 250;
 const MIRROR_LOW_WATER_MS = 50;
-const MIRROR_COST_FLOOR_CHARS = 16 * 1024;
+const MIRROR_COST_FLOOR_CHARS = MIRROR_LOW_WATER_CHARS;
 /**
  * The worker's CPU budget. Each terminal may use half a core for its mirror on average, with a
  * 2 s burst: a full-screen program redrawing at 300×100 uses a few percent, a `yes` flood (trimmed)
@@ -113,8 +113,9 @@ export class ScreenMirror implements Disposable {
   /** True while the pty should stay paused for the mirror (`mark` high to pause, low to resume). */
   isBehind(mark: 'high' | 'low'): boolean {
     if (this.throttled) return true;
-    // Below a few kB the cost cannot be much, and the estimate of a terminal that has printed
-    // little is rough: keystroke echoes and prompts never wait for it.
+    // The cost only counts above the low mark in chars: below it the estimate of a terminal that
+    // has printed little is rough, and ordinary output must never wait for it (a backlog that
+    // turns out expensive anyway is throttled by the budget and dropped after MAX_BACKLOG_AGE_MS).
     const costly = (limitMs: number) => this.pendingChars > MIRROR_COST_FLOOR_CHARS && this.pendingChars * this.msPerChar > limitMs;
     return mark === 'high'
       ? this.pendingChars > MIRROR_HIGH_WATER_CHARS || costly(MIRROR_HIGH_WATER_MS)

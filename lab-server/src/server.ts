@@ -24,7 +24,7 @@ import { Observatory } from './observe/observatory';
 import { HostIdentities, SPARE_IDENTITIES } from './sandbox/identity';
 import { ExecGate } from './sandbox/exec-gate';
 import { Lab } from './sandbox/lab';
-import { removeLeftovers, type RecoveryReport } from './sandbox/recovery';
+import { removeLeftovers, unmountViews, type RecoveryReport } from './sandbox/recovery';
 import type { SandboxEnvironment } from './sandbox/sandbox';
 import { MemorySessionStore, type SessionStore } from './session/session-store';
 import { AddressLimits } from './transport/address-limits';
@@ -81,6 +81,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   // Before touching anything: another lab-server on this state directory must not lose its sandboxes.
   const stateClaim = claimStateDir(config.stateDir);
   const recovery = await removeLeftovers(runtime, cgroupHost, config.cgroupParent, bundlesDir, logger);
+  unmountViews(join(config.stateDir, 'readonly'));
   // runc reaches the rootfs and the bundles only through read-only views, which the kernel locks
   // read-only inside every sandbox (see runtime/readonly-view.ts). The sandbox's root must pass
   // through the state directory to reach the rootfs view: 0711 lets it, without listing anything.

@@ -74,9 +74,19 @@ function bundleHostUid(bundleDir: string): number | undefined {
 export async function removeLabFootprint(options: { stateDir: string; cgroupParent: string; runcPath: string; cgroupHost: CgroupHost }): Promise<void> {
   const runtime = new RuncRuntime(options.runcPath, join(options.stateDir, 'runc'));
   for (const id of await runtime.list().catch(() => [])) await runtime.destroy(id);
-  const views = join(options.stateDir, 'readonly');
-  for (const view of existsSync(views) ? readdirSync(views) : []) {
-    const path = join(views, view);
+  unmountViews(join(options.stateDir, 'readonly'));
+  for (const parent of parentDirs(options.cgroupHost, options.cgroupParent)) await removeCgroupTree(parent);
+  rmSync(options.stateDir, { recursive: true, force: true });
+}
+
+/**
+ * Unmounts every read-only view under `viewsDir`. At startup it runs before this instance mounts
+ * any: a lab-server killed with -9 leaves one view per host identity it used, and the new
+ * instance may never reuse some of those identities, so nothing else would unmount them.
+ */
+export function unmountViews(viewsDir: string): void {
+  for (const view of existsSync(viewsDir) ? readdirSync(viewsDir) : []) {
+    const path = join(viewsDir, view);
     while (mountAt(path)) {
       try {
         execFileSync('umount', ['--lazy', path], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
@@ -85,6 +95,4 @@ export async function removeLabFootprint(options: { stateDir: string; cgroupPare
       }
     }
   }
-  for (const parent of parentDirs(options.cgroupHost, options.cgroupParent)) await removeCgroupTree(parent);
-  rmSync(options.stateDir, { recursive: true, force: true });
 }

@@ -17,6 +17,7 @@ import { detectCgroupHost } from '../lab-server/src/cgroups/host';
 import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs } from '../lab-server/src/cgroups/sandbox-cgroup';
 import { preflight } from '../lab-server/src/preflight';
 import { rootfsPath } from '../lab-server/src/rootfs/stamp';
+import { sandboxLimits } from '../lab-server/src/runtime/oci-spec';
 import { RuncRuntime } from '../lab-server/src/runtime/runc';
 import { writeBundle } from '../lab-server/src/sandbox/bundle';
 import { removeLabFootprint } from '../lab-server/src/sandbox/recovery';
@@ -62,7 +63,7 @@ async function bareSpawn(i: number): Promise<number> {
     cgroupsPath: cgroup.cgroupsPath,
     cgroupMode: cgroupHost.mode,
     swapAccounting: facts.swapAccounting,
-    limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
+    limits: sandboxLimits(config),
   });
   prepareSandboxCgroup(cgroupHost, config.cgroupParent, cgroup, config.uidBase);
   const pty = bare.run(id, bundle, { cols: 80, rows: 24 });

@@ -24,6 +24,7 @@ import { preflight } from '../../lab-server/src/preflight';
 import { rootfsPath } from '../../lab-server/src/rootfs/stamp';
 import { ensureNsHelper } from '../../lab-server/src/runtime/ns-helper';
 import { mountIdmappedView } from '../../lab-server/src/runtime/readonly-view';
+import { sandboxLimits } from '../../lab-server/src/runtime/oci-spec';
 import { RuncRuntime } from '../../lab-server/src/runtime/runc';
 import { sandboxUserNamespace } from '../../lab-server/src/runtime/userns-limits';
 import { writeBundle } from '../../lab-server/src/sandbox/bundle';
@@ -71,7 +72,7 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
       cgroupsPath: cgroup.cgroupsPath,
       cgroupMode: cgroupHost.mode,
       swapAccounting: facts.swapAccounting,
-      limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
+      limits: sandboxLimits(config),
     });
     if (variant !== 'as the lab runs it' && !shared) {
       const specPath = join(bundle, 'config.json');

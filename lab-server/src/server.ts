@@ -17,6 +17,7 @@ import { rootfsPath } from './rootfs/stamp';
 import { claimStateDir } from './state-lock';
 import { RuncRuntime } from './runtime/runc';
 import { ensureNsHelper } from './runtime/ns-helper';
+import { sandboxLimits } from './runtime/oci-spec';
 import { mountReadonlyView } from './runtime/readonly-view';
 import type { ContainerRuntime } from './runtime/runtime';
 import { loopStalls } from './loop-stalls';
@@ -107,7 +108,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     identities,
     nsHelper,
     swapAccounting: deps.swapAccounting,
-    limits: { memoryBytes: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit, tmpfsBytes: config.tmpfsSize },
+    limits: sandboxLimits(config),
     maxTerminals: config.maxTerminalsPerSandbox,
     execGate: new ExecGate(config.maxRuncExecs, config.checksPerMinute),
     logger,
@@ -140,6 +141,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     sandboxes: lab.size,
     maxSandboxes: config.maxSandboxes,
     acceptingNew: lab.acceptingNew,
+    leftovers: lab.leftoverReport(),
   });
   const trustedProxies = addressSet(config.trustedProxies);
   const http = createServer(

@@ -112,6 +112,15 @@ export async function removeCgroupTree(dir: string, attempts = 40): Promise<stri
 }
 
 function killCgroupTree(dir: string): void {
+  killProcesses(dir);
+  // A learner may have frozen a child cgroup (the v1 freezer, or v2's cgroup.freeze). On v1 a
+  // frozen process does not act on SIGKILL, and runc's `kill --all` thaws only the sandbox's own
+  // cgroup, so the process, its memory and its cgroups stayed behind. Thawing after the kill means
+  // the frozen processes wake straight into their pending SIGKILL and run no code of their own.
+  thawDeepestFirst(dir);
+}
+
+function killProcesses(dir: string): void {
   // cgroup.kill (v2, kernel 5.14+) kills the whole subtree at once, including processes forking right now.
   const killFile = join(dir, 'cgroup.kill');
   if (existsSync(killFile)) {
@@ -131,16 +140,34 @@ function killCgroupTree(dir: string): void {
   }
 }
 
-function removeDeepestFirst(path: string): string[] {
-  let children: string[];
+function thawDeepestFirst(path: string): void {
+  for (const child of childCgroups(path)) thawDeepestFirst(child);
+  for (const [file, thawed] of [
+    ['freezer.state', 'THAWED'],
+    ['cgroup.freeze', '0'],
+  ]) {
+    const control = join(path, file);
+    try {
+      if (existsSync(control)) writeFileSync(control, thawed);
+    } catch {
+      // The cgroup went away meanwhile.
+    }
+  }
+}
+
+/** The child cgroups of a cgroup directory; none if it is gone. */
+function childCgroups(path: string): string[] {
   try {
-    children = readdirSync(path, { withFileTypes: true })
+    return readdirSync(path, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => join(path, e.name));
   } catch {
     return [];
   }
-  const failed = children.flatMap(removeDeepestFirst);
+}
+
+function removeDeepestFirst(path: string): string[] {
+  const failed = childCgroups(path).flatMap(removeDeepestFirst);
   try {
     rmdirSync(path);
   } catch (error) {

@@ -25,6 +25,12 @@ export class LabMetrics {
     help: "Time lab-server's event loop was stalled (not counted against learners' grace, idle and ping clocks)",
     registers: [this.registry],
   });
+  readonly leftovers = new Gauge({
+    name: 'isolab_leftovers',
+    help: 'What closed sandboxes left behind because teardown could not remove it (sandboxes, cgroups, processes); these sandboxes still count against ISOLAB_MAX_SANDBOXES',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly badEvents = new Counter({ name: 'isolab_bad_events_total', help: 'Socket events rejected, by error code', labelNames: ['code'] as const, registers: [this.registry] });
 
   constructor() {

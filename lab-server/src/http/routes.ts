@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import { sameSecret } from '../secrets';
 import { clientAddress, inSet } from '../transport/client-address';
+import type { LeftoverReport } from '../sandbox/lab';
 import type { LabMetrics } from './metrics';
 
 export interface OperatorAccess {
@@ -28,6 +29,8 @@ export interface Health {
   sandboxes: number;
   maxSandboxes: number;
   acceptingNew: boolean;
+  /** Closed sandboxes whose cgroups or processes teardown could not remove; counted in `sandboxes`. */
+  leftovers: LeftoverReport;
 }
 
 export function createHttpHandler(health: () => Health, metrics: LabMetrics, access: OperatorAccess) {

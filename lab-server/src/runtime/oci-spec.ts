@@ -7,6 +7,7 @@
  */
 import { basename, join } from 'node:path';
 import type { CgroupMode } from '../cgroups/host';
+import type { LabConfig } from '../config';
 import { seccompProfile } from './seccomp';
 
 export interface SandboxLimits {
@@ -16,6 +17,31 @@ export interface SandboxLimits {
   cpus: number;
   /** The size of each writable tmpfs. */
   tmpfsBytes: number;
+  /** How many pseudo-terminals the sandbox's /dev/pts may hold (see ptysPerSandbox). */
+  ptys: number;
+}
+
+/**
+ * Pseudo-terminals are a host-wide budget: every devpts instance but the host's own draws from
+ * kernel.pty.max minus kernel.pty.reserve (3072 of 4096 by default), and one sandbox holding
+ * 3,000 of them made every new terminal in the lab fail. Each sandbox's /dev/pts is therefore
+ * capped with devpts `max=`: its terminals (each is one pty in there, made by runc) plus room for
+ * `script`, `unshare --pty` and the like. preflight.ts checks that the host's pool covers
+ * ISOLAB_MAX_SANDBOXES of these.
+ */
+export function ptysPerSandbox(maxTerminals: number): number {
+  return maxTerminals + 12;
+}
+
+/** The limits every sandbox gets, from the lab's configuration. */
+export function sandboxLimits(config: LabConfig): SandboxLimits {
+  return {
+    memoryBytes: config.memoryLimit,
+    pids: config.pidsLimit,
+    cpus: config.cpuLimit,
+    tmpfsBytes: config.tmpfsSize,
+    ptys: ptysPerSandbox(config.maxTerminalsPerSandbox),
+  };
 }
 
 export interface SpecInput {
@@ -150,7 +176,7 @@ export function generateSpec(input: SpecInput) {
       // nr_inodes: without it a tmpfs allows ~3 million inodes here; they are charged to the memory
       // cgroup, but there is no reason to let /dev hold more than any other writable path.
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k', 'nr_inodes=16384'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5', `max=${limits.ptys}`] },
       tmpfs('/dev/shm', '1777', ['noexec']),
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       // sysfs is read-write because a read-only superblock makes every later sysfs mount in this

@@ -43,6 +43,12 @@ export interface OpenOptions {
   onQueued?: (ahead: number) => void;
 }
 
+export interface LeftoverReport {
+  sandboxes: number;
+  cgroups: number;
+  processes: number;
+}
+
 export type SandboxClosedListener = (sandbox: Sandbox, reason: CloseReason, message: string) => void;
 
 /** An open in flight (waiting in line or starting), shared by every tab of the session that asks for the same key. */
@@ -58,6 +64,12 @@ const SWEEP_INTERVAL_MS = 5_000;
 
 export class Lab {
   private readonly sandboxes = new Map<string, Sandbox>();
+  /**
+   * Closed sandboxes whose cgroups could not be removed: their processes or memory may still be
+   * there, so they keep their place in the lab's count until a sweep removes them.
+   */
+  private readonly leftovers = new Map<string, Sandbox>();
+  private retryingLeftovers = false;
   /** Starts in flight, keyed by session and key, so two tabs opening the same lesson share one sandbox. */
   private readonly starting = new Map<string, Starting>();
   /** Learners' starts running `runc run` right now (not waiting, not claiming). */
@@ -96,6 +108,16 @@ export class Lab {
   /** How many sandboxes start at once. */
   get spawnSlots(): number {
     return this.queue.slots;
+  }
+
+  /** What closed sandboxes left behind, for the operator (/healthz, /metrics). */
+  leftoverReport(): LeftoverReport {
+    const sandboxes = [...this.leftovers.values()];
+    return {
+      sandboxes: sandboxes.length,
+      cgroups: sandboxes.reduce((sum, s) => sum + s.leftoverCgroups.length, 0),
+      processes: sandboxes.reduce((sum, s) => sum + s.leftoverPids().length, 0),
+    };
   }
 
   get maxSandboxes(): number {
@@ -203,6 +225,7 @@ export class Lab {
     for (const listener of this.closedListeners) listener(sandbox, reason, message ?? this.describe(reason));
     await closing;
     this.sandboxes.delete(sandbox.id);
+    if (sandbox.leftoverCgroups.length > 0) this.leftovers.set(sandbox.id, sandbox);
     this.updateGauges();
     this.queue.pump();
     this.logger.info('sandbox closed', { sandboxId: sandbox.id, sessionId: sandbox.ownerSessionId, reason });
@@ -225,14 +248,17 @@ export class Lab {
     await Promise.all([this.closeAll('shutdown'), ...this.pool.drain().map((sandbox) => this.retire(sandbox))]);
   }
 
-  /** Learners' places: their sandboxes (closing ones too, until they are gone) and opens in flight. */
+  /**
+   * Learners' places: their sandboxes (closing ones too, until they are gone), opens in flight,
+   * and closed ones whose leftovers teardown could not remove.
+   */
   private get claimed(): number {
-    return this.sandboxes.size + this.starting.size;
+    return this.sandboxes.size + this.starting.size + this.leftovers.size;
   }
 
-  /** Containers that exist or are being made right now. */
+  /** Containers that exist or are being made right now, and what closed ones left behind. */
   private get containers(): number {
-    return this.sandboxes.size + this.coldStarts + this.pool.size;
+    return this.sandboxes.size + this.coldStarts + this.pool.size + this.leftovers.size;
   }
 
   private join(entry: Starting, options: OpenOptions): void {
@@ -388,6 +414,7 @@ export class Lab {
   }
 
   private sweep(): void {
+    void this.retryLeftovers();
     const now = Date.now();
     // The pool shrinks when it is idle, and no warm sandbox outlives the maximum lifetime.
     const stale = [...this.pool.takeExcess(now), ...this.pool.takeWhere((s) => now - s.createdAt > this.policy.maxLifetimeMs)];
@@ -403,8 +430,26 @@ export class Lab {
     }
   }
 
+  private async retryLeftovers(): Promise<void> {
+    if (this.retryingLeftovers || this.leftovers.size === 0) return;
+    this.retryingLeftovers = true;
+    try {
+      for (const sandbox of this.leftovers.values()) {
+        await sandbox.removeLeftovers(1);
+        if (sandbox.leftoverCgroups.length > 0) continue;
+        this.leftovers.delete(sandbox.id);
+        this.logger.info('leftover cgroups of a closed sandbox are gone', { sandboxId: sandbox.id });
+      }
+      this.updateGauges();
+    } finally {
+      this.retryingLeftovers = false;
+    }
+  }
+
   private updateGauges(): void {
     if (!this.metrics) return;
+    const leftovers = this.leftoverReport();
+    for (const [kind, count] of Object.entries(leftovers)) this.metrics.leftovers.set({ kind }, count);
     this.metrics.sandboxesLive.set(this.sandboxes.size);
     this.metrics.sandboxesWarm.set(this.pool.readyCount);
     this.metrics.spawnQueueWaiting.set(this.queue.waiting);

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult, CloseReason, SandboxInfo } from '../../../protocol';
 import type { CgroupHost } from '../cgroups/host';
-import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
+import { cgroupPids, prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
 import { diskFullError, LabError } from '../errors';
 import type { Logger } from '../log';
 import type { SandboxLimits } from '../runtime/oci-spec';
@@ -73,6 +73,8 @@ export class Sandbox {
   readonly cgroup: SandboxCgroupDirs;
   /** Taken at start, given back once every process of the sandbox is gone. */
   private identity: SandboxIdentity | undefined;
+  /** Cgroup directories that teardown could not remove (processes that would not die): the lab still counts them. */
+  leftoverCgroups: string[] = [];
   private readonly terminals = new Map<string, LabTerminal>();
   private readonly bundleDir: string;
   private checkRunning = false;
@@ -278,15 +280,36 @@ export class Sandbox {
     const { runtime, logger } = this.env;
     await runtime.destroy(this.id);
     for (const terminal of this.terminals.values()) terminal.dispose();
-    const leftovers = (await Promise.all(this.cgroup.dirs.map((dir) => removeCgroupTree(dir)))).flat();
-    if (leftovers.length > 0) {
-      // Processes may be left in them: their host uids must not go to a new sandbox.
-      logger.warn('cgroup directories could not be removed; their host uid range stays taken', { sandboxId: this.id, code: 'CGROUP_LEFTOVER', leftovers, hostUid: this.hostUid });
-    } else if (this.identity) {
-      this.env.identities.release(this.identity);
+    await this.removeLeftovers();
+    if (this.leftoverCgroups.length > 0) {
+      // Processes may be left in them: their host uids must not go to a new sandbox, and the lab
+      // keeps counting the sandbox until a sweep removes them (see Lab.retryLeftovers).
+      logger.warn('cgroup directories could not be removed; the sandbox still counts against the lab and its host uid range stays taken', {
+        sandboxId: this.id,
+        code: 'CGROUP_LEFTOVER',
+        leftovers: this.leftoverCgroups,
+        processes: this.leftoverPids(),
+        hostUid: this.hostUid,
+      });
     }
     rmSync(this.bundleDir, { recursive: true, force: true });
     this.state = 'closed';
+  }
+
+  /** The processes still in the cgroups teardown could not remove. */
+  leftoverPids(): number[] {
+    return [...new Set(this.leftoverCgroups.flatMap((dir) => cgroupPids(dir)))];
+  }
+
+  /**
+   * Tries (again) to remove the sandbox's cgroups; what remains is kept in leftoverCgroups. Once
+   * nothing remains, every process is gone and the host uid range can go to a new sandbox.
+   */
+  async removeLeftovers(attempts?: number): Promise<void> {
+    this.leftoverCgroups = (await Promise.all(this.cgroup.dirs.map((dir) => removeCgroupTree(dir, attempts)))).flat();
+    if (this.leftoverCgroups.length === 0 && this.identity) {
+      this.env.identities.release(this.identity);
+    }
   }
 
   private addTerminal(kind: TerminalKind, pty: ReturnType<ContainerRuntime['run']>, size: TerminalSize): LabTerminal {

@@ -95,6 +95,7 @@ export const ErrorCode = z.enum([
   'SPAWN_FAILED', // the container runtime could not start the sandbox or terminal
   'RUNTIME_ERROR', // the container runtime failed later on
   'DISK_FULL', // the lab's data directory has no room left
+  'HOST_BUDGET', // the host kernel ran out of a budget all sandboxes share (pseudo-terminals)
   'FORBIDDEN', // the event needs a role this connection does not have
   'INTERNAL', // a bug: logged with details on the server
   // Handshake refusals, delivered as socket.io connect_error with these codes in `data`.
@@ -156,5 +157,5 @@ export const CheckResult = z.object({
 });
 export type CheckResult = z.infer<typeof CheckResult>;
 
-export const CloseReason = z.enum(['closed', 'exited', 'idle', 'lifetime', 'abandoned', 'instructor', 'shutdown', 'failed']);
+export const CloseReason = z.enum(['closed', 'exited', 'idle', 'lifetime', 'abandoned', 'instructor', 'shutdown', 'failed', 'budget']);
 export type CloseReason = z.infer<typeof CloseReason>;

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runcHasLeakyVesselsFix, v2SwapAccounting } from './preflight';
+import { ptyBudgetProblem, runcHasLeakyVesselsFix, v2SwapAccounting } from './preflight';
 
 describe('runcHasLeakyVesselsFix (CVE-2024-21626)', () => {
   it.each([
@@ -39,5 +39,17 @@ describe('v2SwapAccounting', () => {
 
   it('falls back on the command line where no child has the memory controller', () => {
     expect(v2SwapAccounting(mountWith('empty', []), 'root=/dev/vda swapaccount=0 quiet')).toBe(false);
+  });
+});
+
+describe('ptyBudgetProblem (kernel.pty.max)', () => {
+  it('is quiet when the shared pool covers every sandbox at its cap (the defaults on a default kernel)', () => {
+    expect(ptyBudgetProblem({ maxSandboxes: 100, maxTerminalsPerSandbox: 4 }, 4096, 1024)).toBeUndefined();
+  });
+  it('names the numbers and the sysctl that fixes them when it does not', () => {
+    expect(ptyBudgetProblem({ maxSandboxes: 300, maxTerminalsPerSandbox: 4 }, 4096, 1024)).toBe(
+      'kernel.pty.max is 4096, and 1024 of those are kept for the host, so sandboxes share 3072 pseudo-terminals; 300 sandboxes with up to 16 each need 4800, ' +
+        'and beyond that new terminals fail. Raise it: sysctl -w kernel.pty.max=5824 (and put it in /etc/sysctl.d/ to keep it), or lower ISOLAB_MAX_SANDBOXES.',
+    );
   });
 });

@@ -11,6 +11,7 @@ import { detectCgroupHost, findV1Hierarchy, missingControllers, type CgroupHost 
 import { stampProblem, rootfsPath } from './rootfs/stamp';
 import { ensureNsHelper } from './runtime/ns-helper';
 import { identitySlotsAvailable, SPARE_IDENTITIES } from './sandbox/identity';
+import { ptysPerSandbox } from './runtime/oci-spec';
 
 export interface Problem {
   level: 'error' | 'warn';
@@ -109,7 +110,25 @@ export function preflight(config: LabConfig): { problems: Problem[]; facts: Host
     error('NS_HELPER', (cause as Error).message);
   }
 
+  const ptyProblem = ptyBudgetProblem(config, readNumber('/proc/sys/kernel/pty/max'), readNumber('/proc/sys/kernel/pty/reserve') ?? 0);
+  if (ptyProblem) warn('PTY_BUDGET', ptyProblem);
+
   return { problems, facts };
+}
+
+/**
+ * Every sandbox's /dev/pts draws from one host-wide pool: kernel.pty.max minus the ptys kept for
+ * the host's own /dev/pts (kernel.pty.reserve). Each sandbox may hold ptysPerSandbox of them.
+ */
+export function ptyBudgetProblem(config: Pick<LabConfig, 'maxSandboxes' | 'maxTerminalsPerSandbox'>, ptyMax: number | undefined, ptyReserve: number): string | undefined {
+  const perSandbox = ptysPerSandbox(config.maxTerminalsPerSandbox);
+  const needed = config.maxSandboxes * perSandbox;
+  if (ptyMax === undefined || ptyMax - ptyReserve >= needed) return undefined;
+  return (
+    `kernel.pty.max is ${ptyMax}, and ${ptyReserve} of those are kept for the host, so sandboxes share ${ptyMax - ptyReserve} pseudo-terminals; ` +
+    `${config.maxSandboxes} sandboxes with up to ${perSandbox} each need ${needed}, and beyond that new terminals fail. ` +
+    `Raise it: sysctl -w kernel.pty.max=${needed + ptyReserve} (and put it in /etc/sysctl.d/ to keep it), or lower ISOLAB_MAX_SANDBOXES.`
+  );
 }
 
 /** True if runc `version` is at least 1.1.12, or the distribution's changelog says it patched the CVE. */

@@ -22,6 +22,7 @@ import { mountReadonlyView } from './runtime/readonly-view';
 import type { ContainerRuntime } from './runtime/runtime';
 import { loopStalls } from './loop-stalls';
 import { Observatory } from './observe/observatory';
+import { BudgetWatch } from './sandbox/budget-watch';
 import { HostIdentities, SPARE_IDENTITIES } from './sandbox/identity';
 import { ExecGate } from './sandbox/exec-gate';
 import { Lab } from './sandbox/lab';
@@ -127,6 +128,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     logger,
     metrics,
   );
+  const budgetWatch = new BudgetWatch(lab, { cgroupHost, ptysPerSandbox: env.limits.ptys, logger });
   const sessions = deps.sessions ?? new MemorySessionStore();
   const sessionSweeper = setInterval(() => {
     sessions.sweep(SESSION_MAX_IDLE_MS, (s) => lab.forSession(s.id).length > 0);
@@ -209,6 +211,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       status = 'stopping';
       clearInterval(sessionSweeper);
       classroom.dispose();
+      budgetWatch.dispose();
       await lab.dispose();
       bundlesView.release();
       await identities.dispose();

@@ -7,9 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
-import { cgroupPids } from '../src/cgroups/sandbox-cgroup';
+import { detectCgroupHost } from '../src/cgroups/host';
+import { CHILD_CGROUP_LIMITS, cgroupPids } from '../src/cgroups/sandbox-cgroup';
+import { LabError, startFailure } from '../src/errors';
+import { ptysPerSandbox } from '../src/runtime/oci-spec';
 import { attack, fields, healthz, perl, processStatus } from './support/attack';
 import { openShell, type Shell } from './support/shell';
+import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, type TestLab } from './support/test-lab';
 
 let lab: TestLab;
@@ -27,8 +31,14 @@ beforeAll(async () => {
 afterAll(() => lab?.close());
 
 const run = (script: string, timeoutMs?: number) => attack(attacker, mine.sandbox.sandboxId, script, timeoutMs);
+/** A sandbox of its own for a probe that gets its sandbox closed. */
+async function throwaway(key: string): Promise<{ client: LabClient; shell: Shell }> {
+  const client = await lab.connect();
+  return { client, shell: await openShell(client, key) };
+}
 
 const EPERM = 1;
+const ENOSPC = 28;
 
 // ---------------------------------------------------------------------------------------------
 // Every call below succeeds on this kernel without the profile (tried as host root and as root of
@@ -140,5 +150,81 @@ describe('teardown against a frozen cgroup', () => {
     expect(lab.server.lab.size).toBe(sizeBefore - 1);
     const health = (await (await fetch(`${lab.url}/healthz`)).json()) as { leftovers: unknown };
     expect(health.leftovers).toEqual({ sandboxes: 0, cgroups: 0, processes: 0 });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('pseudo-terminals, a host-wide budget', () => {
+  const hold = (count: number, ptmx: string) =>
+    `cat > /tmp/hold.pl <<'ISOLAB_PERL'
+my @held; for (1..${count}) { open(my $fh, "+<", "${ptmx}") or do { print "refused=", $!+0, "\\n"; last }; push @held, $fh }
+print "held=", scalar(@held), "\\n"; STDOUT->flush; sleep 600;
+ISOLAB_PERL
+    setsid perl /tmp/hold.pl > /tmp/held 2>&1 < /dev/null &
+    until grep -q held= /tmp/held; do sleep 0.1; done; cat /tmp/held`;
+
+  // Without devpts max= the same loop held 3,070 ptys, all of the host's shared pool.
+  it("a sandbox's /dev/pts holds only its share; the next open is refused with ENOSPC, and a neighbour still opens a terminal", async () => {
+    const perSandbox = ptysPerSandbox(lab.config.maxTerminalsPerSandbox);
+    const result = await run(hold(100, '/dev/ptmx'));
+    const out = fields(result.stdout);
+    expect(out.refused).toBe(String(ENOSPC));
+    // The init shell's terminal holds one already.
+    expect(Number(out.held)).toBe(perSandbox - 1);
+    const terminal = await TerminalDriver.open(neighbourClient, neighbour.sandbox.sandboxId);
+    await terminal.waitFor(`root@${neighbour.sandbox.hostname}:~# `);
+  });
+
+  // Root in the sandbox can remount its /dev/pts with a larger max, or mount a devpts of its own
+  // (both were tried), and either draws from the host's pool without the cap. The budget watch
+  // finds the sandbox that holds them and closes it. 400 stays far below the host's pool, so that
+  // other labs on this machine do not notice the probe.
+  it('a devpts of its own gets around the cap, and the budget watch closes the sandbox that holds too many', async () => {
+    const { client, shell } = await throwaway('pty-hog');
+    const closed = new Promise<{ reason: string; message: string }>((resolve) => client.on('sandbox:closed', (e) => e.sandboxId === shell.sandbox.sandboxId && resolve(e)));
+    // The watch may close the sandbox before this check returns; its reason is the proof.
+    void attack(client, shell.sandbox.sandboxId, `mkdir -p /tmp/own && mount -t devpts -o newinstance,ptmxmode=0666 devpts /tmp/own && ${hold(400, '/tmp/own/ptmx')}`).catch(() => undefined);
+    const { reason, message } = await closed;
+    expect(reason).toBe('budget');
+    expect(message).toMatch(/more than \d+ terminals \(pseudo-terminals\), which all sandboxes share/);
+    // The ptys went with it: a newcomer gets a sandbox, and the attacker's neighbour a terminal.
+    const newcomer = await lab.connect();
+    await openShell(newcomer, 'after-pty-hog');
+    const terminal = await TerminalDriver.open(neighbourClient, neighbour.sandbox.sandboxId);
+    await terminal.waitFor(`root@${neighbour.sandbox.hostname}:~# `);
+  });
+
+  it('a start that fails for want of ptys is reported as that, not as a full disk', () => {
+    const runcOutput = '\u001b[31mERRO\u001b[0m[0000] runc run failed: unable to start container process: error during container init: open /dev/ptmx: no space left on device \r\n';
+    const failure = startFailure(new LabError('SPAWN_FAILED', 'The sandbox could not be started.', { exitCode: 1, runcOutput }));
+    expect(failure?.code).toBe('HOST_BUDGET');
+    expect(failure?.message).toMatch(/run out of terminals \(pseudo-terminals/);
+    const disk = startFailure(new LabError('SPAWN_FAILED', 'x', { runcOutput: 'write /run/isolab/runc/sbx-1/state.json: no space left on device' }));
+    expect(disk?.code).toBe('DISK_FULL');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('child cgroups, a host-wide budget (memory-cgroup ids)', () => {
+  // Without a cap, mkdir went on until the host's 65,535 memory-cgroup ids ran out.
+  it(`a sandbox cannot keep more than ${CHILD_CGROUP_LIMITS.descendants} child cgroups`, async () => {
+    const { client, shell } = await throwaway('cgroup-hog');
+    const closed = new Promise<string>((resolve) => client.on('sandbox:closed', (e) => e.sandboxId === shell.sandbox.sandboxId && resolve(e.reason)));
+    const dirs = lab.server.lab.byId(shell.sandbox.sandboxId)!.cgroup.dirs;
+    const result = await attack(
+      client,
+      shell.sandbox.sandboxId,
+      `if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then M=/sys/fs/cgroup; else M=/sys/fs/cgroup/memory; fi
+      made=0; for i in $(seq 1 300); do mkdir $M/hog$i 2>/dev/null && made=$((made + 1)); done; echo "made=$made"`,
+    );
+    const made = Number(fields(result.stdout).made);
+    if (detectCgroupHost().mode === 'v2') {
+      // cgroup v2: the kernel refuses the mkdir beyond cgroup.max.descendants (the init leaf is one of them).
+      expect(made).toBeLessThan(CHILD_CGROUP_LIMITS.descendants);
+    } else {
+      // cgroup v1 has no such limit: the budget watch closes the sandbox, and its cgroups go with it.
+      expect(await closed).toBe('budget');
+      expect(dirs.filter((dir) => existsSync(dir))).toEqual([]);
+    }
   });
 });

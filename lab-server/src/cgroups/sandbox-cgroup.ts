@@ -18,6 +18,14 @@ const V2_DELEGATED_FILES = ['cgroup.procs', 'cgroup.threads', 'cgroup.subtree_co
 /** Controllers a v2 sandbox offers its children. */
 const V2_CONTROLLERS = ['cpu', 'memory', 'pids', 'io', 'cpuset'];
 
+/**
+ * How many cgroups a learner may make inside the sandbox's own, and how deep. Every memory cgroup
+ * takes one of the host's 65,535 memory-cgroup ids and some unaccounted kernel memory, so without
+ * a cap about three sandboxes could use them all up and no container on the host could start.
+ * The lessons make a handful (demo, box, jail, init.scope and a child or two).
+ */
+export const CHILD_CGROUP_LIMITS = { descendants: 64, depth: 8 };
+
 export interface SandboxCgroupDirs {
   /** The path runc is given (`linux.cgroupsPath`): relative to each hierarchy's root. */
   cgroupsPath: string;
@@ -56,6 +64,13 @@ export function sandboxCgroupDirs(host: CgroupHost, parent: string, sandboxId: s
 export function prepareSandboxCgroup(host: CgroupHost, parent: string, cgroup: SandboxCgroupDirs, rootUid: number): void {
   if (host.mode === 'v2') enableV2Controllers(join(host.unifiedMountpoint!, parent), host.unifiedMountpoint!);
   for (const dir of cgroup.dirs) mkdirSync(dir, { recursive: true });
+  for (const dir of cgroup.dirs) {
+    // cgroup v2 (and a hybrid host's v2 directory) enforces these at mkdir, with EAGAIN beyond
+    // them; the files stay host root's. v1 has no such files: lab/budget-watch.ts counts there.
+    if (!existsSync(join(dir, 'cgroup.max.descendants'))) continue;
+    writeFileSync(join(dir, 'cgroup.max.descendants'), String(CHILD_CGROUP_LIMITS.descendants));
+    writeFileSync(join(dir, 'cgroup.max.depth'), String(CHILD_CGROUP_LIMITS.depth));
+  }
   const files = host.mode === 'v2' ? V2_DELEGATED_FILES : V1_DELEGATED_FILES;
   for (const dir of cgroup.delegated) {
     chownSync(dir, rootUid, rootUid);

@@ -475,6 +475,8 @@ export class Lab {
         return 'The lab server is shutting down.';
       case 'failed':
         return 'The sandbox stopped unexpectedly.';
+      case 'budget':
+        return 'The sandbox took more of a kernel budget that the whole lab shares than one sandbox may, so it was closed.';
     }
   }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { CheckResult, CloseReason, SandboxInfo } from '../../../protocol';
 import type { CgroupHost } from '../cgroups/host';
 import { cgroupPids, prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
-import { diskFullError, LabError } from '../errors';
+import { LabError, startFailure } from '../errors';
 import type { Logger } from '../log';
 import type { SandboxLimits } from '../runtime/oci-spec';
 import type { ContainerRuntime, PtyProcess, TerminalSize } from '../runtime/runtime';
@@ -109,7 +109,7 @@ export class Sandbox {
       return sandbox;
     } catch (error) {
       await sandbox.close('failed');
-      throw diskFullError(error) ?? error;
+      throw startFailure(error) ?? error;
     }
   }
 

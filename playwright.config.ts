@@ -64,7 +64,7 @@ export default defineConfig({
       ISOLAB_STATE_DIR: `/run/${E2E_LAB_NAME}`,
       ISOLAB_CGROUP_PARENT: E2E_LAB_NAME,
       ISOLAB_NEXT_DIST: '.next-e2e',
-      ISOLAB_LOG_LEVEL: 'warn',
+      ISOLAB_LOG_LEVEL: process.env.ISOLAB_LOG_LEVEL ?? 'warn',
       ISOLAB_INSTRUCTOR_TOKEN: E2E_INSTRUCTOR_TOKEN,
     },
   },

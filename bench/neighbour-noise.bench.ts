@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { detectCgroupHost } from '../lab-server/src/cgroups/host';
 import { sandboxCgroupDirs } from '../lab-server/src/cgroups/sandbox-cgroup';
 import { startLabProcess } from './support/lab-process';
-import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+import { emitResult, printTable, round, summarize } from './support/stats';
+import { sleep } from '../lab-server/test/support/sleep';
 import { isolabShell, measureEcho } from './support/terminal-clients';
 
 const KEYSTROKES = Number(process.env.BENCH_NOISE_KEYSTROKES ?? 150);

@@ -23,7 +23,8 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { freePort, startLabProcess } from './support/lab-process';
-import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+import { emitResult, printTable, round, summarize } from './support/stats';
+import { sleep } from '../lab-server/test/support/sleep';
 import { isolabShell, measureEcho, measureThroughput, wettyTerminal, type BenchTerminal } from './support/terminal-clients';
 
 const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 6);

@@ -1,5 +1,5 @@
 /**
- * lab-server's core figures (issue 2), measured against a real lab-server child process:
+ * lab-server's core figures, measured against a real lab-server child process:
  *
  * - spawn → first prompt through the socket.io protocol (sandbox:open + terminal:open + the
  *   prompt on screen), p50/p95 over ≥ 30 sandboxes, interleaved with a bare `runc run` of the

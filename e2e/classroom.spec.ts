@@ -1,5 +1,5 @@
 /**
- * Issue 6 in the browser, with two kinds of visitor: the instructor (the dashboard and demo
+ * The classroom in the browser, with two kinds of visitor: the instructor (the dashboard and demo
  * mode, opened with the instructor link) and learners (lesson pages, each in a browser context
  * of its own, so each is its own lab session).
  *

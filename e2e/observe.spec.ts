@@ -1,5 +1,5 @@
 /**
- * Issue 5 in the browser: on the cgroups lesson (which opens the meters by default), a memory hog
+ * Observing a sandbox in the browser: on the cgroups lesson (which opens the meters by default), a memory hog
  * started from a Run button makes the memory meter move and puts the OOM kill on the timeline.
  */
 import { expect, test, type Page } from '@playwright/test';

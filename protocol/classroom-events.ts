@@ -68,7 +68,8 @@ export const ClassState = z.object({
 export type ClassState = z.infer<typeof ClassState>;
 
 /** A read-only view of another session's terminal: the screen now, then live output. */
-const Mirror = z.object({ terminalId: TerminalId, cols: Cols, rows: Rows, snapshot: z.string() });
+export const Mirror = z.object({ terminalId: TerminalId, cols: Cols, rows: Rows, snapshot: z.string() });
+export type Mirror = z.infer<typeof Mirror>;
 
 export const classroomRequests = {
   /** A learner picks the name the instructor sees. */

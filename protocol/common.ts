@@ -32,6 +32,7 @@ export const MAX_CHECK_TIMEOUT_MS = 60_000;
 export const Cols = z.int().min(TERMINAL_LIMITS.minCols).max(TERMINAL_LIMITS.maxCols);
 export const Rows = z.int().min(TERMINAL_LIMITS.minRows).max(TERMINAL_LIMITS.maxRows);
 export const TerminalSize = z.strictObject({ cols: Cols, rows: Rows });
+export type TerminalSize = z.infer<typeof TerminalSize>;
 
 /** A caller-chosen name for a sandbox within a session, e.g. the lesson slug. Reopening the same key reattaches. */
 export const SandboxKey = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lowercase key like "uts" or "lesson-2"');
@@ -118,11 +119,11 @@ export const LabErrorPayload = z.object({
 });
 export type LabErrorPayload = z.infer<typeof LabErrorPayload>;
 
-
+/** `run` is the sandbox's init shell (runc run); `exec` terminals join it (runc exec -t). */
 export const TerminalKind = z.enum(['run', 'exec']);
+export type TerminalKind = z.infer<typeof TerminalKind>;
 export const TerminalInfo = z.object({
   terminalId: TerminalId,
-  /** `run` is the sandbox's init shell (runc run); `exec` terminals join it (runc exec -t). */
   kind: TerminalKind,
   cols: Cols,
   rows: Rows,
@@ -135,6 +136,7 @@ export const SandboxLimits = z.object({
   pids: z.number(),
   cpus: z.number(),
 });
+export type SandboxLimits = z.infer<typeof SandboxLimits>;
 
 export const SandboxInfo = z.object({
   sandboxId: SandboxId,

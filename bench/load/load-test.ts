@@ -17,8 +17,10 @@ import { parseArgs } from 'node:util';
 import { FLOW_CONTROL } from '../../protocol';
 import { LabClient } from '../../lib/lab-client';
 import { startLabProcess } from '../support/lab-process';
+import { PROMPT } from '../support/terminal-clients';
 import { TEST_ORIGIN as BENCH_ORIGIN } from '../../lab-server/test/support/test-lab';
-import { printTable, round, sleep, summarize } from '../support/stats';
+import { printTable, round, summarize } from '../support/stats';
+import { sleep } from '../../lab-server/test/support/sleep';
 
 const { values: flags } = parseArgs({
   options: {
@@ -48,7 +50,6 @@ const COMMANDS = [
   'mkdir -p /tmp/w && cd /tmp/w && touch a b c && ls -l; cd',
   'stress-ng --cpu 1 -t 2 -q; echo burned',
 ];
-const PROMPT = /# (\x1b\[\?2004h)?$/;
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)];
 

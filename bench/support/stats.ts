@@ -40,4 +40,3 @@ export function emitResult(result: unknown): void {
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

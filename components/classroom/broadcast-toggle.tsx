@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from 'react';
 import { useConnectionStatus } from '../lesson/workspace-context';
-import type { SandboxConnection } from '../terminal/sandbox-connection';
+import type { SandboxConnection } from '../connection/sandbox-connection';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { BroadcastIcon } from '../ui/icons';

@@ -9,10 +9,11 @@
  * The instructor's demo terminal is a separate SandboxConnection on the same session; the
  * broadcast is asked for on that socket, the one that owns the terminal.
  */
-import { LabClient, LabRequestError, type ConnectOptions } from '../../lib/lab-client';
+import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import type { ClassState, ClientRequestName, RequestPayload, RequestResult } from '../../protocol';
-import { RETRY_DELAYS_MS, type TokenStore } from '../terminal/sandbox-connection';
-import { MirrorChannel, type MirrorView } from './mirror-channel';
+import { ConnectFailure, LabConnection, type LabConnectionOptions } from '../connection/lab-connection';
+import { Store, type ReadableStore } from '../state/store';
+import { MirrorChannel, type MirrorTarget } from './mirror-channel';
 
 export type ClassConnectionState = 'connecting' | 'live' | 'reconnecting' | 'refused';
 
@@ -26,46 +27,41 @@ export interface ClassSnapshot {
   spotlight?: { sessionId: string; error?: string };
 }
 
-export interface ClassConnectionOptions {
+export interface ClassConnectionOptions extends Omit<LabConnectionOptions, 'onDrop'> {
   instructorToken: string;
-  labUrl: () => Promise<string>;
-  tokens: TokenStore;
-  connect?: (url: string, options: ConnectOptions) => Promise<LabClient>;
 }
 
-const CONNECT_TIMEOUT_MS = 8000;
-
 export class ClassConnection {
-  private snapshot: ClassSnapshot = { state: 'connecting', message: 'Connecting to the lab…' };
-  private readonly listeners = new Set<() => void>();
-  private client: LabClient | undefined;
-  private offs: Array<() => void> = [];
+  private readonly store = new Store<ClassSnapshot>({ state: 'connecting', message: 'Connecting to the lab…' });
+  private readonly line: LabConnection;
   private readonly spotlightChannel: MirrorChannel;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private attempt = 0;
-  private generation = 0;
   private disposed = false;
 
-  constructor(private readonly options: ClassConnectionOptions) {
+  constructor(options: ClassConnectionOptions) {
+    this.line = new LabConnection({
+      ...options,
+      onDrop: () => {
+        this.spotlightChannel.setClient(undefined);
+        this.scheduleReconnect('The connection to the lab dropped.');
+      },
+    });
+    this.line.onClient((client) => client.on('class:state', (classState) => this.line.isCurrent(client) && this.update({ classState })));
     this.spotlightChannel = new MirrorChannel({
       open: (client) => {
-        const target = this.snapshot.spotlight;
+        const target = this.store.get().spotlight;
         if (!target) return Promise.reject(new Error('Nobody is spotlighted.'));
         return client.request('class:spotlight', { sessionId: target.sessionId });
       },
       onError: (error) => {
-        const target = this.snapshot.spotlight;
+        const target = this.store.get().spotlight;
         if (target && target.error !== error) this.update({ spotlight: { ...target, error } });
       },
     });
   }
 
-  getSnapshot = (): ClassSnapshot => this.snapshot;
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
+  get state(): ReadableStore<ClassSnapshot> {
+    return this.store;
+  }
 
   start(): void {
     void this.connect();
@@ -73,112 +69,70 @@ export class ClassConnection {
 
   /** Sends an instructor request on the live socket; rejects in words when there is none. */
   request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>): Promise<RequestResult<E>> {
-    const client = this.client;
+    const client = this.line.current;
     if (!client?.socket.connected) return Promise.reject(new Error('Not connected to the lab right now; try again in a moment.'));
     return client.request(event, payload);
   }
 
   /** Views a learner's terminal, read-only; the learner sees a badge while it lasts. */
   spotlight(sessionId: string): void {
-    if (this.snapshot.spotlight?.sessionId === sessionId) return;
+    if (this.store.get().spotlight?.sessionId === sessionId) return;
     this.update({ spotlight: { sessionId } });
     this.spotlightChannel.start();
   }
 
   endSpotlight(): void {
-    if (!this.snapshot.spotlight) return;
+    if (!this.store.get().spotlight) return;
     this.spotlightChannel.stop();
     this.update({ spotlight: undefined });
-    if (this.client?.socket.connected) void this.client.request('class:spotlight-end', {}).catch(() => undefined);
+    if (this.line.connected) void this.line.current?.request('class:spotlight-end', {}).catch(() => undefined);
   }
 
   /** The spotlight's read-only view registers here while it is on the page. */
-  registerSpotlightView(view: MirrorView): () => void {
+  registerSpotlightView(view: MirrorTarget): () => void {
     return this.spotlightChannel.register(view);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.generation++;
-    clearTimeout(this.retryTimer);
-    this.dropClient();
-    this.listeners.clear();
+    this.line.dispose();
+    this.store.close();
   }
 
   // ---------------------------------------------------------------------------------------------
 
   private async connect(): Promise<void> {
-    const generation = ++this.generation;
-    const stale = () => generation !== this.generation || this.disposed;
-    clearTimeout(this.retryTimer);
-    this.dropClient();
-    let client: LabClient;
+    let client: LabClient | undefined;
     try {
-      const url = await this.options.labUrl();
-      client = await (this.options.connect ?? LabClient.connect)(url, {
-        token: this.options.tokens.get(),
-        instructorToken: this.options.instructorToken,
-        reconnection: false,
-        timeoutMs: CONNECT_TIMEOUT_MS,
-      });
+      client = await this.line.open();
     } catch (error) {
-      if (stale()) return;
-      if (error instanceof LabRequestError && error.code === 'FORBIDDEN') {
-        this.update({ state: 'refused', message: error.message });
+      const { reason } = error as ConnectFailure;
+      if (reason instanceof LabRequestError && reason.code === 'FORBIDDEN') {
+        this.update({ state: 'refused', message: reason.message });
         return;
       }
       this.scheduleReconnect(`Cannot reach the lab server: ${(error as Error).message}`);
       return;
     }
-    if (stale()) {
-      client.close();
-      return;
-    }
-    this.client = client;
-    this.offs = [
-      client.onSession((session) => this.options.tokens.set(session.token)),
-      client.on('class:state', (classState) => !stale() && this.update({ classState })),
-    ];
-    const onDisconnect = (reason: string) => {
-      if (stale() || reason === 'io client disconnect') return;
-      this.spotlightChannel.setClient(undefined);
-      this.scheduleReconnect('The connection to the lab dropped.');
-    };
-    client.socket.on('disconnect', onDisconnect);
-    this.offs.push(() => client.socket.off('disconnect', onDisconnect));
+    if (!client) return;
     try {
       const classState = await client.request('class:watch', {});
-      if (stale()) return;
-      this.attempt = 0;
+      if (!this.line.isCurrent(client)) return;
+      this.line.succeeded();
       this.update({ state: 'live', message: '', classState });
       this.spotlightChannel.setClient(client);
     } catch (error) {
-      if (!stale()) this.scheduleReconnect((error as Error).message);
+      if (this.line.isCurrent(client)) this.scheduleReconnect((error as Error).message);
     }
   }
 
   private scheduleReconnect(message: string): void {
-    clearTimeout(this.retryTimer);
-    const delay = RETRY_DELAYS_MS[Math.min(this.attempt, RETRY_DELAYS_MS.length - 1)];
-    this.attempt++;
-    this.update({ state: this.snapshot.classState ? 'reconnecting' : 'connecting', message });
-    const generation = this.generation;
-    this.retryTimer = setTimeout(() => {
-      if (generation === this.generation && !this.disposed) void this.connect();
-    }, delay);
-  }
-
-  private dropClient(): void {
-    for (const off of this.offs) off();
-    this.offs = [];
-    this.client?.close();
-    this.client = undefined;
+    this.line.retryLater(() => void this.connect());
+    this.update({ state: this.store.get().classState ? 'reconnecting' : 'connecting', message });
   }
 
   private update(change: Partial<ClassSnapshot>): void {
-    if (this.disposed) return;
-    this.snapshot = { ...this.snapshot, ...change };
-    for (const listener of this.listeners) listener();
+    if (!this.disposed) this.store.update(change);
   }
 }

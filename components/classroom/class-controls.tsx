@@ -6,7 +6,7 @@ import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { PowerIcon } from '../ui/icons';
 import type { ClassConnection } from './class-connection';
-import { ConfirmButton } from './confirm-button';
+import { ConfirmButton } from '../ui/confirm-button';
 import { WarmUpControl } from './warm-up-control';
 
 /** Open or close the lab to new sandboxes, get ready for a class, end every learner's sandbox, and set the class code. */

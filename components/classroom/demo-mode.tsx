@@ -178,7 +178,7 @@ export function DemoMode({ lesson, slides, contents }: DemoModeProps) {
                     {slots.length > 1 ? (
                       <span className={cn('px-1 text-sm font-semibold', activeSlot === slot ? 'text-accent' : 'text-muted-foreground')}>Terminal {slot + 1}</span>
                     ) : null}
-                    <TerminalView slot={slot} label={`Demo terminal ${slot + 1}`} visible connectionLive={live} fontSize={fontSize} className="border-2" />
+                    <TerminalView connection={demo} slot={slot} label={`Demo terminal ${slot + 1}`} visible connectionLive={live} fontSize={fontSize} className="border-2" />
                   </div>
                 ))}
               </div>

@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { useConnectionStatus, WorkspaceContext, type Workspace } from '../lesson/workspace-context';
 import { ConnectionOverlay } from '../terminal/connection-overlay';
 import { RestartButton } from '../terminal/restart-button';
-import type { SandboxConnection } from '../terminal/sandbox-connection';
+import type { SandboxConnection } from '../connection/sandbox-connection';
 import { StatusBadge } from '../terminal/status-badge';
 import { TerminalView } from '../terminal/terminal-view';
 import { cn } from '../ui/cn';
@@ -30,7 +30,7 @@ export function DemoTerminalPanel({ connection, className }: { connection: Sandb
       </header>
       <WorkspaceContext value={workspace}>
         <div className="relative flex min-h-0 flex-1 flex-col bg-muted/40 p-3">
-          <TerminalView slot={0} label="Your demo terminal" visible connectionLive={status.state === 'live'} />
+          <TerminalView connection={connection} slot={0} label="Your demo terminal" visible connectionLive={status.state === 'live'} />
           <ConnectionOverlay connection={connection} status={status} />
         </div>
       </WorkspaceContext>

@@ -4,7 +4,7 @@ import { useCallback } from 'react';
 import { Button } from '../ui/button';
 import { ArrowLeftIcon, BroadcastIcon } from '../ui/icons';
 import { useLearnerClass } from './learner-class-context';
-import type { MirrorView as MirrorViewTarget } from './mirror-channel';
+import type { MirrorTarget } from './mirror-channel';
 import { MirrorView } from './mirror-view';
 
 /**
@@ -13,7 +13,7 @@ import { MirrorView } from './mirror-view';
  */
 export function FollowView() {
   const { classroom, snapshot } = useLearnerClass();
-  const register = useCallback((view: MirrorViewTarget) => classroom?.registerMirror(view) ?? (() => undefined), [classroom]);
+  const register = useCallback((view: MirrorTarget) => classroom?.registerMirror(view) ?? (() => undefined), [classroom]);
   if (!classroom || !snapshot.following) return null;
   return (
     <section aria-label="The instructor’s terminal" className="absolute inset-3 z-20 flex flex-col gap-2 rounded-xl bg-muted p-2 ring-2 ring-accent" data-testid="follow-view">

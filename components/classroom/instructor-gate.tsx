@@ -1,9 +1,10 @@
 'use client';
 
 import Link from 'next/link';
-import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { fetchLabUrl } from '../terminal/lab-config';
-import { localTokenStore } from '../terminal/sandbox-connection';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { fetchLabUrl } from '../connection/lab-config';
+import { localTokenStore } from '../connection/lab-connection';
+import { useStore } from '../state/use-store';
 import { KeyIcon } from '../ui/icons';
 import { ClassConnection, type ClassSnapshot } from './class-connection';
 import { forgetInstructorToken, INSTRUCTOR_SESSION_KEY, takeInstructorToken } from './instructor-token';
@@ -67,10 +68,9 @@ export function useInstructor(): Instructor {
 }
 
 const STARTING: ClassSnapshot = { state: 'connecting', message: 'Connecting to the lab…' };
-const noSubscription = () => () => undefined;
 
 export function useClassSnapshot(connection: ClassConnection | null): ClassSnapshot {
-  return useSyncExternalStore(connection?.subscribe ?? noSubscription, connection ? connection.getSnapshot : () => STARTING, () => STARTING);
+  return useStore(connection?.state, STARTING);
 }
 
 function NeedLink({ refused }: { refused?: string }) {

@@ -1,48 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeLabClient } from '../../lib/fake-lab-client';
 import type { LabClient } from '../../lib/lab-client';
 import { ProgressStore } from '../progress/progress-store';
 import { DisplayNameStore } from './display-name-store';
 import { BROADCAST_GAP_MS, LearnerClassroom } from './learner-classroom';
-import type { MirrorView } from './mirror-channel';
+import type { MirrorTarget } from './mirror-channel';
 
-/** A stand-in for one socket to lab-server: records what the classroom sends and lets a test push events. */
-class FakeClient {
-  sent: Array<[string, unknown]> = [];
-  requests: Array<[string, unknown]> = [];
-  socket = { connected: true };
-  private listeners = new Map<string, Set<(payload: never) => void>>();
-  private sessionListeners = new Set<(session: { displayName: string }) => void>();
-
-  constructor(private readonly displayName = 'swift-otter') {}
-
-  on(event: string, listener: (payload: never) => void) {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event)!.add(listener);
-    return () => this.listeners.get(event)!.delete(listener);
-  }
-
-  onSession(listener: (session: { displayName: string }) => void) {
-    this.sessionListeners.add(listener);
-    listener({ displayName: this.displayName });
-    return () => this.sessionListeners.delete(listener);
-  }
-
-  emit(event: string, payload: unknown) {
-    for (const listener of this.listeners.get(event) ?? []) listener(payload as never);
-  }
-
-  send(event: string, payload: unknown) {
-    this.sent.push([event, payload]);
-  }
-
-  async request(event: string, payload: unknown) {
-    this.requests.push([event, payload]);
-    if (event === 'class:follow') return { terminalId: 'term-instruct', cols: 80, rows: 24, snapshot: 'screen' };
-    return {};
+/** One socket to lab-server, answering the classroom's requests. */
+class FakeClient extends FakeLabClient {
+  constructor(displayName = 'swift-otter') {
+    super({ displayName, answer: (event) => (event === 'class:follow' ? { terminalId: 'term-instruct', cols: 80, rows: 24, snapshot: 'screen' } : {}) });
   }
 
   progressReports() {
-    return this.sent.filter(([event]) => event === 'class:progress').map(([, payload]) => payload);
+    return this.sentOf('class:progress');
   }
 }
 
@@ -58,11 +29,11 @@ class FakeConnection {
 
   adopt(client: FakeClient) {
     if (this.cleanup) this.cleanup();
-    this.cleanup = this.listener?.(client as unknown as LabClient);
+    this.cleanup = this.listener?.(client.client);
   }
 }
 
-class FakeView implements MirrorView {
+class FakeView implements MirrorTarget {
   watching: string[] = [];
   detached: string[] = [];
   watch(_client: LabClient, mirror: { terminalId: string; snapshot: string }) {
@@ -141,12 +112,12 @@ describe('following the broadcast', () => {
     const client = new FakeClient();
     connection.adopt(client);
     classroom.follow();
-    expect(classroom.getSnapshot().following).toBe(false);
+    expect(classroom.state.get().following).toBe(false);
 
     client.emit('class:broadcast-status', { active: true });
-    expect(classroom.getSnapshot().broadcastLive).toBe(true);
+    expect(classroom.state.get().broadcastLive).toBe(true);
     classroom.follow();
-    expect(classroom.getSnapshot().following).toBe(true);
+    expect(classroom.state.get().following).toBe(true);
     expect(client.requests).toEqual([]);
 
     const view = new FakeView();
@@ -156,7 +127,7 @@ describe('following the broadcast', () => {
     expect(view.watching).toEqual(['screen']);
 
     classroom.unfollow();
-    expect(classroom.getSnapshot().following).toBe(false);
+    expect(classroom.state.get().following).toBe(false);
     expect(client.requests.at(-1)).toEqual(['class:unfollow', {}]);
   });
 
@@ -174,12 +145,12 @@ describe('following the broadcast', () => {
     client.emit('class:broadcast-status', { active: false });
     client.emit('class:broadcast-status', { active: true });
     await vi.advanceTimersByTimeAsync(BROADCAST_GAP_MS + 100);
-    expect(classroom.getSnapshot().following).toBe(true);
+    expect(classroom.state.get().following).toBe(true);
     expect(view.watching).toHaveLength(2);
 
     client.emit('class:broadcast-status', { active: false });
     await vi.advanceTimersByTimeAsync(BROADCAST_GAP_MS + 100);
-    expect(classroom.getSnapshot()).toMatchObject({ following: false, broadcastLive: false, notice: expect.stringContaining('stopped broadcasting') });
+    expect(classroom.state.get()).toMatchObject({ following: false, broadcastLive: false, notice: expect.stringContaining('stopped broadcasting') });
   });
 });
 
@@ -188,11 +159,11 @@ describe('the spotlight', () => {
     const client = new FakeClient();
     connection.adopt(client);
     client.emit('class:spotlighted', { active: true });
-    expect(classroom.getSnapshot().spotlighted).toBe(true);
+    expect(classroom.state.get().spotlighted).toBe(true);
     const next = new FakeClient();
     connection.adopt(next);
-    expect(classroom.getSnapshot().spotlighted).toBe(true);
+    expect(classroom.state.get().spotlighted).toBe(true);
     next.emit('class:spotlighted', { active: false });
-    expect(classroom.getSnapshot().spotlighted).toBe(false);
+    expect(classroom.state.get().spotlighted).toBe(false);
   });
 });

@@ -7,13 +7,14 @@
  * - it knows whether the instructor is broadcasting, and follows the broadcast when asked;
  * - it knows whether the instructor is viewing this learner's terminal (the spotlight).
  *
- * A plain class with a snapshot, so React only renders it.
+ * A plain class with a store, so React only renders it.
  */
 import type { LabClient } from '../../lib/lab-client';
+import type { ClientListener } from '../connection/lab-connection';
 import type { ProgressData } from '../progress/progress-store';
-import type { SandboxConnection } from '../terminal/sandbox-connection';
+import { Store, type ReadableStore } from '../state/store';
 import type { DisplayNameData } from './display-name-store';
-import { MirrorChannel, type MirrorView } from './mirror-channel';
+import { MirrorChannel, type MirrorTarget } from './mirror-channel';
 
 export interface LearnerClassSnapshot {
   /** The instructor is broadcasting a terminal that can be followed. */
@@ -28,18 +29,12 @@ export interface LearnerClassSnapshot {
   notice?: string;
 }
 
-/** What the classroom needs of a small store: a value and change notifications. */
-export interface Observable<T> {
-  get(): T;
-  subscribe(listener: () => void): () => void;
-}
-
 export interface LearnerClassroomOptions {
   slug: string;
   /** The lesson's step ids, in order. */
   stepIds: readonly string[];
-  progress: Observable<ProgressData>;
-  names: Observable<DisplayNameData> & { rememberGenerated(name: string): void };
+  progress: ReadableStore<ProgressData>;
+  names: ReadableStore<DisplayNameData> & { rememberGenerated(name: string): void };
 }
 
 /**
@@ -49,8 +44,7 @@ export interface LearnerClassroomOptions {
 export const BROADCAST_GAP_MS = 3000;
 
 export class LearnerClassroom {
-  private snapshot: LearnerClassSnapshot = { broadcastLive: false, following: false, spotlighted: false };
-  private readonly listeners = new Set<() => void>();
+  private readonly store = new Store<LearnerClassSnapshot>({ broadcastLive: false, following: false, spotlighted: false });
   private readonly cleanups: Array<() => void> = [];
   private readonly channel: MirrorChannel;
   private client: LabClient | undefined;
@@ -61,7 +55,7 @@ export class LearnerClassroom {
   private disposed = false;
 
   constructor(
-    private readonly connection: Pick<SandboxConnection, 'onClient'>,
+    private readonly connection: { onClient(listener: ClientListener): () => void },
     private readonly options: LearnerClassroomOptions,
   ) {
     this.channel = new MirrorChannel({
@@ -70,12 +64,9 @@ export class LearnerClassroom {
     });
   }
 
-  getSnapshot = (): LearnerClassSnapshot => this.snapshot;
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
+  get state(): ReadableStore<LearnerClassSnapshot> {
+    return this.store;
+  }
 
   start(): void {
     this.cleanups.push(
@@ -87,7 +78,7 @@ export class LearnerClassroom {
 
   /** Show the instructor's terminal in place of the learner's own. */
   follow(): void {
-    if (this.disposed || !this.snapshot.broadcastLive) return;
+    if (this.disposed || !this.store.get().broadcastLive) return;
     clearTimeout(this.gapTimer);
     this.update({ following: true, followError: undefined, notice: undefined });
     this.channel.start();
@@ -96,18 +87,18 @@ export class LearnerClassroom {
   /** Back to the learner's own terminal. */
   unfollow(notice?: string): void {
     clearTimeout(this.gapTimer);
-    if (!this.snapshot.following) return;
+    if (!this.store.get().following) return;
     this.channel.stop();
     this.update({ following: false, followError: undefined, notice });
     if (this.client?.socket.connected) void this.client.request('class:unfollow', {}).catch(() => undefined);
   }
 
   dismissNotice(): void {
-    if (this.snapshot.notice) this.update({ notice: undefined });
+    if (this.store.get().notice) this.update({ notice: undefined });
   }
 
   /** The read-only view of the broadcast registers here while it is on the page. */
-  registerMirror(view: MirrorView): () => void {
+  registerMirror(view: MirrorTarget): () => void {
     return this.channel.register(view);
   }
 
@@ -116,7 +107,7 @@ export class LearnerClassroom {
     this.disposed = true;
     clearTimeout(this.gapTimer);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    this.listeners.clear();
+    this.store.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -130,7 +121,7 @@ export class LearnerClassroom {
     // better than hiding it while someone looks.
     clearTimeout(this.gapTimer);
     this.update({ broadcastLive: false });
-    if (this.snapshot.following) {
+    if (this.store.get().following) {
       // Follow again once the server confirms the broadcast is still on; if it is not, go back.
       this.channel.stop('Reconnecting…');
       this.gapTimer = setTimeout(() => this.unfollow('The broadcast ended while you were reconnecting.'), BROADCAST_GAP_MS);
@@ -158,7 +149,7 @@ export class LearnerClassroom {
   private onBroadcast(active: boolean): void {
     clearTimeout(this.gapTimer);
     this.update({ broadcastLive: active });
-    if (!this.snapshot.following) return;
+    if (!this.store.get().following) return;
     if (active) {
       // A new (or moved) broadcast: the server dropped every follower of the old one.
       this.channel.start();
@@ -195,10 +186,6 @@ export class LearnerClassroom {
   }
 
   private update(change: Partial<LearnerClassSnapshot>): void {
-    if (this.disposed) return;
-    const next = { ...this.snapshot, ...change };
-    if ((Object.keys(change) as Array<keyof LearnerClassSnapshot>).every((key) => Object.is(next[key], this.snapshot[key]))) return;
-    this.snapshot = next;
-    for (const listener of this.listeners) listener();
+    if (!this.disposed) this.store.update(change);
   }
 }

@@ -6,7 +6,7 @@ import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { BroadcastIcon, EyeIcon, RotateCcwIcon, UsersIcon } from '../ui/icons';
 import type { ClassConnection } from './class-connection';
-import { ConfirmButton } from './confirm-button';
+import { ConfirmButton } from '../ui/confirm-button';
 import type { OutlineLesson } from './course-outline';
 import { formatAgo } from './format-time';
 import { useNow } from './use-now';

@@ -6,23 +6,21 @@
  * because the server forgets a connection's mirrors when it drops.
  */
 import type { LabClient } from '../../lib/lab-client';
-import type { MirrorInfo } from '../terminal/terminal-session';
+import type { Mirror } from '../../protocol';
+import type { MirrorTerminal } from '../terminal/mirror-terminal';
 
-/** What the channel needs of a view (a read-only TerminalSession). */
-export interface MirrorView {
-  watch(client: LabClient, mirror: MirrorInfo): void;
-  detach(reason: 'disconnected' | 'ended', message?: string): void;
-}
+/** What the channel needs of the terminal on the page. */
+export type MirrorTarget = Pick<MirrorTerminal, 'watch' | 'detach'>;
 
 export interface MirrorChannelOptions {
   /** Asks the server for the mirror on this client. */
-  open(client: LabClient): Promise<MirrorInfo>;
+  open(client: LabClient): Promise<Mirror>;
   /** The mirror could not be opened, in a sentence (or undefined once it could). */
   onError?(message: string | undefined): void;
 }
 
 export class MirrorChannel {
-  private view: MirrorView | undefined;
+  private view: MirrorTarget | undefined;
   private client: LabClient | undefined;
   private active = false;
   /** Bumped by every open and stop; an answer for an older one is dropped. */
@@ -56,7 +54,7 @@ export class MirrorChannel {
     this.view?.detach('ended', message);
   }
 
-  register(view: MirrorView): () => void {
+  register(view: MirrorTarget): () => void {
     this.view = view;
     void this.open();
     return () => {

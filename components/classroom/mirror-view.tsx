@@ -1,16 +1,14 @@
 'use client';
 
-import { useEffect, useRef, useState } from 'react';
-import { usePreferences } from '../preferences/use-preferences';
-import { useResolvedTheme } from '../site/use-resolved-theme';
+import { useRef } from 'react';
 import { cn } from '../ui/cn';
-import type { TerminalSession, TerminalState } from '../terminal/terminal-session';
+import type { MirrorTerminal } from '../terminal/mirror-terminal';
 import { exposeMirror, type MirrorName } from '../terminal/test-hooks';
-import type { MirrorView as MirrorViewTarget } from './mirror-channel';
+import { useTerminal } from '../terminal/use-terminal';
 
 export interface MirrorViewProps {
-  /** Hands the view to whoever feeds it (the follow or spotlight channel); returns the undo. */
-  register: (view: MirrorViewTarget) => () => void;
+  /** Hands the terminal to whoever feeds it (the follow or spotlight channel); returns the undo. */
+  register: (terminal: MirrorTerminal) => () => void;
   /** For tests: window.isolab.mirrorText(name). */
   name: MirrorName;
   /** What a screen reader announces for the terminal. */
@@ -25,61 +23,26 @@ export interface MirrorViewProps {
 }
 
 /**
- * A read-only terminal showing someone else's screen: a TerminalSession in read-only mode,
- * mounted here and disposed on unmount. It never sends input; its font is scaled so that the
- * owner's whole screen fits.
+ * A read-only terminal showing someone else's screen: a MirrorTerminal, mounted here and
+ * disposed on unmount. It never sends input; its font is scaled so that the owner's whole screen
+ * fits.
  */
 export function MirrorView({ register, name, label, maxFontSize, waitingText = 'Connecting…', onGeometry, className }: MirrorViewProps) {
-  const hostRef = useRef<HTMLDivElement>(null);
-  const { fontSize, screenReader } = usePreferences();
-  const theme = useResolvedTheme();
-  const sessionRef = useRef<TerminalSession | null>(null);
-  const [state, setState] = useState<TerminalState>({ phase: 'waiting' });
-  const settings = useRef({ fontSize, screenReader, theme });
-  settings.current = { fontSize, screenReader, theme };
   const geometry = useRef(onGeometry);
   geometry.current = onGeometry;
-
-  useEffect(() => {
-    const host = hostRef.current;
-    if (!host) return;
-    let cancelled = false;
-    const cleanups: Array<() => void> = [];
-    import('../terminal/terminal-session')
-      .then(({ TerminalSession }) => {
-        if (cancelled) return;
-        const session = new TerminalSession(host, {
-          slot: -1,
-          readOnly: true,
-          maxFontSize,
-          fontSize: settings.current.fontSize,
-          screenReaderMode: settings.current.screenReader,
-          theme: settings.current.theme,
-          onStateChange: setState,
-        });
-        sessionRef.current = session;
-        const resized = session.terminal.onResize(({ cols, rows }) => geometry.current?.(cols, rows));
-        cleanups.push(
-          () => resized.dispose(),
-          () => {
-            session.dispose();
-            sessionRef.current = null;
-          },
-          exposeMirror(name, session),
-          register(session),
-        );
-      })
-      .catch((error: Error) => {
-        if (!cancelled) setState({ phase: 'failed', message: `The terminal could not load (${error.message}). Reload the page.` });
-      });
-    return () => {
-      cancelled = true;
-      for (const cleanup of cleanups.reverse()) cleanup();
-    };
-  }, [register, name, maxFontSize]);
-
-  useEffect(() => sessionRef.current?.setTheme(theme), [theme]);
-  useEffect(() => sessionRef.current?.setScreenReaderMode(screenReader), [screenReader]);
+  const { hostRef, state } = useTerminal<MirrorTerminal>({
+    load: () =>
+      import('../terminal/mirror-terminal').then(
+        ({ MirrorTerminal }) =>
+          (element, initial, onStateChange) =>
+            new MirrorTerminal(element, { ...initial, maxFontSize, onStateChange }),
+      ),
+    connect: (terminal) => {
+      const resized = terminal.host.terminal.onResize(({ cols, rows }) => geometry.current?.(cols, rows));
+      return [() => resized.dispose(), exposeMirror(name, terminal), register(terminal)];
+    },
+    deps: [register, name, maxFontSize],
+  });
 
   const note = state.phase === 'live' ? undefined : state.message ?? waitingText;
 

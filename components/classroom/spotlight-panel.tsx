@@ -7,7 +7,7 @@ import { cn } from '../ui/cn';
 import { EyeIcon, XIcon } from '../ui/icons';
 import type { ClassConnection } from './class-connection';
 import type { OutlineLesson } from './course-outline';
-import type { MirrorView as MirrorViewTarget } from './mirror-channel';
+import type { MirrorTarget } from './mirror-channel';
 import { MirrorView } from './mirror-view';
 
 export interface SpotlightPanelProps {
@@ -21,7 +21,7 @@ export interface SpotlightPanelProps {
 
 /** A learner's terminal, read-only, while the instructor spotlights them (they see a badge). */
 export function SpotlightPanel({ connection, learner, sessionId, error, lessons, className }: SpotlightPanelProps) {
-  const register = useCallback((view: MirrorViewTarget) => connection.registerSpotlightView(view), [connection]);
+  const register = useCallback((view: MirrorTarget) => connection.registerSpotlightView(view), [connection]);
   // As tall as the learner's screen needs at a readable size, and no taller: a short terminal
   // leaves the dashboard below in view.
   const [rows, setRows] = useState(24);

@@ -1,8 +1,9 @@
 'use client';
 
 import { useEffect, useState } from 'react';
-import { fetchLabUrl } from '../terminal/lab-config';
-import { localTokenStore, SandboxConnection } from '../terminal/sandbox-connection';
+import { fetchLabUrl } from '../connection/lab-config';
+import { localTokenStore } from '../connection/lab-connection';
+import { SandboxConnection } from '../connection/sandbox-connection';
 import { exposeConnection } from '../terminal/test-hooks';
 import { useInstructor } from './instructor-gate';
 import { INSTRUCTOR_SESSION_KEY } from './instructor-token';

@@ -1,6 +1,6 @@
 'use client';
 
-import { useSyncExternalStore } from 'react';
+import { useStore } from '../state/use-store';
 import { browserStorage } from '../storage/local-store';
 import { DisplayNameStore, type DisplayNameData } from './display-name-store';
 
@@ -8,5 +8,5 @@ import { DisplayNameStore, type DisplayNameData } from './display-name-store';
 export const displayNameStore = new DisplayNameStore(browserStorage());
 
 export function useDisplayName(): DisplayNameData {
-  return useSyncExternalStore(displayNameStore.subscribe, displayNameStore.get, displayNameStore.getServerSnapshot);
+  return useStore(displayNameStore, displayNameStore.fallback);
 }

@@ -1,9 +1,8 @@
 'use client';
 
-import { useEffect, useState } from 'react';
 import { lessonProgress, type LessonOutline } from '../progress/progress-store';
 import { progressStore, useProgress } from '../progress/use-progress';
-import { Button } from '../ui/button';
+import { ConfirmButton } from '../ui/confirm-button';
 import { ProgressBar } from '../ui/progress-bar';
 import { RotateCcwIcon } from '../ui/icons';
 import { useWorkspace } from './workspace-context';
@@ -24,43 +23,22 @@ export function LessonProgressSummary({ outline }: { outline: LessonOutline }) {
   );
 }
 
-const CONFIRM_MS = 6000;
-
 /** Forgets this lesson's progress and starts a fresh sandbox, after a confirmation. */
 function ResetLesson() {
   const { slug, connection } = useWorkspace();
-  const [confirming, setConfirming] = useState(false);
-  useEffect(() => {
-    if (!confirming) return;
-    const timer = setTimeout(() => setConfirming(false), CONFIRM_MS);
-    return () => clearTimeout(timer);
-  }, [confirming]);
-
-  if (!confirming) {
-    return (
-      <Button size="sm" variant="ghost" onClick={() => setConfirming(true)}>
-        <RotateCcwIcon />
-        Reset lesson
-      </Button>
-    );
-  }
   return (
-    <div role="group" aria-label="Confirm lesson reset" className="flex items-center gap-2 text-sm">
-      <span className="text-muted-foreground">Clear your steps and start a fresh sandbox?</span>
-      <Button
-        size="sm"
-        variant="danger"
-        onClick={() => {
-          progressStore.resetLesson(slug);
-          connection?.restart();
-          setConfirming(false);
-        }}
-      >
-        Reset
-      </Button>
-      <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
-        Cancel
-      </Button>
-    </div>
+    <ConfirmButton
+      variant="ghost"
+      groupLabel="Confirm lesson reset"
+      question="Clear your steps and start a fresh sandbox?"
+      confirmLabel="Reset"
+      onConfirm={() => {
+        progressStore.resetLesson(slug);
+        connection?.restart();
+      }}
+    >
+      <RotateCcwIcon />
+      Reset lesson
+    </ConfirmButton>
   );
 }

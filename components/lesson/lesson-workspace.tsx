@@ -1,13 +1,16 @@
 'use client';
 
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import { LearnerClassProvider } from '../classroom/learner-class-context';
+import { LearnerClassContext } from '../classroom/learner-class-context';
+import { LearnerClassroom } from '../classroom/learner-classroom';
+import { displayNameStore } from '../classroom/use-display-name';
+import { fetchLabUrl } from '../connection/lab-config';
+import { localTokenStore } from '../connection/lab-connection';
+import { SandboxConnection } from '../connection/sandbox-connection';
 import { progressStore } from '../progress/use-progress';
-import { fetchLabUrl } from '../terminal/lab-config';
-import { localTokenStore, SandboxConnection } from '../terminal/sandbox-connection';
-import { TerminalPane } from '../terminal/terminal-pane';
 import { exposeConnection } from '../terminal/test-hooks';
 import { SplitLayout } from './split-layout';
+import { TerminalPane } from './terminal-pane';
 import { WorkspaceContext, type Workspace } from './workspace-context';
 
 export interface LessonWorkspaceProps {
@@ -27,37 +30,52 @@ export interface LessonWorkspaceProps {
 }
 
 /**
- * The lesson page's interactive frame: the text beside the terminals, and the one sandbox
- * connection they share. The connection lives exactly as long as the page is open.
+ * The lesson page's interactive frame: the text beside the terminals, the one sandbox
+ * connection they share, and the page's place in the classroom on that connection. Both live
+ * exactly as long as the page is open.
  */
 export function LessonWorkspace({ slug, terminals, stepIds, text, observe, observeOpen }: LessonWorkspaceProps) {
-  const [connection, setConnection] = useState<SandboxConnection | null>(null);
+  const [page, setPage] = useState<{ connection: SandboxConnection; classroom: LearnerClassroom } | null>(null);
+  // The step list is the lesson's; it changes only with the slug, so the key keeps it stable.
+  const stepKey = stepIds.join(' ');
 
   useEffect(() => {
-    const created = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore() });
-    const unexpose = exposeConnection(created);
-    setConnection(created);
-    created.start();
+    const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore() });
+    const classroom = new LearnerClassroom(connection, {
+      slug,
+      stepIds: stepKey ? stepKey.split(' ') : [],
+      progress: progressStore,
+      names: displayNameStore,
+    });
+    // The classroom listens before the first socket exists: what lab-server says right after the
+    // handshake (the instructor is viewing this learner, a broadcast is live) must reach it, and
+    // a listener added once the page has re-rendered can come too late on a busy machine.
+    classroom.start();
+    const unexpose = exposeConnection(connection);
+    setPage({ connection, classroom });
+    connection.start();
     progressStore.visitLesson(slug);
     return () => {
       unexpose();
-      created.dispose();
-      setConnection(null);
+      classroom.dispose();
+      connection.dispose();
+      setPage(null);
     };
-  }, [slug]);
+  }, [slug, stepKey]);
 
+  const connection = page?.connection ?? null;
   const workspace = useMemo<Workspace>(() => ({ slug, terminals, connection }), [slug, terminals, connection]);
 
   return (
     <WorkspaceContext value={workspace}>
-      <LearnerClassProvider stepIds={stepIds}>
+      <LearnerClassContext value={page?.classroom ?? null}>
         <SplitLayout
           start={text}
           end={<TerminalPane observe={observe} observeOpen={observeOpen} />}
           startLabel="Lesson"
           endLabel="Terminal"
         />
-      </LearnerClassProvider>
+      </LearnerClassContext>
     </WorkspaceContext>
   );
 }

@@ -1,7 +1,8 @@
 'use client';
 
-import { createContext, useContext, useSyncExternalStore } from 'react';
-import type { ConnectionStatus, SandboxConnection } from '../terminal/sandbox-connection';
+import { createContext, useContext } from 'react';
+import type { ConnectionStatus, SandboxConnection } from '../connection/sandbox-connection';
+import { useStore } from '../state/use-store';
 
 /** What a lesson page's interactive parts share: the lesson's shape and its sandbox connection. */
 export interface Workspace {
@@ -21,16 +22,11 @@ export function useWorkspace(): Workspace {
 }
 
 const STARTING: ConnectionStatus = { state: 'connecting', message: 'Connecting to the lab…', liveTerminals: 0 };
-const noSubscription = () => () => undefined;
 
 export function useConnectionStatus(connection: SandboxConnection | null): ConnectionStatus {
-  return useSyncExternalStore(
-    connection?.subscribe ?? noSubscription,
-    connection ? connection.getStatus : () => STARTING,
-    () => STARTING,
-  );
+  return useStore(connection?.state, STARTING);
 }
 
 export function useActiveSlot(connection: SandboxConnection | null): number {
-  return useSyncExternalStore(connection?.subscribe ?? noSubscription, connection ? connection.getActiveSlot : () => 0, () => 0);
+  return useStore(connection?.activeSlot, 0);
 }

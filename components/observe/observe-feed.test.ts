@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { MeterSample, ServerToClientEvents } from '../../protocol';
-import { HISTORY_SAMPLES, ObserveFeed, type ObserveClient } from './observe-feed';
+import { FakeLabClient } from '../../lib/fake-lab-client';
+import type { MeterSample } from '../../protocol';
+import { HISTORY_SAMPLES, ObserveFeed } from './observe-feed';
 
-/** A client that records requests and lets the test play server events. */
+/** A client that answers the observe requests and lets the test play server events. */
 function fakeClient() {
-  const requests: Array<[string, unknown]> = [];
-  const listeners = new Map<string, Set<(payload: never) => void>>();
-  const client = {
-    request: async (event: string, payload: unknown) => {
-      requests.push([event, payload]);
-      return event === 'observe:subscribe' ? { cgroupVersion: 'v1', intervalMs: 500 } : {};
-    },
-    on: (event: string, listener: (payload: never) => void) => {
-      if (!listeners.has(event)) listeners.set(event, new Set());
-      listeners.get(event)!.add(listener);
-      return () => listeners.get(event)!.delete(listener);
-    },
-  } as unknown as ObserveClient;
-  const emit = <E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]) => {
-    for (const listener of listeners.get(event) ?? []) listener(payload as never);
-  };
-  return { client, requests, emit, listenerCount: () => [...listeners.values()].reduce((n, s) => n + s.size, 0) };
+  const fake = new FakeLabClient({ answer: (event) => (event === 'observe:subscribe' ? { cgroupVersion: 'v1', intervalMs: 500 } : {}) });
+  return { client: fake.client, requests: fake.requests, emit: fake.emit.bind(fake), listenerCount: () => fake.listenerCount() };
 }
 
 const sample = (at: number): MeterSample => ({
@@ -46,7 +32,7 @@ describe('the observe feed', () => {
       ['observe:subscribe', { sandboxId: 'sbx-aaaaaaaa', views: ['meters'] }],
       ['observe:unsubscribe', { sandboxId: 'sbx-aaaaaaaa' }],
     ]);
-    expect(feed.getSnapshot().cgroupVersion).toBe('v1');
+    expect(feed.state.get().cgroupVersion).toBe('v1');
   });
 
   it('keeps a bounded history for the charts, and ignores other sandboxes', async () => {
@@ -54,7 +40,7 @@ describe('the observe feed', () => {
     const feed = new ObserveFeed(client, 'sbx-aaaaaaaa');
     for (let at = 0; at < HISTORY_SAMPLES + 30; at++) emit('observe:meters', { sandboxId: 'sbx-aaaaaaaa', sample: sample(at) });
     emit('observe:meters', { sandboxId: 'sbx-bbbbbbbb', sample: sample(-1) });
-    const { history } = feed.getSnapshot();
+    const { history } = feed.state.get();
     expect(history).toHaveLength(HISTORY_SAMPLES);
     expect(history.at(-1)!.at).toBe(HISTORY_SAMPLES + 29);
   });
@@ -64,7 +50,7 @@ describe('the observe feed', () => {
     const feed = new ObserveFeed(client, 'sbx-aaaaaaaa');
     emit('observe:event', { sandboxId: 'sbx-aaaaaaaa', event: { at: 1, kind: 'throttling-started', count: 1, message: '' } });
     emit('observe:event', { sandboxId: 'sbx-aaaaaaaa', event: { at: 2, kind: 'oom-kill', count: 1, message: '' } });
-    expect(feed.getSnapshot().events.map((e) => e.kind)).toEqual(['oom-kill', 'throttling-started']);
+    expect(feed.state.get().events.map((e) => e.kind)).toEqual(['oom-kill', 'throttling-started']);
   });
 
   it('stops listening and unsubscribes when disposed', async () => {

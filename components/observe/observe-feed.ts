@@ -1,10 +1,11 @@
 /**
  * The browser's end of the observe stream for one sandbox: subscribes to the views on screen,
  * keeps a short history for the charts and the event timeline, and unsubscribes when nothing is
- * shown. A plain class with a snapshot, so React (useSyncExternalStore) only renders it.
+ * shown. A plain class with a store, so React only renders it.
  */
 import type { LabClient } from '../../lib/lab-client';
 import type { HostView, MeterSample, NamespaceMap, ObserveEvent, ObserveView } from '../../protocol';
+import { Store, type ReadableStore } from '../state/store';
 
 /** What the feed needs of a LabClient; tests pass a fake. */
 export type ObserveClient = Pick<LabClient, 'request' | 'on'>;
@@ -26,8 +27,7 @@ export interface ObserveSnapshot {
 }
 
 export class ObserveFeed {
-  private snapshot: ObserveSnapshot = { history: [], events: [] };
-  private readonly listeners = new Set<() => void>();
+  private readonly store = new Store<ObserveSnapshot>({ history: [], events: [] });
   private readonly off: Array<() => void>;
   private views: ObserveView[] = [];
   private disposed = false;
@@ -40,23 +40,20 @@ export class ObserveFeed {
     this.off = [
       client.on('observe:meters', ({ sandboxId: id, sample }) => {
         if (!mine(id)) return;
-        const history = [...this.snapshot.history, sample];
+        const history = [...this.store.get().history, sample];
         this.update({ history: history.length > HISTORY_SAMPLES ? history.slice(-HISTORY_SAMPLES) : history });
       }),
       client.on('observe:event', ({ sandboxId: id, event }) => {
-        if (mine(id)) this.update({ events: [event, ...this.snapshot.events].slice(0, MAX_EVENTS) });
+        if (mine(id)) this.update({ events: [event, ...this.store.get().events].slice(0, MAX_EVENTS) });
       }),
       client.on('observe:host-view', ({ sandboxId: id, hostView }) => mine(id) && this.update({ hostView })),
       client.on('observe:ns-map', ({ sandboxId: id, nsMap }) => mine(id) && this.update({ nsMap })),
     ];
   }
 
-  getSnapshot = (): ObserveSnapshot => this.snapshot;
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
+  get state(): ReadableStore<ObserveSnapshot> {
+    return this.store;
+  }
 
   /** Streams exactly these views; an empty list stops the stream. */
   async show(views: ObserveView[]): Promise<void> {
@@ -81,12 +78,11 @@ export class ObserveFeed {
     const wasShowing = this.views.length > 0;
     this.disposed = true;
     for (const off of this.off) off();
-    this.listeners.clear();
+    this.store.close();
     if (wasShowing) this.client.request('observe:unsubscribe', { sandboxId: this.sandboxId }).catch(() => undefined);
   }
 
   private update(change: Partial<ObserveSnapshot>): void {
-    this.snapshot = { ...this.snapshot, ...change };
-    for (const listener of this.listeners) listener();
+    this.store.set({ ...this.store.get(), ...change });
   }
 }

@@ -1,7 +1,8 @@
 'use client';
 
-import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import type { ObserveView } from '../../protocol';
+import { useStore } from '../state/use-store';
 import { cn } from '../ui/cn';
 import { EventTimeline } from './event-timeline';
 import { HostViewTable } from './host-view-table';
@@ -9,13 +10,11 @@ import { Meters } from './meters';
 import { NamespaceMapPicture } from './namespace-map';
 import { ObserveFeed, type ObserveClient, type ObserveSnapshot } from './observe-feed';
 
-/** The names lessons use in their frontmatter (`panel: meters`). */
-export type ObservePanelName = 'meters' | 'hostview' | 'nsmap';
-
-const PANELS: ReadonlyArray<{ name: ObservePanelName; view: ObserveView; title: string }> = [
-  { name: 'meters', view: 'meters', title: 'Cgroup meters' },
-  { name: 'hostview', view: 'hostView', title: 'Host view' },
-  { name: 'nsmap', view: 'nsMap', title: 'Namespace map' },
+/** Each panel streams the observe view of its name; lessons open one by that name (`panel: hostView`). */
+const PANELS: ReadonlyArray<{ name: ObserveView; title: string }> = [
+  { name: 'meters', title: 'Cgroup meters' },
+  { name: 'hostView', title: 'Host view' },
+  { name: 'nsMap', title: 'Namespace map' },
 ];
 
 export interface ObservePanelProps {
@@ -23,7 +22,7 @@ export interface ObservePanelProps {
   client: ObserveClient | undefined;
   sandboxId: string | undefined;
   /** The panel a lesson needs; with it the panel starts open on that tab. */
-  defaultPanel?: ObservePanelName;
+  defaultPanel?: ObserveView;
   /** Open on first render; defaults to open when the lesson named a panel. */
   defaultOpen?: boolean;
   /** False inside a container that collapses it already (the lesson page's observe slot). */
@@ -32,7 +31,6 @@ export interface ObservePanelProps {
 }
 
 const EMPTY: ObserveSnapshot = { history: [], events: [] };
-const noSubscription = () => () => {};
 
 /**
  * The kernel's side of the sandbox, live: cgroup meters with an event timeline, the host's view
@@ -42,7 +40,7 @@ const noSubscription = () => () => {};
 export function ObservePanel({ client, sandboxId, defaultPanel, defaultOpen, collapsible = true, className }: ObservePanelProps) {
   const [expanded, setOpen] = useState(defaultOpen ?? defaultPanel !== undefined);
   const open = !collapsible || expanded;
-  const [active, setActive] = useState<ObservePanelName>(defaultPanel ?? 'meters');
+  const [active, setActive] = useState<ObserveView>(defaultPanel ?? 'meters');
   const [feed, setFeed] = useState<ObserveFeed>();
   const visible = useOnScreen();
   const id = useId();
@@ -58,10 +56,10 @@ export function ObservePanel({ client, sandboxId, defaultPanel, defaultOpen, col
   }, [client, sandboxId]);
 
   useEffect(() => {
-    void feed?.show(open && visible.onScreen ? [PANELS.find((p) => p.name === active)!.view] : []);
+    void feed?.show(open && visible.onScreen ? [active] : []);
   }, [feed, open, active, visible.onScreen]);
 
-  const snapshot = useSyncExternalStore(feed?.subscribe ?? noSubscription, feed?.getSnapshot ?? (() => EMPTY), () => EMPTY);
+  const snapshot = useStore(feed?.state, EMPTY);
 
   return (
     <section
@@ -123,7 +121,7 @@ export function ObservePanel({ client, sandboxId, defaultPanel, defaultOpen, col
               <Meters history={snapshot.history} />
               <EventTimeline events={snapshot.events} />
             </>
-          ) : active === 'hostview' ? (
+          ) : active === 'hostView' ? (
             <HostViewTable hostView={snapshot.hostView} />
           ) : (
             <NamespaceMapPicture nsMap={snapshot.nsMap} />

@@ -1,8 +1,8 @@
 'use client';
 
-import { useSyncExternalStore } from 'react';
+import { useStore } from '../state/use-store';
 import { preferencesStore, type Preferences } from './preferences-store';
 
 export function usePreferences(): Preferences {
-  return useSyncExternalStore(preferencesStore.subscribe, preferencesStore.get, preferencesStore.getServerSnapshot);
+  return useStore(preferencesStore, preferencesStore.fallback);
 }

@@ -77,7 +77,7 @@ describe('ProgressStore', () => {
     const store = new ProgressStore(undefined);
     store.markStepDone('uts', 'look');
     expect(lessonProgress(store.get(), uts).done).toBe(1);
-    expect(store.getServerSnapshot()).toEqual(EMPTY_PROGRESS);
+    expect(store.fallback).toEqual(EMPTY_PROGRESS);
   });
 
   it('tells subscribers about changes, and only about real ones', () => {

@@ -1,11 +1,11 @@
 'use client';
 
-import { useSyncExternalStore } from 'react';
+import { useStore } from '../state/use-store';
 import { ProgressStore, type ProgressData } from './progress-store';
 
 /** One store per browser tab; other tabs are followed through the storage event. */
 export const progressStore = new ProgressStore();
 
 export function useProgress(): ProgressData {
-  return useSyncExternalStore(progressStore.subscribe, progressStore.get, progressStore.getServerSnapshot);
+  return useStore(progressStore, progressStore.fallback);
 }

@@ -1,12 +1,13 @@
 /**
  * A small observable value kept in localStorage, for state that belongs to this browser only
- * (progress, preferences, the lab session token). It plugs into React's useSyncExternalStore.
+ * (progress, preferences, the chosen name). React renders it with useStore().
  *
  * Storage is an edge: it may be missing (server rendering), full, disabled (private modes) or
  * hold something an older version wrote. None of that may break the page, so reads fall back to
  * the default and failed writes keep the value in memory for this visit.
  */
 import type { z } from 'zod';
+import { Store } from '../state/store';
 
 export type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
@@ -19,53 +20,49 @@ export function browserStorage(): StorageLike | undefined {
   }
 }
 
-export class LocalStore<T> {
-  private value: T;
-  private readonly listeners = new Set<() => void>();
+export class LocalStore<T> extends Store<T> {
   private stopWatchingOtherTabs: (() => void) | undefined;
 
   constructor(
     readonly key: string,
     private readonly schema: z.ZodType<T>,
-    private readonly fallback: T,
+    /** What the server renders, and what hydration starts from. */
+    readonly fallback: T,
     private readonly storage: StorageLike | undefined = browserStorage(),
   ) {
-    this.value = this.read();
+    super(fallback);
+    super.set(this.read());
   }
 
-  get = (): T => this.value;
-
-  /** What the server renders, and what hydration starts from. */
-  getServerSnapshot = (): T => this.fallback;
-
-  set(update: T | ((current: T) => T)): void {
-    const next = typeof update === 'function' ? (update as (current: T) => T)(this.value) : update;
-    if (Object.is(next, this.value)) return;
-    this.value = next;
+  override set(update: T | ((current: T) => T)): void {
+    const next = typeof update === 'function' ? (update as (current: T) => T)(this.get()) : update;
+    if (Object.is(next, this.get())) return;
     try {
       this.storage?.setItem(this.key, JSON.stringify(next));
     } catch {
       // Full or disabled storage: the value still holds for this visit.
     }
-    this.notify();
+    super.set(next);
   }
 
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    if (this.listeners.size === 1) this.watchOtherTabs();
-    return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) {
-        this.stopWatchingOtherTabs?.();
-        this.stopWatchingOtherTabs = undefined;
-      }
+  /** Another tab may write the same key: follow it while anything is listening. */
+  protected override watched(): void {
+    if (typeof window === 'undefined' || this.storage !== browserStorage()) return;
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === this.key || event.key === null) this.reload();
     };
-  };
+    window.addEventListener('storage', onStorage);
+    this.stopWatchingOtherTabs = () => window.removeEventListener('storage', onStorage);
+  }
+
+  protected override unwatched(): void {
+    this.stopWatchingOtherTabs?.();
+    this.stopWatchingOtherTabs = undefined;
+  }
 
   /** Re-reads storage, e.g. after another tab wrote it. */
   reload(): void {
-    this.value = this.read();
-    this.notify();
+    super.set(this.read());
   }
 
   private read(): T {
@@ -82,18 +79,5 @@ export class LocalStore<T> {
     } catch {
       return this.fallback;
     }
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) listener();
-  }
-
-  private watchOtherTabs(): void {
-    if (typeof window === 'undefined' || this.storage !== browserStorage()) return;
-    const onStorage = (event: StorageEvent) => {
-      if (event.key === this.key || event.key === null) this.reload();
-    };
-    window.addEventListener('storage', onStorage);
-    this.stopWatchingOtherTabs = () => window.removeEventListener('storage', onStorage);
   }
 }

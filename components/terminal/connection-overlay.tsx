@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { Button } from '../ui/button';
 import { RefreshIcon, RotateCcwIcon } from '../ui/icons';
-import type { ConnectionStatus, SandboxConnection } from './sandbox-connection';
+import type { ConnectionStatus, SandboxConnection } from '../connection/sandbox-connection';
 
 /**
  * What covers the terminals when they are not live, so a learner never wonders whether anything

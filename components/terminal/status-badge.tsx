@@ -1,6 +1,6 @@
 import { cva } from 'class-variance-authority';
 import { cn } from '../ui/cn';
-import type { ConnectionState } from './sandbox-connection';
+import type { ConnectionState } from '../connection/sandbox-connection';
 
 const dot = cva('size-2 rounded-full', {
   variants: {

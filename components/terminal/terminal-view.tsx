@@ -1,16 +1,17 @@
 'use client';
 
-import { useEffect, useRef, useState } from 'react';
-import { useWorkspace } from '../lesson/workspace-context';
-import { usePreferences } from '../preferences/use-preferences';
-import { useResolvedTheme } from '../site/use-resolved-theme';
+import { useEffect } from 'react';
+import type { SandboxConnection } from '../connection/sandbox-connection';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { RefreshIcon, TerminalIcon } from '../ui/icons';
+import type { OwnedTerminal } from './owned-terminal';
 import { exposeTerminal } from './test-hooks';
-import type { TerminalSession, TerminalState } from './terminal-session';
+import { useTerminal } from './use-terminal';
 
 export interface TerminalViewProps {
+  /** The sandbox connection the terminal attaches through; null until the page has one. */
+  connection: SandboxConnection | null;
   slot: number;
   label: string;
   /** False for a background tab: it stays attached, just not shown. */
@@ -22,65 +23,25 @@ export interface TerminalViewProps {
   className?: string;
 }
 
-/**
- * Mounts a TerminalSession into the page and disposes it on unmount. Everything else (socket,
- * xterm, flow control, replay) happens in the session and the connection.
- */
-export function TerminalView({ slot, label, visible, connectionLive, fontSize: fontSizeOverride, className }: TerminalViewProps) {
-  const { connection } = useWorkspace();
-  const stored = usePreferences();
-  const preferences = { ...stored, fontSize: fontSizeOverride ?? stored.fontSize };
-  const theme = useResolvedTheme();
-  const hostRef = useRef<HTMLDivElement>(null);
-  const sessionRef = useRef<TerminalSession | null>(null);
-  const [state, setState] = useState<TerminalState>({ phase: 'waiting' });
-  // Read when the session is created; later changes go through the effects below.
-  const settings = useRef({ fontSize: preferences.fontSize, screenReader: preferences.screenReader, theme });
-  settings.current = { fontSize: preferences.fontSize, screenReader: preferences.screenReader, theme };
+/** One of the learner's own terminals: an OwnedTerminal, mounted here and disposed on unmount. */
+export function TerminalView({ connection, slot, label, visible, connectionLive, fontSize, className }: TerminalViewProps) {
+  const { hostRef, terminalRef, state, settings } = useTerminal<OwnedTerminal>({
+    load: () =>
+      import('./owned-terminal').then(
+        ({ OwnedTerminal }) =>
+          (element, initial, onStateChange) =>
+            new OwnedTerminal(element, { ...initial, slot, onStateChange, onFocus: () => connection?.setActiveSlot(slot) }),
+      ),
+    connect: (terminal) => [exposeTerminal(terminal), connection!.register(terminal)],
+    deps: [connection, slot],
+    enabled: Boolean(connection),
+    fontSize,
+  });
 
+  useEffect(() => terminalRef.current?.setFontSize(settings.fontSize), [terminalRef, settings.fontSize]);
   useEffect(() => {
-    const host = hostRef.current;
-    if (!connection || !host) return;
-    let cancelled = false;
-    const cleanups: Array<() => void> = [];
-    // xterm.js needs a real DOM, so it is loaded in the browser only, after the first paint.
-    import('./terminal-session')
-      .then(({ TerminalSession }) => {
-        if (cancelled) return;
-        const initial = settings.current;
-        const session = new TerminalSession(host, {
-          slot,
-          fontSize: initial.fontSize,
-          screenReaderMode: initial.screenReader,
-          theme: initial.theme,
-          onStateChange: setState,
-          onFocus: () => connection.setActiveSlot(slot),
-        });
-        sessionRef.current = session;
-        cleanups.push(
-          () => {
-            session.dispose();
-            sessionRef.current = null;
-          },
-          exposeTerminal(session),
-          connection.register(session),
-        );
-      })
-      .catch((error: Error) => {
-        if (!cancelled) setState({ phase: 'failed', message: `The terminal could not load (${error.message}). Reload the page.` });
-      });
-    return () => {
-      cancelled = true;
-      for (const cleanup of cleanups.reverse()) cleanup();
-    };
-  }, [connection, slot]);
-
-  useEffect(() => sessionRef.current?.setFontSize(preferences.fontSize), [preferences.fontSize]);
-  useEffect(() => sessionRef.current?.setScreenReaderMode(preferences.screenReader), [preferences.screenReader]);
-  useEffect(() => sessionRef.current?.setTheme(theme), [theme]);
-  useEffect(() => {
-    if (visible) sessionRef.current?.fit();
-  }, [visible]);
+    if (visible) terminalRef.current?.fit();
+  }, [terminalRef, visible]);
 
   const problem = connectionLive && (state.phase === 'failed' || (state.phase === 'exited' && slot > 0));
 

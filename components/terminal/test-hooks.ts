@@ -3,8 +3,9 @@
  * automation (navigator.webdriver), so normal pages carry no extra globals. Tests read what the
  * learner sees on the terminal screen through it instead of scraping canvas pixels.
  */
-import type { SandboxConnection } from './sandbox-connection';
-import type { TerminalSession } from './terminal-session';
+import type { SandboxConnection } from '../connection/sandbox-connection';
+import type { MirrorTerminal } from './mirror-terminal';
+import type { OwnedTerminal } from './owned-terminal';
 
 export interface IsolabTestHooks {
   connection(): SandboxConnection | undefined;
@@ -29,8 +30,8 @@ declare global {
   }
 }
 
-const sessions = new Map<number, TerminalSession>();
-const mirrors = new Map<MirrorName, TerminalSession>();
+const terminals = new Map<number, OwnedTerminal>();
+const mirrors = new Map<MirrorName, MirrorTerminal>();
 let currentConnection: SandboxConnection | undefined;
 
 function enabled(): boolean {
@@ -41,15 +42,15 @@ function install(): void {
   if (!enabled() || window.isolab) return;
   window.isolab = {
     connection: () => currentConnection,
-    terminalText: (slot) => sessions.get(slot)?.text() ?? '',
-    terminalState: (slot) => sessions.get(slot)?.getState().phase,
-    renderer: (slot) => sessions.get(slot)?.renderer,
+    terminalText: (slot) => terminals.get(slot)?.host.text() ?? '',
+    terminalState: (slot) => terminals.get(slot)?.getState().phase,
+    renderer: (slot) => terminals.get(slot)?.host.renderer,
     size: (slot) => {
-      const terminal = sessions.get(slot)?.terminal;
+      const terminal = terminals.get(slot)?.host.terminal;
       return terminal ? { cols: terminal.cols, rows: terminal.rows } : undefined;
     },
     dropConnection: () => currentConnection?.labClient?.socket.io.engine?.close(),
-    mirrorText: (name) => mirrors.get(name)?.text() ?? '',
+    mirrorText: (name) => mirrors.get(name)?.host.text() ?? '',
     mirrorState: (name) => mirrors.get(name)?.getState().phase,
   };
 }
@@ -63,20 +64,20 @@ export function exposeConnection(connection: SandboxConnection): () => void {
   };
 }
 
-export function exposeTerminal(session: TerminalSession): () => void {
+export function exposeTerminal(terminal: OwnedTerminal): () => void {
   if (!enabled()) return () => undefined;
   install();
-  sessions.set(session.slot, session);
+  terminals.set(terminal.slot, terminal);
   return () => {
-    if (sessions.get(session.slot) === session) sessions.delete(session.slot);
+    if (terminals.get(terminal.slot) === terminal) terminals.delete(terminal.slot);
   };
 }
 
-export function exposeMirror(name: MirrorName, session: TerminalSession): () => void {
+export function exposeMirror(name: MirrorName, mirror: MirrorTerminal): () => void {
   if (!enabled()) return () => undefined;
   install();
-  mirrors.set(name, session);
+  mirrors.set(name, mirror);
   return () => {
-    if (mirrors.get(name) === session) mirrors.delete(name);
+    if (mirrors.get(name) === mirror) mirrors.delete(name);
   };
 }

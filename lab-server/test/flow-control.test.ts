@@ -7,12 +7,11 @@ import { FLOW_CONTROL } from '../../protocol';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell } from './support/shell';
 import { useTestLab, type TestLab } from './support/test-lab';
+import { sleep } from './support/sleep';
 
 let lab: TestLab;
 let client: LabClient;
 useTestLab({}, (context) => ({ lab, client } = context));
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('flow control', () => {
   it('stops sending to a viewer that does not ack, and memory stays flat', async () => {

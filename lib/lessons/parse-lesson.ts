@@ -25,8 +25,7 @@ import matter from 'gray-matter';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import type { Code, Heading, RootContent } from 'mdast';
 import { z } from 'zod';
-
-export const PANELS = ['meters', 'hostview', 'nsmap'] as const;
+import { ObserveView } from '../../protocol/observe-events';
 
 const Frontmatter = z.strictObject({
   title: z.string().min(3),
@@ -38,8 +37,8 @@ const Frontmatter = z.strictObject({
   objectives: z.array(z.string().min(3)).min(1),
   /** How many terminals the lesson shows; the second is another shell in the same sandbox. */
   terminals: z.union([z.literal(1), z.literal(2)]).default(1),
-  /** The observation panel opened by default, if any. */
-  panel: z.enum(PANELS).optional(),
+  /** The observation panel opened by default, if any: the view's name on the wire (meters, hostView, nsMap). */
+  panel: ObserveView.optional(),
 });
 
 export type MarkdownBlock = { type: 'markdown'; markdown: string };

@@ -6,7 +6,7 @@
  * One web app can thus serve both at once: the same lab on https://lab.school and on :3000.
  */
 import { NextResponse } from 'next/server';
-import type { LabConfig } from '@/components/terminal/lab-config';
+import type { LabConfig } from '@/components/connection/lab-config';
 
 export const dynamic = 'force-dynamic';
 

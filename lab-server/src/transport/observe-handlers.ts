@@ -1,5 +1,5 @@
 /**
- * Handlers for observing a sandbox (issue 5): meters, host view, namespace map.
+ * Handlers for observing a sandbox: meters, host view, namespace map.
  *
  * Subscribing looks the sandbox up through the caller's session, so another learner's sandbox
  * cannot be watched: it answers NOT_FOUND, exactly like an id that does not exist. A connection's

@@ -122,4 +122,4 @@ export async function healthz(lab: TestLab): Promise<number> {
   return response.status;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from './sleep';

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LabRequestError, type LabClient } from '../../lib/lab-client';
+import { FakeLabClient } from '../../lib/fake-lab-client';
 import type { SandboxInfo } from '../../protocol/common';
-import { RETRY_DELAYS_MS, SandboxConnection, type TerminalSlot } from './sandbox-connection';
+import { RETRY_DELAYS_MS } from './lab-connection';
+import { SandboxConnection, type TerminalSlot } from './sandbox-connection';
 
 /**
  * A stand-in for lab-server behind LabClient: it keeps sandboxes per session token, answers the
@@ -10,7 +12,7 @@ import { RETRY_DELAYS_MS, SandboxConnection, type TerminalSlot } from './sandbox
 class FakeLab {
   sandboxes: SandboxInfo[] = [];
   requests: Array<[string, unknown]> = [];
-  clients: FakeClient[] = [];
+  clients: FakeLabClient[] = [];
   refuse: LabRequestError | undefined;
   /** Refuses `sandbox:open` on a connection that was accepted (e.g. the lab is closed). */
   refuseOpen: LabRequestError | undefined;
@@ -34,64 +36,28 @@ class FakeLab {
 
   connect = async (_url: string, options: { token?: string }): Promise<LabClient> => {
     if (this.refuse) throw this.refuse;
-    const client = new FakeClient(this, options.token ?? 'new-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    const client = new FakeLabClient({ token: options.token, answer: (event, payload) => this.answer(event, payload) });
     this.clients.push(client);
-    return client as unknown as LabClient;
+    return client.client;
   };
 
-  get latest(): FakeClient {
+  get latest(): FakeLabClient {
     return this.clients.at(-1)!;
   }
-}
 
-class FakeClient {
-  closed = false;
-  sent: Array<[string, unknown]> = [];
-  private listeners = new Map<string, Set<(payload: never) => void>>();
-  private disconnectListeners = new Set<(reason: string) => void>();
-  socket = {
-    connected: true,
-    on: (_event: 'disconnect', listener: (reason: string) => void) => this.disconnectListeners.add(listener),
-    off: (_event: 'disconnect', listener: (reason: string) => void) => this.disconnectListeners.delete(listener),
-  };
-
-  constructor(
-    private readonly lab: FakeLab,
-    readonly token: string,
-  ) {}
-
-  onSession(listener: (session: { token: string }) => void) {
-    listener({ token: this.token });
-    return () => undefined;
-  }
-
-  on(event: string, listener: (payload: never) => void) {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event)!.add(listener);
-    return () => this.listeners.get(event)!.delete(listener);
-  }
-
-  emit(event: string, payload: unknown) {
-    for (const listener of this.listeners.get(event) ?? []) listener(payload as never);
-  }
-
-  send(event: string, payload: unknown) {
-    this.sent.push([event, payload]);
-  }
-
-  async request(event: string, payload: Record<string, unknown>) {
-    this.lab.requests.push([event, payload]);
+  private async answer(event: string, payload: Record<string, unknown>): Promise<unknown> {
+    this.requests.push([event, payload]);
     switch (event) {
       case 'sandbox:open':
-        if (this.lab.refuseOpen) throw this.lab.refuseOpen;
-        await this.lab.holdOpen;
-        return this.lab.sandboxes.find((s) => s.key === payload.key) ?? this.lab.newSandbox(payload.key as string);
+        if (this.refuseOpen) throw this.refuseOpen;
+        await this.holdOpen;
+        return this.sandboxes.find((s) => s.key === payload.key) ?? this.newSandbox(payload.key as string);
       case 'sandbox:list':
-        return this.lab.sandboxes;
+        return this.sandboxes;
       case 'sandbox:close': {
-        const index = this.lab.sandboxes.findIndex((s) => s.sandboxId === payload.sandboxId);
+        const index = this.sandboxes.findIndex((s) => s.sandboxId === payload.sandboxId);
         if (index === -1) throw new LabRequestError('NOT_FOUND', 'No such sandbox.');
-        this.lab.sandboxes.splice(index, 1);
+        this.sandboxes.splice(index, 1);
         return {};
       }
       case 'check:run':
@@ -99,16 +65,6 @@ class FakeClient {
       default:
         throw new Error(`unexpected request ${event}`);
     }
-  }
-
-  /** The network dropped. */
-  drop() {
-    this.socket.connected = false;
-    for (const listener of this.disconnectListeners) listener('transport close');
-  }
-
-  close() {
-    this.closed = true;
   }
 }
 
@@ -162,12 +118,12 @@ describe('SandboxConnection', () => {
     const second = new FakeSlot(1);
     connection.register(first);
     connection.register(second);
-    expect(connection.getStatus().state).toBe('connecting');
+    expect(connection.state.get().state).toBe('connecting');
 
     connection.start();
     await settle();
 
-    expect(connection.getStatus()).toMatchObject({ state: 'live', sandbox: { hostname: 'sbx-00000001' } });
+    expect(connection.state.get()).toMatchObject({ state: 'live', sandbox: { hostname: 'sbx-00000001' } });
     expect(lab.requests[0]).toEqual(['sandbox:open', { key: 'uts' }]);
     expect(token()).toBe(lab.latest.token);
     // The first terminal is the sandbox's run shell; the second starts a new shell.
@@ -187,12 +143,12 @@ describe('SandboxConnection', () => {
     lab.sandboxes[0].terminals.push({ terminalId: 'term-exec0011', kind: 'exec', cols: 80, rows: 24, exited: false });
 
     lab.latest.drop();
-    expect(connection.getStatus().state).toBe('reconnecting');
+    expect(connection.state.get().state).toBe('reconnecting');
     expect(first.detaches.at(-1)).toBe('disconnected');
     expect(first.live).toBe(false);
 
     await settle(RETRY_DELAYS_MS[0]);
-    expect(connection.getStatus()).toMatchObject({ state: 'live', sandbox: { sandboxId: 'sbx-00000001' }, liveTerminals: 2 });
+    expect(connection.state.get()).toMatchObject({ state: 'live', sandbox: { sandboxId: 'sbx-00000001' }, liveTerminals: 2 });
     expect(lab.clients).toHaveLength(2);
     expect(lab.clients[0].closed).toBe(true);
     expect(lab.clients[1].token).toBe('stored-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
@@ -209,8 +165,8 @@ describe('SandboxConnection', () => {
     lab.sandboxes = [];
     lab.latest.drop();
     await settle(RETRY_DELAYS_MS[0]);
-    expect(connection.getStatus().state).toBe('ended');
-    expect(connection.getStatus().message).toMatch(/ended while the connection was down/);
+    expect(connection.state.get().state).toBe('ended');
+    expect(connection.state.get().message).toMatch(/ended while the connection was down/);
     expect(lab.requests.filter(([event]) => event === 'sandbox:open')).toHaveLength(1);
   });
 
@@ -225,14 +181,14 @@ describe('SandboxConnection', () => {
 
     lab.sandboxes = [];
     lab.latest.emit('sandbox:closed', { sandboxId: 'sbx-00000001', reason: 'idle', message: 'Closed after 30 minutes without activity.' });
-    expect(connection.getStatus()).toMatchObject({ state: 'ended', message: 'Closed after 30 minutes without activity.' });
+    expect(connection.state.get()).toMatchObject({ state: 'ended', message: 'Closed after 30 minutes without activity.' });
     expect(first.detaches.at(-1)).toBe('ended');
     expect(connection.run('ls')).toBe(false);
 
     connection.restart();
-    expect(connection.getStatus()).toMatchObject({ state: 'connecting', message: 'Starting a fresh sandbox…' });
+    expect(connection.state.get()).toMatchObject({ state: 'connecting', message: 'Starting a fresh sandbox…' });
     await settle();
-    expect(connection.getStatus()).toMatchObject({ state: 'live', sandbox: { hostname: 'sbx-00000002' } });
+    expect(connection.state.get()).toMatchObject({ state: 'live', sandbox: { hostname: 'sbx-00000002' } });
     expect(lab.requests.slice(-2)).toEqual([
       ['sandbox:close', { sandboxId: 'sbx-00000001' }],
       ['sandbox:open', { key: 'uts' }],
@@ -246,8 +202,8 @@ describe('SandboxConnection', () => {
     lab.refuse = new LabRequestError('ORIGIN_REFUSED', 'Connections from http://evil.test are not allowed.');
     connection.start();
     await settle(30_000);
-    expect(connection.getStatus()).toMatchObject({ state: 'error', message: 'Connections from http://evil.test are not allowed.' });
-    expect(connection.getStatus().retryAt).toBeUndefined();
+    expect(connection.state.get()).toMatchObject({ state: 'error', message: 'Connections from http://evil.test are not allowed.' });
+    expect(connection.state.get().retryAt).toBeUndefined();
   });
 
   it('keeps trying while the lab server is down, and goes live once it is up', async () => {
@@ -255,13 +211,13 @@ describe('SandboxConnection', () => {
     lab.refuse = new LabRequestError('DISCONNECTED', 'xhr poll error');
     connection.start();
     await settle();
-    expect(connection.getStatus().state).toBe('error');
-    expect(connection.getStatus().message).toMatch(/Cannot reach the lab server at http:\/\/lab\.test:3001/);
-    expect(connection.getStatus().retryAt).toBeGreaterThan(Date.now());
+    expect(connection.state.get().state).toBe('error');
+    expect(connection.state.get().message).toMatch(/Cannot reach the lab server at http:\/\/lab\.test:3001/);
+    expect(connection.state.get().retryAt).toBeGreaterThan(Date.now());
 
     lab.refuse = undefined;
     await settle(RETRY_DELAYS_MS[0] + RETRY_DELAYS_MS[1]);
-    expect(connection.getStatus().state).toBe('live');
+    expect(connection.state.get().state).toBe('live');
   });
 
   it('Run types each line with Enter into the block’s terminal, and marks it active', async () => {
@@ -275,7 +231,7 @@ describe('SandboxConnection', () => {
 
     expect(connection.run('hostname\nuname -n\n', 1)).toBe(true);
     expect(second.typed).toEqual(['hostname\runame -n\r']);
-    expect(connection.getActiveSlot()).toBe(1);
+    expect(connection.activeSlot.get()).toBe(1);
     // Without a target, Run uses the terminal the learner used last.
     connection.run('ls');
     expect(second.typed.at(-1)).toBe('ls\r');
@@ -295,7 +251,7 @@ describe('SandboxConnection', () => {
     lab.refuse = new LabRequestError('FORBIDDEN', 'That instructor link is not valid.');
     connection.start();
     await settle(30_000);
-    expect(connection.getStatus()).toMatchObject({ state: 'error', errorCode: 'FORBIDDEN', message: 'That instructor link is not valid.' });
+    expect(connection.state.get()).toMatchObject({ state: 'error', errorCode: 'FORBIDDEN', message: 'That instructor link is not valid.' });
     expect(lab.clients).toHaveLength(0);
   });
 
@@ -304,12 +260,12 @@ describe('SandboxConnection', () => {
     lab.refuseOpen = new LabRequestError('LAB_CLOSED', 'The lab is closed to new sandboxes right now. Ask the instructor to open it.');
     connection.start();
     await settle(30_000);
-    expect(connection.getStatus()).toMatchObject({ state: 'error', errorCode: 'LAB_CLOSED' });
+    expect(connection.state.get()).toMatchObject({ state: 'error', errorCode: 'LAB_CLOSED' });
     lab.refuseOpen = undefined;
     connection.retry();
     await settle();
-    expect(connection.getStatus().state).toBe('live');
-    expect(connection.getStatus().errorCode).toBeUndefined();
+    expect(connection.state.get().state).toBe('live');
+    expect(connection.state.get().errorCode).toBeUndefined();
   });
 
   it('while the sandbox waits in line, says how many are ahead; then goes live', async () => {
@@ -319,14 +275,14 @@ describe('SandboxConnection', () => {
     connection.start();
     await settle();
     lab.latest.emit('sandbox:queue', { key: 'uts', ahead: 3 });
-    expect(connection.getStatus()).toMatchObject({ state: 'connecting', message: 'Starting your sandbox: 3 ahead of you.' });
+    expect(connection.state.get()).toMatchObject({ state: 'connecting', message: 'Starting your sandbox: 3 ahead of you.' });
     // Another lesson's line is not this terminal's.
     lab.latest.emit('sandbox:queue', { key: 'pid', ahead: 9 });
     lab.latest.emit('sandbox:queue', { key: 'uts', ahead: 0 });
-    expect(connection.getStatus().message).toBe('Starting your sandbox: you are next.');
+    expect(connection.state.get().message).toBe('Starting your sandbox: you are next.');
     letThrough();
     await settle();
-    expect(connection.getStatus()).toMatchObject({ state: 'live', message: '' });
+    expect(connection.state.get()).toMatchObject({ state: 'live', message: '' });
   });
 
   it('hands every client it adopts to onClient listeners, and runs their cleanup when it drops the client', async () => {

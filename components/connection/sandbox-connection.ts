@@ -9,8 +9,10 @@
  *   terminal re-attach, which replays the screen;
  * - when the sandbox ends (idle, lifetime, the shell exited) it says so and offers a restart.
  */
-import { LabClient, LabRequestError, type ConnectOptions } from '../../lib/lab-client';
+import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import type { CheckResult, SandboxInfo } from '../../protocol/common';
+import { Store, type ReadableStore } from '../state/store';
+import { ConnectFailure, LabConnection, type ClientListener, type LabConnectionOptions } from './lab-connection';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
 
@@ -27,7 +29,7 @@ export interface ConnectionStatus {
   retryAt?: number;
 }
 
-/** What the connection needs from a terminal on the page (TerminalSession implements it). */
+/** What the connection needs from a terminal on the page (an OwnedTerminal implements it). */
 export interface TerminalSlot {
   readonly slot: number;
   /** Attaches to `terminalId`, or starts a new shell when it is undefined; resolves with its id. */
@@ -39,94 +41,78 @@ export interface TerminalSlot {
   focus(): void;
 }
 
-export interface TokenStore {
-  get(): string | undefined;
-  set(token: string): void;
-}
-
-export interface SandboxConnectionOptions {
+export interface SandboxConnectionOptions extends Omit<LabConnectionOptions, 'onDrop'> {
   /** The sandbox key: the lesson's slug. */
   key: string;
-  labUrl: () => Promise<string>;
-  tokens: TokenStore;
-  /** The instructor's secret, on the instructor's pages only: their demo sandbox. */
-  instructorToken?: string;
-  /** Replaceable in tests. */
-  connect?: (url: string, options: ConnectOptions) => Promise<LabClient>;
 }
 
 /** Refusals that retrying cannot fix; the learner (or operator) has to act. FORBIDDEN is a wrong instructor link. */
 const FATAL_HANDSHAKE_CODES = new Set(['ORIGIN_REFUSED', 'PROTOCOL_MISMATCH', 'BAD_HANDSHAKE', 'TOO_MANY_CONNECTIONS', 'FORBIDDEN']);
-/** Backoff between reconnect attempts; the last value repeats. */
-export const RETRY_DELAYS_MS = [300, 1000, 2000, 4000, 8000] as const;
-const CONNECT_TIMEOUT_MS = 8000;
 
 type Mode = 'open' | 'resume' | 'restart';
 
 export class SandboxConnection {
-  private status: ConnectionStatus = { state: 'connecting', message: 'Connecting to the lab…', liveTerminals: 0 };
-  private readonly listeners = new Set<() => void>();
-  private readonly clientListeners = new Set<(client: LabClient) => (() => void) | void>();
-  private client: LabClient | undefined;
-  private clientCleanups: Array<() => void> = [];
+  private readonly statusStore = new Store<ConnectionStatus>({ state: 'connecting', message: 'Connecting to the lab…', liveTerminals: 0 });
+  private readonly activeSlotStore = new Store(0);
+  private readonly line: LabConnection;
   private sandbox: SandboxInfo | undefined;
   private readonly slots = new Map<number, TerminalSlot>();
   /** Which pty each slot shows: slot 0 is the sandbox's run terminal. */
   private readonly terminalIds = new Map<number, string>();
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private attempt = 0;
-  /** Bumped by every (re)connect and by dispose; async work from an older one is dropped. */
-  private generation = 0;
   private started = false;
   private disposed = false;
+
+  constructor(private readonly options: SandboxConnectionOptions) {
+    this.line = new LabConnection({ ...options, onDrop: () => this.dropped() });
+    // Registered before any client, so nothing the server sends on one is missed.
+    this.line.onClient((client) => {
+      const offs = [
+        client.on('sandbox:closed', ({ sandboxId, message }) => {
+          if (this.line.isCurrent(client) && sandboxId === this.sandbox?.sandboxId) this.end(message);
+        }),
+        // A class opened the lesson at once: say where this learner is in the line.
+        client.on('sandbox:queue', ({ key, ahead }) => {
+          const status = this.statusStore.get();
+          if (!this.line.isCurrent(client) || key !== this.options.key || status.state !== 'connecting') return;
+          this.setStatus({ ...status, message: queueMessage(ahead) });
+        }),
+      ];
+      return () => offs.forEach((off) => off());
+    });
+  }
+
+  /** The connection's state, for the status badge and the overlay. */
+  get state(): ReadableStore<ConnectionStatus> {
+    return this.statusStore;
+  }
+
   /** The terminal the learner last used; Run types there unless a block names another. */
-  private activeSlot = 0;
-
-  constructor(private readonly options: SandboxConnectionOptions) {}
-
-  getStatus = (): ConnectionStatus => this.status;
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getActiveSlot = (): number => this.activeSlot;
+  get activeSlot(): ReadableStore<number> {
+    return this.activeSlotStore;
+  }
 
   /** Marks the terminal the learner is using (focus, a tab, or a Run aimed at it). */
   setActiveSlot(slotIndex: number): void {
-    if (this.activeSlot === slotIndex) return;
-    this.activeSlot = slotIndex;
-    for (const listener of this.listeners) listener();
+    this.activeSlotStore.set(slotIndex);
   }
 
   get sandboxId(): string | undefined {
-    return this.status.state === 'live' ? this.sandbox?.sandboxId : undefined;
+    return this.statusStore.get().state === 'live' ? this.sandbox?.sandboxId : undefined;
   }
 
   /** The socket, for panels that subscribe to more of the protocol (observe, classroom). */
   get labClient(): LabClient | undefined {
-    return this.client;
+    return this.line.current;
   }
 
-  /**
-   * Calls `listener` with every client this connection adopts (and the current one, if any), as
-   * soon as its session is there and before any later event is handled: events the server sends
-   * right after the handshake, such as `class:broadcast-status`, reach it. The cleanup it returns
-   * runs when that client is dropped.
-   */
-  onClient(listener: (client: LabClient) => (() => void) | void): () => void {
-    this.clientListeners.add(listener);
-    if (this.client) {
-      const cleanup = listener(this.client);
-      if (cleanup) this.clientCleanups.push(cleanup);
-    }
-    return () => this.clientListeners.delete(listener);
+  /** See LabConnection.onClient. */
+  onClient(listener: ClientListener): () => void {
+    return this.line.onClient(listener);
   }
 
   /** The pty a slot shows right now, e.g. to broadcast it. */
   terminalIdOf(slotIndex: number): string | undefined {
-    return this.status.state === 'live' ? this.terminalIds.get(slotIndex) : undefined;
+    return this.statusStore.get().state === 'live' ? this.terminalIds.get(slotIndex) : undefined;
   }
 
   start(): void {
@@ -138,7 +124,7 @@ export class SandboxConnection {
   /** Tries again now instead of waiting for the next automatic attempt. */
   retry(): void {
     if (this.disposed) return;
-    void this.connect(this.sandbox && this.status.state !== 'ended' ? 'resume' : 'open');
+    void this.connect(this.sandbox && this.statusStore.get().state !== 'ended' ? 'resume' : 'open');
   }
 
   /** Throws the current sandbox away (if any is left) and starts a fresh one. */
@@ -150,12 +136,13 @@ export class SandboxConnection {
   /** Adds a terminal to the page; it attaches now if the sandbox is live, else once it is. */
   register(slot: TerminalSlot): () => void {
     this.slots.set(slot.slot, slot);
-    if (this.status.state === 'live') void this.attachSlot(slot, this.generation);
+    const client = this.line.current;
+    if (client && this.statusStore.get().state === 'live') void this.attachSlot(slot, client);
     return () => {
       if (this.slots.get(slot.slot) !== slot) return;
       this.slots.delete(slot.slot);
       const terminalId = this.terminalIds.get(slot.slot);
-      if (terminalId && this.client?.socket.connected) this.client.send('terminal:detach', { terminalId });
+      if (terminalId && this.line.connected) this.line.current?.send('terminal:detach', { terminalId });
     };
   }
 
@@ -163,8 +150,9 @@ export class SandboxConnection {
   async closeTerminal(slotIndex: number): Promise<void> {
     const terminalId = this.terminalIds.get(slotIndex);
     this.terminalIds.delete(slotIndex);
-    if (slotIndex === 0 || !terminalId || !this.client) return;
-    await this.client.request('terminal:close', { terminalId }).catch(() => undefined);
+    const client = this.line.current;
+    if (slotIndex === 0 || !terminalId || !client) return;
+    await client.request('terminal:close', { terminalId }).catch(() => undefined);
   }
 
   /** Starts a new shell in a slot whose shell exited. */
@@ -172,11 +160,12 @@ export class SandboxConnection {
     const slot = this.slots.get(slotIndex);
     if (!slot || slotIndex === 0) return;
     this.terminalIds.delete(slotIndex);
-    if (this.status.state === 'live') void this.attachSlot(slot, this.generation);
+    const client = this.line.current;
+    if (client && this.statusStore.get().state === 'live') void this.attachSlot(slot, client);
   }
 
   /** Types a command into a terminal and presses Enter. Returns false when it is not live. */
-  run(command: string, slotIndex = this.activeSlot): boolean {
+  run(command: string, slotIndex = this.activeSlotStore.get()): boolean {
     const slot = this.slots.get(slotIndex) ?? this.slots.get(0);
     if (!slot) return false;
     this.setActiveSlot(slot.slot);
@@ -190,7 +179,7 @@ export class SandboxConnection {
 
   /** Runs a step's check in the sandbox. */
   async runCheck(command: string, timeoutMs?: number): Promise<CheckResult> {
-    const client = this.client;
+    const client = this.line.current;
     const sandboxId = this.sandboxId;
     if (!client || !sandboxId) throw new Error('The sandbox is not connected right now. Wait until the terminal says “Live”, then check again.');
     const wait = (timeoutMs ?? 10_000) + 5_000;
@@ -200,20 +189,15 @@ export class SandboxConnection {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.generation++;
-    clearTimeout(this.retryTimer);
-    this.dropClient();
-    this.listeners.clear();
+    this.line.dispose();
+    this.statusStore.close();
+    this.activeSlotStore.close();
     this.slots.clear();
   }
 
   // ---------------------------------------------------------------------------------------------
 
   private async connect(mode: Mode): Promise<void> {
-    const generation = ++this.generation;
-    const stale = () => generation !== this.generation || this.disposed;
-    clearTimeout(this.retryTimer);
-    this.dropClient();
     for (const slot of this.slots.values()) slot.detach('disconnected');
     if (mode !== 'resume') {
       this.setStatus({
@@ -223,26 +207,15 @@ export class SandboxConnection {
       });
     }
 
-    let url = '';
-    let client: LabClient;
+    let client: LabClient | undefined;
     try {
-      url = await this.options.labUrl();
-      const connect = this.options.connect ?? LabClient.connect;
-      client = await connect(url, {
-        token: this.options.tokens.get(),
-        reconnection: false,
-        timeoutMs: CONNECT_TIMEOUT_MS,
-        ...(this.options.instructorToken ? { instructorToken: this.options.instructorToken } : {}),
-      });
+      client = await this.line.open();
     } catch (error) {
-      if (!stale()) this.connectFailed(error, mode, url);
+      this.connectFailed(error as ConnectFailure, mode);
       return;
     }
-    if (stale()) {
-      client.close();
-      return;
-    }
-    this.adopt(client, generation);
+    if (!client) return;
+    const stale = () => !this.line.isCurrent(client);
 
     try {
       const info = await this.findSandbox(client, mode);
@@ -254,14 +227,14 @@ export class SandboxConnection {
       if (info.sandboxId !== this.sandbox?.sandboxId) this.terminalIds.clear();
       this.sandbox = info;
       this.assignTerminals(info);
-      this.attempt = 0;
+      this.line.succeeded();
       this.setStatus({
         state: 'live',
         message: '',
         sandbox: { sandboxId: info.sandboxId, hostname: info.hostname },
         liveTerminals: info.terminals.filter((terminal) => !terminal.exited).length,
       });
-      await Promise.allSettled([...this.slots.values()].map((slot) => this.attachSlot(slot, generation)));
+      await Promise.allSettled([...this.slots.values()].map((slot) => this.attachSlot(slot, client)));
     } catch (error) {
       if (stale()) return;
       if (isTransient(error)) this.scheduleReconnect(this.sandbox ? 'resume' : mode, (error as Error).message);
@@ -294,101 +267,63 @@ export class SandboxConnection {
     if (keep) this.terminalIds.set(1, keep);
   }
 
-  private async attachSlot(slot: TerminalSlot, generation: number): Promise<void> {
-    const client = this.client;
+  private async attachSlot(slot: TerminalSlot, client: LabClient): Promise<void> {
     const sandbox = this.sandbox;
-    if (!client || !sandbox) return;
+    if (!sandbox) return;
     const known = this.terminalIds.get(slot.slot);
     try {
       const terminalId = await slot.attach(client, sandbox.sandboxId, known);
-      if (generation === this.generation) this.terminalIds.set(slot.slot, terminalId);
+      if (this.line.isCurrent(client)) this.terminalIds.set(slot.slot, terminalId);
     } catch (error) {
       // An extra shell that ended while we were away: start a new one in its place.
-      if (generation === this.generation && slot.slot > 0 && known && error instanceof LabRequestError && error.code === 'NOT_FOUND') {
+      if (this.line.isCurrent(client) && slot.slot > 0 && known && error instanceof LabRequestError && error.code === 'NOT_FOUND') {
         this.terminalIds.delete(slot.slot);
-        await this.attachSlot(slot, generation);
+        await this.attachSlot(slot, client);
       }
     }
   }
 
-  private adopt(client: LabClient, generation: number): void {
-    this.client = client;
-    const stale = () => generation !== this.generation || this.disposed;
-    this.clientCleanups.push(
-      client.onSession((session) => this.options.tokens.set(session.token)),
-      client.on('sandbox:closed', ({ sandboxId, message }) => {
-        if (!stale() && sandboxId === this.sandbox?.sandboxId) this.end(message);
-      }),
-      // A class opened the lesson at once: say where this learner is in the line.
-      client.on('sandbox:queue', ({ key, ahead }) => {
-        if (stale() || key !== this.options.key || this.status.state !== 'connecting') return;
-        this.setStatus({ ...this.status, message: queueMessage(ahead) });
-      }),
-    );
-    const onDisconnect = (reason: string) => {
-      if (stale() || reason === 'io client disconnect') return;
-      for (const slot of this.slots.values()) slot.detach('disconnected', 'Reconnecting…');
-      if (this.status.state === 'ended' || this.status.state === 'error') return;
-      this.scheduleReconnect(this.sandbox ? 'resume' : 'open', 'The connection to the lab dropped.');
-    };
-    client.socket.on('disconnect', onDisconnect);
-    this.clientCleanups.push(() => client.socket.off('disconnect', onDisconnect));
-    for (const listener of this.clientListeners) {
-      const cleanup = listener(client);
-      if (cleanup) this.clientCleanups.push(cleanup);
-    }
+  /** The socket dropped under us. */
+  private dropped(): void {
+    for (const slot of this.slots.values()) slot.detach('disconnected', 'Reconnecting…');
+    const { state } = this.statusStore.get();
+    if (state === 'ended' || state === 'error') return;
+    this.scheduleReconnect(this.sandbox ? 'resume' : 'open', 'The connection to the lab dropped.');
   }
 
-  private dropClient(): void {
-    for (const cleanup of this.clientCleanups) cleanup();
-    this.clientCleanups = [];
-    this.client?.close();
-    this.client = undefined;
-  }
-
-  private connectFailed(error: unknown, mode: Mode, url: string): void {
-    const code = error instanceof LabRequestError ? error.code : undefined;
-    const reason = (error as Error).message;
+  private connectFailed(failure: ConnectFailure, mode: Mode): void {
+    const code = failure.reason instanceof LabRequestError ? failure.reason.code : undefined;
     if (code && FATAL_HANDSHAKE_CODES.has(code)) {
-      this.fail(reason, code);
+      this.fail(failure.message, code);
       return;
     }
-    const where = url ? ` at ${url}` : '';
-    if (mode === 'resume' || this.status.state === 'reconnecting') {
+    const where = failure.url ? ` at ${failure.url}` : '';
+    if (mode === 'resume' || this.statusStore.get().state === 'reconnecting') {
       this.scheduleReconnect(mode, `Cannot reach the lab server${where} yet.`);
       return;
     }
     // Never connected: say so plainly, and keep trying in the background.
-    this.scheduleReconnect(mode, `Cannot reach the lab server${where}. Is it running? ${reason}`, 'error');
+    this.scheduleReconnect(mode, `Cannot reach the lab server${where}. Is it running? ${failure.message}`, 'error');
   }
 
   private scheduleReconnect(mode: Mode, message: string, state: 'reconnecting' | 'error' = 'reconnecting'): void {
-    clearTimeout(this.retryTimer);
-    const delay = RETRY_DELAYS_MS[Math.min(this.attempt, RETRY_DELAYS_MS.length - 1)];
-    this.attempt++;
-    const retryAt = Date.now() + delay;
-    this.setStatus({ ...this.status, state, message, errorCode: undefined, retryAt });
-    const generation = this.generation;
-    this.retryTimer = setTimeout(() => {
-      if (generation === this.generation && !this.disposed) void this.connect(mode === 'restart' ? 'open' : mode);
-    }, delay);
+    const retryAt = this.line.retryLater(() => void this.connect(mode === 'restart' ? 'open' : mode));
+    this.setStatus({ ...this.statusStore.get(), state, message, errorCode: undefined, retryAt });
   }
 
   private end(message: string): void {
-    clearTimeout(this.retryTimer);
+    this.line.cancelRetry();
     for (const slot of this.slots.values()) slot.detach('ended', message);
-    this.setStatus({ ...this.status, state: 'ended', message, errorCode: undefined, retryAt: undefined });
+    this.setStatus({ ...this.statusStore.get(), state: 'ended', message, errorCode: undefined, retryAt: undefined });
   }
 
   private fail(message: string, errorCode?: LabRequestError['code']): void {
-    clearTimeout(this.retryTimer);
-    this.setStatus({ ...this.status, state: 'error', message, errorCode, retryAt: undefined });
+    this.line.cancelRetry();
+    this.setStatus({ ...this.statusStore.get(), state: 'error', message, errorCode, retryAt: undefined });
   }
 
   private setStatus(status: ConnectionStatus): void {
-    if (this.disposed) return;
-    this.status = status;
-    for (const listener of this.listeners) listener();
+    if (!this.disposed) this.statusStore.set(status);
   }
 }
 
@@ -399,27 +334,4 @@ export function queueMessage(ahead: number): string {
 
 function isTransient(error: unknown): boolean {
   return error instanceof LabRequestError && (error.code === 'DISCONNECTED' || error.code === 'TIMEOUT');
-}
-
-/** The session token in localStorage: a reload (or a new tab) reuses the same lab session. */
-export const SESSION_TOKEN_KEY = 'isolab.session-token';
-
-/** `key` keeps another session apart, e.g. the instructor's own. */
-export function localTokenStore(key = SESSION_TOKEN_KEY): TokenStore {
-  return {
-    get() {
-      try {
-        return window.localStorage.getItem(key) ?? undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    set(token) {
-      try {
-        window.localStorage.setItem(key, token);
-      } catch {
-        // Without storage a reload starts a new session; everything else still works.
-      }
-    },
-  };
 }

@@ -1,9 +1,10 @@
 'use client';
 
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { Button, type ButtonProps } from '../ui/button';
-import { cn } from '../ui/cn';
+import { Button, type ButtonProps } from './button';
+import { cn } from './cn';
 
+/** How long the question stays before it goes away by itself. */
 const CONFIRM_MS = 8000;
 
 export interface ConfirmButtonProps {
@@ -13,6 +14,10 @@ export interface ConfirmButtonProps {
   question: ReactNode;
   confirmLabel: string;
   onConfirm(): Promise<unknown> | void;
+  /** False acts on the first press (e.g. restarting a sandbox that already ended). */
+  ask?: boolean;
+  /** What a screen reader announces for the question and its buttons. */
+  groupLabel?: string;
   size?: ButtonProps['size'];
   variant?: ButtonProps['variant'];
   className?: string;
@@ -24,9 +29,24 @@ export interface ConfirmButtonProps {
 
 /**
  * A destructive action in two presses: the first asks, the second acts. The question goes
- * away by itself after a few seconds, or with Cancel or Escape, and focus comes back.
+ * away by itself after a few seconds, or with Cancel or Escape, and focus comes back. The one
+ * confirmation in the app: class controls, resetting a learner, restarting a sandbox, resetting
+ * a lesson.
  */
-export function ConfirmButton({ children, question, confirmLabel, onConfirm, size = 'sm', variant = 'danger', className, title, disabled, ...props }: ConfirmButtonProps) {
+export function ConfirmButton({
+  children,
+  question,
+  confirmLabel,
+  onConfirm,
+  ask = true,
+  groupLabel = 'Confirm',
+  size = 'sm',
+  variant = 'danger',
+  className,
+  title,
+  disabled,
+  ...props
+}: ConfirmButtonProps) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -45,10 +65,23 @@ export function ConfirmButton({ children, question, confirmLabel, onConfirm, siz
     requestAnimationFrame(() => triggerRef.current?.focus());
   };
 
+  const act = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await onConfirm();
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
+  };
+
   if (!confirming) {
     return (
       <span className={cn('inline-flex items-center gap-2', className)}>
-        <Button ref={triggerRef} size={size} variant={variant} onClick={() => setConfirming(true)} title={title} disabled={disabled} aria-label={props['aria-label']}>
+        <Button ref={triggerRef} size={size} variant={variant} onClick={() => (ask ? setConfirming(true) : void act())} title={title} disabled={disabled} aria-label={props['aria-label']}>
           {children}
         </Button>
         {error ? (
@@ -62,7 +95,7 @@ export function ConfirmButton({ children, question, confirmLabel, onConfirm, siz
   return (
     <span
       role="group"
-      aria-label="Confirm"
+      aria-label={groupLabel}
       className={cn('inline-flex flex-wrap items-center gap-2 text-sm', className)}
       onKeyDown={(event) => {
         if (event.key === 'Escape') cancel();
@@ -75,18 +108,7 @@ export function ConfirmButton({ children, question, confirmLabel, onConfirm, siz
         variant="danger"
         disabled={busy}
         className="border-danger bg-danger text-card hover:bg-danger/90"
-        onClick={async () => {
-          setBusy(true);
-          setError(undefined);
-          try {
-            await onConfirm();
-          } catch (failure) {
-            setError((failure as Error).message);
-          } finally {
-            setBusy(false);
-            setConfirming(false);
-          }
-        }}
+        onClick={act}
       >
         {confirmLabel}
       </Button>

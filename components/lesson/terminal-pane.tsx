@@ -5,18 +5,18 @@ import { ClassBanner } from '../classroom/class-banner';
 import { FollowToggle } from '../classroom/follow-toggle';
 import { FollowView } from '../classroom/follow-view';
 import { useLearnerClass } from '../classroom/learner-class-context';
-import { useActiveSlot, useConnectionStatus, useWorkspace } from '../lesson/workspace-context';
-import { ObserveSlot } from '../lesson/observe-slot';
+import { useActiveSlot, useConnectionStatus, useWorkspace } from './workspace-context';
+import { ObserveSlot } from './observe-slot';
 import { FONT_SIZE, setPreference } from '../preferences/preferences-store';
 import { usePreferences } from '../preferences/use-preferences';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { useMediaQuery } from '../ui/use-media-query';
 import { AccessibilityIcon, ColumnsIcon, MinusIcon, PlusIcon, TabsIcon, XIcon } from '../ui/icons';
-import { ConnectionOverlay } from './connection-overlay';
-import { RestartButton } from './restart-button';
-import { StatusBadge } from './status-badge';
-import { TerminalView } from './terminal-view';
+import { ConnectionOverlay } from '../terminal/connection-overlay';
+import { RestartButton } from '../terminal/restart-button';
+import { StatusBadge } from '../terminal/status-badge';
+import { TerminalView } from '../terminal/terminal-view';
 
 export interface TerminalPaneProps {
   observe?: ReactNode;
@@ -169,7 +169,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
                     ) : null}
                   </div>
                 ) : null}
-                <TerminalView slot={slot} label={label} visible={!hidden} connectionLive={live} />
+                <TerminalView connection={connection} slot={slot} label={label} visible={!hidden} connectionLive={live} />
               </div>
             );
           })}

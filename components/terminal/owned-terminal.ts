@@ -1,0 +1,157 @@
+/**
+ * The learner's own terminal: an xterm host streaming one pty in their sandbox, which they type
+ * into and which takes the pane's size.
+ *
+ * The socket belongs to the SandboxConnection, because a lesson's terminals and checks share one
+ * sandbox and one session. The connection hands this class a client each time it (re)connects;
+ * `attach()` then opens or re-attaches the pty and replays its screen.
+ */
+import type { LabClient } from '../../lib/lab-client';
+import { MAX_INPUT_CHARS, TERMINAL_LIMITS, type TerminalKind } from '../../protocol/common';
+import type { TerminalSlot } from '../connection/sandbox-connection';
+import { OutputStream } from './output-stream';
+import { clamp, XtermHost, type TerminalSettings, type TerminalState } from './xterm-host';
+
+export interface OwnedTerminalOptions extends TerminalSettings {
+  slot: number;
+  onStateChange(state: TerminalState): void;
+  onFocus?(): void;
+}
+
+export class OwnedTerminal implements TerminalSlot {
+  readonly slot: number;
+  readonly host: XtermHost;
+  private state: TerminalState = { phase: 'waiting' };
+  private stream: OutputStream | undefined;
+  /** Each attach() gets a number; an answer for an older one is stale and dropped. */
+  private attachSeq = 0;
+  private disposed = false;
+
+  constructor(
+    element: HTMLElement,
+    private readonly options: OwnedTerminalOptions,
+  ) {
+    this.slot = options.slot;
+    this.host = new XtermHost(element, { ...options, onPaneResize: () => this.fit() });
+    const { terminal } = this.host;
+    const onFocus = () => options.onFocus?.();
+    terminal.textarea?.addEventListener('focus', onFocus);
+    this.host.own(
+      { dispose: () => terminal.textarea?.removeEventListener('focus', onFocus) },
+      terminal.onData((data) => this.sendInput(data)),
+      terminal.onBinary((data) => this.sendInput(data)),
+      terminal.onResize(({ cols, rows }) => this.stream?.client.send('terminal:resize', { terminalId: this.stream.terminalId, cols, rows })),
+    );
+    this.fit();
+  }
+
+  getState(): TerminalState {
+    return this.state;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // TerminalSlot: driven by the SandboxConnection
+  // ---------------------------------------------------------------------------------------------
+
+  async attach(client: LabClient, sandboxId: string, terminalId: string | undefined): Promise<string> {
+    const seq = ++this.attachSeq;
+    this.unbind();
+    this.setState({ phase: 'attaching', terminalId });
+    this.fit();
+    const { terminal } = this.host;
+    const cols = clamp(terminal.cols, TERMINAL_LIMITS.minCols, TERMINAL_LIMITS.maxCols);
+    const rows = clamp(terminal.rows, TERMINAL_LIMITS.minRows, TERMINAL_LIMITS.maxRows);
+    let opened;
+    try {
+      opened = await client.request('terminal:open', { sandboxId, cols, rows, ...(terminalId ? { terminalId } : {}) });
+    } catch (error) {
+      if (seq === this.attachSeq && !this.disposed) this.setState({ phase: 'failed', message: (error as Error).message, terminalId });
+      throw error;
+    }
+    if (seq !== this.attachSeq || this.disposed) return opened.terminalId;
+
+    // Output for this terminal can only arrive after the answer (the server sends it from later
+    // turns, and socket.io delivers in order), so subscribing here misses nothing.
+    const id = opened.terminalId;
+    this.stream = new OutputStream(client, id, terminal, {
+      onExit: (exitCode) => this.setState({ phase: 'exited', terminalId: id, message: exitMessage(opened.kind, exitCode) }),
+    });
+    // The snapshot is the whole screen and scrollback as escape sequences; it goes into a
+    // clean terminal so that a reload shows exactly what was there.
+    terminal.reset();
+    if (opened.snapshot) terminal.write(opened.snapshot);
+    this.setState(opened.exited ? { phase: 'exited', terminalId: id, message: exitMessage(opened.kind, null) } : { phase: 'live', terminalId: id });
+    return id;
+  }
+
+  detach(reason: 'disconnected' | 'ended', message?: string): void {
+    this.attachSeq++;
+    this.unbind();
+    if (this.state.phase === 'exited' && reason === 'ended') return;
+    this.setState({ ...this.state, phase: reason === 'ended' ? 'exited' : 'waiting', message });
+  }
+
+  /** Types text as if the learner had: a Run button uses this. */
+  type(data: string): boolean {
+    if (!this.stream || this.state.phase !== 'live') return false;
+    this.host.terminal.scrollToBottom();
+    this.sendInput(data);
+    return true;
+  }
+
+  focus(): void {
+    this.host.terminal.focus();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Display settings
+  // ---------------------------------------------------------------------------------------------
+
+  setFontSize(fontSize: number): void {
+    if (this.host.terminal.options.fontSize === fontSize) return;
+    this.host.terminal.options.fontSize = fontSize;
+    this.fit();
+  }
+
+  /** Sizes the terminal (and so the pty) to its pane. A hidden pane (an inactive tab) is left as it is. */
+  fit(): void {
+    if (this.disposed || this.host.hidden) return;
+    const proposed = this.host.fitAddon.proposeDimensions();
+    if (!proposed || !Number.isFinite(proposed.cols) || !Number.isFinite(proposed.rows)) return;
+    if (proposed.cols < TERMINAL_LIMITS.minCols || proposed.rows < TERMINAL_LIMITS.minRows) return;
+    this.host.fitAddon.fit();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.unbind();
+    this.host.dispose();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private sendInput(data: string): void {
+    const stream = this.stream;
+    if (!stream || this.state.phase !== 'live') return;
+    // A huge paste is split to fit the protocol's per-message limit; order is kept by the socket.
+    for (let start = 0; start < data.length; start += MAX_INPUT_CHARS) {
+      stream.client.send('terminal:input', { terminalId: stream.terminalId, data: data.slice(start, start + MAX_INPUT_CHARS) });
+    }
+  }
+
+  private unbind(): void {
+    this.stream?.dispose();
+    this.stream = undefined;
+  }
+
+  private setState(state: TerminalState): void {
+    this.state = state;
+    this.options.onStateChange(state);
+  }
+}
+
+function exitMessage(kind: TerminalKind, exitCode: number | null): string {
+  const code = exitCode === null || exitCode === 0 ? '' : ` (exit code ${exitCode})`;
+  return kind === 'run' ? `The sandbox's main shell exited${code}, so the sandbox ended.` : `This shell exited${code}.`;
+}

@@ -27,6 +27,8 @@ import type { Code, Heading, RootContent } from 'mdast';
 import { z } from 'zod';
 import { ObserveView } from '../../protocol/observe-events';
 
+const OLD_PANEL_NAMES: Record<string, ObserveView> = { hostview: 'hostView', nsmap: 'nsMap' };
+
 const Frontmatter = z.strictObject({
   title: z.string().min(3),
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lowercase letters, digits and dashes'),
@@ -37,8 +39,11 @@ const Frontmatter = z.strictObject({
   objectives: z.array(z.string().min(3)).min(1),
   /** How many terminals the lesson shows; the second is another shell in the same sandbox. */
   terminals: z.union([z.literal(1), z.literal(2)]).default(1),
-  /** The observation panel opened by default, if any: the view's name on the wire (meters, hostView, nsMap). */
-  panel: ObserveView.optional(),
+  /**
+   * The observation panel opened by default, if any: the view's name on the wire (meters,
+   * hostView, nsMap). The older spellings hostview and nsmap are read as those names.
+   */
+  panel: z.preprocess((value) => (typeof value === 'string' ? (OLD_PANEL_NAMES[value] ?? value) : value), ObserveView).optional(),
 });
 
 export type MarkdownBlock = { type: 'markdown'; markdown: string };

@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto';
 import type { LabClient } from '../lib/lab-client';
 import { spawnBreakdown } from './support/spawn-breakdown';
 import { startLabProcess, type LabProcess } from './support/lab-process';
-import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+import { emitResult, printTable, round, summarize } from './support/stats';
+import { sleep } from '../lab-server/test/support/sleep';
 import { isolabTerminal, PROMPT } from './support/terminal-clients';
 
 const SIZES = (process.env.BENCH_CLASS_SIZES ?? '30,100').split(',').map(Number);

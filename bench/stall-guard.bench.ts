@@ -10,7 +10,8 @@
  */
 import { TERMINAL_LIMITS } from '../protocol';
 import { startLabProcess } from './support/lab-process';
-import { emitResult, printTable, round, sleep, summarize } from './support/stats';
+import { emitResult, printTable, round, summarize } from './support/stats';
+import { sleep } from '../lab-server/test/support/sleep';
 import { isolabShell, isolabTerminal, KEYSTROKE_INTERVAL_MS, PROMPT, type BenchTerminal } from './support/terminal-clients';
 
 const KEYSTROKES = Number(process.env.BENCH_STALL_KEYSTROKES ?? 100);

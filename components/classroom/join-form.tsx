@@ -3,8 +3,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { storeClassCode } from '../../lib/class-code';
 import { LabClient, LabRequestError } from '../../lib/lab-client';
-import { fetchLabUrl } from '../terminal/lab-config';
-import { SESSION_TOKEN_KEY } from '../terminal/sandbox-connection';
+import { fetchLabUrl } from '../connection/lab-config';
+import { SESSION_TOKEN_KEY } from '../connection/lab-connection';
 import { Button } from '../ui/button';
 
 /**

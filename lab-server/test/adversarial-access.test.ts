@@ -131,11 +131,13 @@ describe('display names', () => {
   const BIDI_OVERRIDE = '\u202e';
   const ZERO_WIDTH_SPACE = '\u200b';
 
-  it('a name with a bidi override or zero-width character in the handshake is replaced by a generated one', async () => {
+  it('a name with a bidi override or zero-width character, or 1000 characters long, in the handshake is replaced by a generated one', async () => {
     const client = await from('127.0.0.31', { displayName: `evil${BIDI_OVERRIDE}gnp.exe` });
     expect(client.session!.displayName).toMatch(/^[a-z]+-[a-z]+$/);
     const sneaky = await from('127.0.0.31', { displayName: `Ali${ZERO_WIDTH_SPACE}ce` });
     expect(sneaky.session!.displayName).toMatch(/^[a-z]+-[a-z]+$/);
+    const long = await from('127.0.0.31', { displayName: 'n'.repeat(1000) });
+    expect(long.session!.displayName).toMatch(/^[a-z]+-[a-z]+$/);
   });
 
   it('renaming refuses control and invisible characters and the instructor title, with the reason', async () => {

@@ -33,7 +33,9 @@ let neighbourClient: LabClient;
 let neighbour: Shell;
 
 beforeAll(async () => {
-  lab = await startTestLab();
+  // These probes race runc itself over dozens of back-to-back execs; the per-learner check rate
+  // that would stop a real learner doing that has its own probe (adversarial-stall.test.ts).
+  lab = await startTestLab({ ISOLAB_CHECKS_PER_MINUTE: '60000' });
   attacker = await lab.connect();
   neighbourClient = await lab.connect();
   [mine, neighbour] = await Promise.all([openShell(attacker, 'attacker'), openShell(neighbourClient, 'neighbour')]);

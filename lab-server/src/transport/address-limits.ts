@@ -24,7 +24,7 @@ export interface AddressPolicy {
 }
 
 /** Wrong secrets one address may send: this many at once, then one a minute. */
-const WRONG_SECRET_BURST = 10;
+export const WRONG_SECRET_BURST = 10;
 const WRONG_SECRETS_PER_SECOND = 1 / 60;
 
 export class AddressLimits {

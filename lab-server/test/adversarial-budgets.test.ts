@@ -13,6 +13,7 @@ import { LabError, startFailure } from '../src/errors';
 import { ptysPerSandbox } from '../src/runtime/oci-spec';
 import { attack, fields, healthz, perl, processStatus } from './support/attack';
 import { openShell, type Shell } from './support/shell';
+import { sleep } from './support/sleep';
 import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, type TestLab } from './support/test-lab';
 
@@ -224,6 +225,8 @@ describe('child cgroups, a host-wide budget (memory-cgroup ids)', () => {
     } else {
       // cgroup v1 has no such limit: the budget watch closes the sandbox, and its cgroups go with it.
       expect(await closed).toBe('budget');
+      // The learner is told at once; the teardown that removes the cgroups follows it.
+      for (let poll = 0; poll < 300 && dirs.some((dir) => existsSync(dir)); poll++) await sleep(100);
       expect(dirs.filter((dir) => existsSync(dir))).toEqual([]);
     }
   });

@@ -12,7 +12,7 @@ import { TERMINAL_LIMITS } from '../protocol';
 import { startLabProcess } from './support/lab-process';
 import { emitResult, printTable, round, summarize } from './support/stats';
 import { sleep } from '../lab-server/test/support/sleep';
-import { isolabShell, isolabTerminal, KEYSTROKE_INTERVAL_MS, PROMPT, type BenchTerminal } from './support/terminal-clients';
+import { isolabShell, isolabTerminal, measureEcho, PROMPT, type BenchTerminal } from './support/terminal-clients';
 
 const KEYSTROKES = Number(process.env.BENCH_STALL_KEYSTROKES ?? 100);
 const ROUNDS = Number(process.env.BENCH_STALL_ROUNDS ?? 2);
@@ -47,7 +47,7 @@ learner.socket.on('disconnect', () => neighbourDisconnects++);
 /** Without reconnection, a dropped neighbour stays dropped: the run ends there, with that figure. */
 const neighbourLost = () => neighbourDisconnects > 0;
 const neighbour = await isolabShell(learner, 'neighbour');
-await echoTimes(neighbour, 30); // warm-up
+await measureEcho(neighbour, 30, { capMs: ECHO_CAP_MS, stop: neighbourLost }); // warm-up
 
 const healthUrl = `${lab.url}/healthz`;
 const samples = { quiet: [] as number[], attack: [] as number[] };
@@ -69,7 +69,7 @@ for (let r = 0; r < ROUNDS && !neighbourLost(); r++) {
       await sleep(2000);
     }
     const stopProbe = probeHealth(healthUrl, health[phase]);
-    const times = await echoTimes(neighbour, KEYSTROKES);
+    const times = await measureEcho(neighbour, KEYSTROKES, { capMs: ECHO_CAP_MS, stop: neighbourLost });
     samples[phase].push(...times);
     stopProbe();
     const phaseHealth = summarize(health[phase]);
@@ -111,28 +111,6 @@ learner.close();
 attackerClient.close();
 await lab.stop();
 process.exit(0);
-
-/** Like measureEcho, but a lost or very late echo counts as ECHO_CAP_MS instead of ending the run. */
-async function echoTimes(terminal: BenchTerminal, count: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < count && !neighbourLost(); i++) {
-    for (const [key, echo] of [
-      ['x', /x$/],
-      ['\x7f', /\x08\x1b\[K$|\x08 \x08$/],
-    ] as const) {
-      terminal.clear();
-      const started = performance.now();
-      terminal.type(key);
-      const arrived = await terminal.next(echo, ECHO_CAP_MS).then(
-        () => true,
-        () => false,
-      );
-      times.push(arrived ? performance.now() - started : ECHO_CAP_MS);
-      await sleep(KEYSTROKE_INTERVAL_MS);
-    }
-  }
-  return times;
-}
 
 /** Asks /healthz every 100 ms (one request at a time) until stopped; times each answer. */
 function probeHealth(url: string, into: number[]): () => void {

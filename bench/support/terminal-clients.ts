@@ -136,10 +136,15 @@ export async function wettyTerminal(url: string, size = { cols: 120, rows: 40 })
  */
 export const KEYSTROKE_INTERVAL_MS = 10;
 
-/** Types a letter and erases it, `count` times, timing each echo (ms). The line never grows. */
-export async function measureEcho(terminal: BenchTerminal, count: number): Promise<number[]> {
+/**
+ * Types a letter and erases it, `count` times, timing each echo (ms). The line never grows.
+ * Without `capMs` a lost echo ends the run (after 10 s); with it, an echo later than `capMs`
+ * counts as `capMs` and the run goes on, for benches that measure a lab under attack. `stop`
+ * ends the run early (a disconnected terminal).
+ */
+export async function measureEcho(terminal: BenchTerminal, count: number, options: { capMs?: number; stop?: () => boolean } = {}): Promise<number[]> {
   const times: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && !options.stop?.(); i++) {
     for (const [key, echo] of [
       ['x', /x$/],
       ['\x7f', /\x08\x1b\[K$|\x08 \x08$/],
@@ -147,8 +152,13 @@ export async function measureEcho(terminal: BenchTerminal, count: number): Promi
       terminal.clear();
       const started = performance.now();
       terminal.type(key);
-      await terminal.next(echo, 10_000);
-      times.push(performance.now() - started);
+      if (options.capMs === undefined) {
+        await terminal.next(echo, 10_000);
+        times.push(performance.now() - started);
+      } else {
+        const arrived = await terminal.next(echo, options.capMs).then(() => true, () => false);
+        times.push(arrived ? performance.now() - started : options.capMs);
+      }
       await new Promise((resolve) => setTimeout(resolve, KEYSTROKE_INTERVAL_MS));
     }
   }

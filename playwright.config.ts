@@ -7,16 +7,9 @@
  * Playwright cannot download browsers here, so it drives Debian's chromium.
  */
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_LAUNCH_OPTIONS, E2E_BASE_URL, E2E_INSTRUCTOR_TOKEN, E2E_LAB_COMMAND, E2E_LAB_ENV, E2E_READY_URL } from './e2e/support/lab-env';
 
-/**
- * ISOLAB_E2E_PORT moves the whole e2e lab (web on it, lab-server on it + 1, its own state
- * directory and cgroup parent), so two checkouts can run their browser tests at the same time.
- */
-export const E2E_WEB_PORT = Number(process.env.ISOLAB_E2E_PORT || 3100);
-export const E2E_LAB_PORT = E2E_WEB_PORT + 1;
-const E2E_LAB_NAME = E2E_WEB_PORT === 3100 ? 'isolab-e2e' : `isolab-e2e-${E2E_WEB_PORT}`;
-/** A fixed instructor token, so the classroom tests can open the dashboard (e2e/classroom.spec.ts). */
-export const E2E_INSTRUCTOR_TOKEN = 'e2e-instructor-token-0123456789abcdef';
+export { E2E_INSTRUCTOR_TOKEN };
 
 export default defineConfig({
   testDir: 'e2e',
@@ -28,12 +21,9 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   use: {
-    baseURL: `http://127.0.0.1:${E2E_WEB_PORT}`,
+    baseURL: E2E_BASE_URL,
     browserName: 'chromium',
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    },
+    launchOptions: CHROMIUM_LAUNCH_OPTIONS,
     viewport: { width: 1440, height: 900 },
     permissions: ['clipboard-read', 'clipboard-write'],
     trace: 'retain-on-failure',
@@ -47,8 +37,8 @@ export default defineConfig({
     { name: 'whole-lab', grep: /@whole-lab/, dependencies: ['lab'] },
   ],
   webServer: {
-    command: 'node --import tsx scripts/start.ts',
-    url: `http://127.0.0.1:${E2E_WEB_PORT}/api/lab-config`,
+    command: E2E_LAB_COMMAND.join(' '),
+    url: E2E_READY_URL,
     // The first run builds the web app into .next-e2e/, which takes a minute or two.
     timeout: 300_000,
     // ISOLAB_E2E_REUSE=1 runs against a lab you started yourself on these ports (handy while editing).
@@ -56,16 +46,6 @@ export default defineConfig({
     gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     stdout: 'pipe',
     stderr: 'pipe',
-    env: {
-      PORT: String(E2E_WEB_PORT),
-      ISOLAB_PORT: String(E2E_LAB_PORT),
-      ISOLAB_HOST: '127.0.0.1',
-      ISOLAB_PUBLIC_URL: `http://127.0.0.1:${E2E_WEB_PORT}`,
-      ISOLAB_STATE_DIR: `/run/${E2E_LAB_NAME}`,
-      ISOLAB_CGROUP_PARENT: E2E_LAB_NAME,
-      ISOLAB_NEXT_DIST: '.next-e2e',
-      ISOLAB_LOG_LEVEL: process.env.ISOLAB_LOG_LEVEL ?? 'warn',
-      ISOLAB_INSTRUCTOR_TOKEN: E2E_INSTRUCTOR_TOKEN,
-    },
+    env: E2E_LAB_ENV,
   },
 });

@@ -12,6 +12,7 @@
 import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import type { CheckResult, SandboxInfo } from '../../protocol/common';
 import { Store, type ReadableStore } from '../state/store';
+import { markFirstPrompt } from './first-prompt-marks';
 import { ConnectFailure, LabConnection, type ClientListener, type LabConnectionOptions } from './lab-connection';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
@@ -215,11 +216,13 @@ export class SandboxConnection {
       return;
     }
     if (!client) return;
+    markFirstPrompt('socket-open');
     const stale = () => !this.line.isCurrent(client);
 
     try {
       const info = await this.findSandbox(client, mode);
       if (stale()) return;
+      markFirstPrompt('sandbox-open');
       if (!info) {
         this.end('Your sandbox ended while the connection was down (the lab server may have restarted). Start a fresh one to carry on.');
         return;
@@ -273,6 +276,7 @@ export class SandboxConnection {
     const known = this.terminalIds.get(slot.slot);
     try {
       const terminalId = await slot.attach(client, sandbox.sandboxId, known);
+      if (slot.slot === 0) markFirstPrompt('terminal-open');
       if (this.line.isCurrent(client)) this.terminalIds.set(slot.slot, terminalId);
     } catch (error) {
       // An extra shell that ended while we were away: start a new one in its place.

@@ -5,6 +5,7 @@ import { LearnerClassContext } from '../classroom/learner-class-context';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { displayNameStore } from '../classroom/use-display-name';
 import { fetchLabUrl } from '../connection/lab-config';
+import { markFirstPrompt } from '../connection/first-prompt-marks';
 import { localTokenStore } from '../connection/lab-connection';
 import { SandboxConnection } from '../connection/sandbox-connection';
 import { progressStore } from '../progress/use-progress';
@@ -40,6 +41,7 @@ export function LessonWorkspace({ slug, terminals, stepIds, text, observe, obser
   const stepKey = stepIds.join(' ');
 
   useEffect(() => {
+    markFirstPrompt('hydrated');
     const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore() });
     const classroom = new LearnerClassroom(connection, {
       slug,

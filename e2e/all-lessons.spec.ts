@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { loadLessons } from '../lib/lessons/load-lessons';
-import { pollFor, PROMPT } from './support/terminal';
+import { expectLive, pollFor, PROMPT } from './support/terminal';
 
 const lessons = loadLessons();
 
@@ -64,7 +64,7 @@ for (const lesson of lessons) {
       expect(await image.getAttribute('alt'), 'every diagram has alt text').toBeTruthy();
     }
 
-    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status'));
     for (let slot = 0; slot < lesson.terminals; slot++) await pollFor(page, PROMPT, { slot });
     expect(failedRequests).toEqual([]);
     expect(errors).toEqual([]);

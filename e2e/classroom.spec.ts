@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { E2E_INSTRUCTOR_TOKEN } from '../playwright.config';
-import { openLesson, pollFor, PROMPT, terminalText, typeInto } from './support/terminal';
+import { expectLive, openLesson, pollFor, PROMPT, terminalText, typeInto } from './support/terminal';
 
 const SCREENSHOTS = 'e2e/output';
 
@@ -21,7 +21,7 @@ async function openDashboard(page: Page): Promise<void> {
 
 /** Waits until the instructor's own demo terminal is at a prompt. */
 async function demoTerminalReady(page: Page): Promise<void> {
-  await expect(page.getByTestId('terminal-status').first()).toHaveAttribute('data-state', 'live');
+  await expectLive(page.getByTestId('terminal-status').first());
   await pollFor(page, PROMPT);
 }
 
@@ -241,19 +241,19 @@ test('class controls: a closed lab refuses new sandboxes in plain words; End all
     await expect(overlay).toContainText('The lab is closed right now');
     await expect(overlay).toContainText('Ask the instructor to open it');
     // Sandboxes that were already running carry on.
-    await expect(early.page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(early.page.getByTestId('terminal-status'));
 
     await page.getByRole('button', { name: 'End all sandboxes' }).click();
     await page.getByRole('button', { name: 'End all', exact: true }).click();
     await expect(early.page.getByTestId('terminal-overlay')).toHaveAttribute('data-state', 'ended');
     await expect(early.page.getByTestId('terminal-overlay')).toContainText('The instructor ended this sandbox');
     // The instructor's own demo terminal is not a learner's: it keeps running.
-    await expect(page.getByTestId('terminal-status').first()).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status').first());
 
     await openSwitch.click();
     await expect(openSwitch).toHaveAttribute('aria-checked', 'true');
     await late.page.getByTestId('terminal-overlay').getByRole('button', { name: 'Try again' }).click();
-    await expect(late.page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(late.page.getByTestId('terminal-status'));
   } finally {
     // Never leave the lab closed for whatever runs next.
     if ((await openSwitch.getAttribute('aria-checked')) === 'false') await openSwitch.click();

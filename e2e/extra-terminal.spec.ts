@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { loadLessons } from '../lib/lessons/load-lessons';
-import { openLesson, pollFor, PROMPT, typeInto } from './support/terminal';
+import { expectLive, openLesson, pollFor, PROMPT, typeInto } from './support/terminal';
 
 const singleTerminal = loadLessons().find((lesson) => lesson.terminals === 1);
 
@@ -21,13 +21,13 @@ test('“+ Terminal” opens another shell in the same sandbox, which comes back
   await pollFor(page, 'from-the-first-shell\nfirst-shell-visible\n', { slot: 1 });
 
   await page.reload();
-  await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+  await expectLive(page.getByTestId('terminal-status'));
   await pollFor(page, 'first-shell-visible\n', { slot: 1 });
 
   await page.getByRole('button', { name: 'Close terminal 2' }).click();
   await expect(page.getByTestId('terminal-2')).toHaveCount(0);
   await page.reload();
-  await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+  await expectLive(page.getByTestId('terminal-status'));
   await pollFor(page, PROMPT);
   await expect(page.getByTestId('terminal-2')).toHaveCount(0);
 });

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { openLesson, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
+import { expectLive, openLesson, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
 
 const SCREENSHOTS = 'e2e/output';
 
@@ -16,7 +16,7 @@ test.describe('the UTS lesson', () => {
     await page.goto('/lessons/uts');
     await expect(page.getByRole('heading', { level: 1 })).toContainText('UTS namespace');
     // The learner sees the state before and after: connecting, then live.
-    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status'));
     await pollFor(page, PROMPT);
     const hostname = await sandboxHostname(page);
 
@@ -91,7 +91,7 @@ test.describe('the UTS lesson', () => {
     await pollFor(page, 'second-42\n', { slot: 1 });
 
     await page.reload();
-    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status'));
     // Nothing was typed since the reload: the text can only come from the replayed screen.
     await pollFor(page, 'replay-42-marker\n');
     await pollFor(page, 'second-42\n', { slot: 1 });
@@ -117,7 +117,7 @@ test.describe('the UTS lesson', () => {
     });
 
     await expect.poll(() => states).toContain('reconnecting');
-    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status'));
     expect(await sandboxHostname(page)).toBe(hostname);
     await pollFor(page, 'before-drop\n');
     await typeInto(page, 0, 'echo after-drop');
@@ -217,7 +217,7 @@ test.describe('the UTS lesson', () => {
     await page.getByRole('button', { name: 'Reset lesson' }).click();
     await page.getByRole('group', { name: 'Confirm lesson reset' }).getByRole('button', { name: 'Reset', exact: true }).click();
     await expect(progress).toHaveText('0 of 6 steps done');
-    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status'));
     await pollFor(page, PROMPT);
     expect(await sandboxHostname(page)).not.toBe(hostname);
   });
@@ -232,7 +232,7 @@ test.describe('the UTS lesson', () => {
     await expect(overlay).toContainText('This sandbox has ended');
     await overlay.getByRole('button', { name: 'Restart sandbox' }).click();
 
-    await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+    await expectLive(page.getByTestId('terminal-status'));
     await pollFor(page, PROMPT);
     await pollFor(page, PROMPT, { slot: 1 });
     const fresh = await sandboxHostname(page);

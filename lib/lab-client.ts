@@ -116,12 +116,20 @@ export class LabClient {
     return () => this.sessionListeners.delete(listener);
   }
 
-  /** Sends a request and resolves with its value, or rejects with the server's coded refusal. */
-  request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>, timeoutMs = 30_000): Promise<RequestResult<E>> {
+  /**
+   * Sends a request and resolves with its value, or rejects with the server's coded refusal.
+   *
+   * `onReply` runs the moment the answer is read, in its place among the events. In Node, events
+   * read from the socket together are all handled before the promise's continuation runs, so a
+   * caller that starts listening only after `await` can miss what the server sent right after
+   * the answer (a terminal's first output after `terminal:open`); onReply marks that point.
+   */
+  request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>, timeoutMs = 30_000, onReply?: () => void): Promise<RequestResult<E>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
       const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
       emit(event, payload, (result) => {
+        onReply?.();
         clearTimeout(timer);
         if (result.ok) resolve(result.value);
         else reject(new LabRequestError(result.error.code, result.error.message));

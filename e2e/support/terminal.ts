@@ -3,7 +3,7 @@
  * from xterm.js's own buffer (through window.isolab, installed for automated browsers), never
  * from pixels, and every wait polls for what should appear instead of sleeping.
  */
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 
 /** Everything terminal `slot` (0-based) shows, scrollback included. */
 export function terminalText(page: Page, slot = 0): Promise<string> {
@@ -27,10 +27,27 @@ export async function pollFor(page: Page, expected: string | RegExp, options: { 
 /** A bash prompt in a sandbox, e.g. `root@sbx-1a2b3c4d:~# ` at the end of the screen. */
 export const PROMPT = /root@[\w-]+:[^\n]*# ?$/;
 
+/**
+ * How long a terminal may take to become live: as long as the product itself waits before it
+ * shows an error (the browser's connect attempt, 8 s, and lab-server's sandbox start, 15 s), plus
+ * the page's own loading on a busy machine. Not a guess at how fast it should be: a terminal
+ * that fails says so sooner, and `expectLive` then fails with what it shows.
+ */
+const SETTLE_MS = 40_000;
+
+/**
+ * Waits until the terminal's status settles (live, ended or error) and asserts that it is live.
+ * `status` is a `terminal-status` badge.
+ */
+export async function expectLive(status: Locator): Promise<void> {
+  await expect(status, 'the terminal should finish connecting').toHaveAttribute('data-state', /^(live|ended|error)$/, { timeout: SETTLE_MS });
+  await expect(status).toHaveAttribute('data-state', 'live', { timeout: 1 });
+}
+
 /** Opens a lesson and waits until its terminals are live and at a prompt. */
 export async function openLesson(page: Page, slug: string, terminals = 1): Promise<void> {
   await page.goto(`/lessons/${slug}`);
-  await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live');
+  await expectLive(page.getByTestId('terminal-status'));
   for (let slot = 0; slot < terminals; slot++) await pollFor(page, PROMPT, { slot });
 }
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
-import { openShell, type Shell } from './support/shell';
+import { pollUntil } from './support/attack';
+import { checkOutput, openShell, type Shell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
 import { useTestLab, type TestLab } from './support/test-lab';
 
@@ -12,6 +13,16 @@ let lab: TestLab;
 let client: LabClient;
 let shell: Shell;
 useTestLab({ shellKey: 'terminals' }, (context) => ({ lab, client, shell } = context));
+
+/**
+ * Waits until `args` runs in the foreground of the first terminal. The shell echoes a command
+ * before it starts it, so a Ctrl-C or Ctrl-Z typed at the echo can reach the shell itself, which
+ * ignores it, instead of the program.
+ */
+async function inForeground(args: string): Promise<void> {
+  const running = `ps -eo stat=,args= | grep -q '^[^ ]*+ *${args}$'`;
+  await checkOutput(client, shell.sandbox.sandboxId, `${pollUntil(running)}; ${running}`);
+}
 
 describe('the first terminal', () => {
   it('is a root shell in the sandbox, started by runc run', async () => {
@@ -38,7 +49,7 @@ describe('the first terminal', () => {
 
   it('interrupts a running program with Ctrl-C', async () => {
     shell.term.run('sleep 600');
-    await shell.term.waitFor(/sleep 600\s*$/);
+    await inForeground('sleep 600');
     shell.term.type('\x03');
     await shell.term.waitFor(/\^C\s*\n.*# $/);
     expect(await shell.term.exec('echo after-interrupt')).toContain('after-interrupt');
@@ -46,7 +57,7 @@ describe('the first terminal', () => {
 
   it('has job control: suspend with Ctrl-Z, list, resume in the background', async () => {
     shell.term.run('sleep 300');
-    await shell.term.waitFor(/sleep 300\s*$/);
+    await inForeground('sleep 300');
     shell.term.type('\x1a');
     await shell.term.waitFor(/Stopped\s+sleep 300/);
     const out = await shell.term.exec('bg %1 >/dev/null; jobs -l');

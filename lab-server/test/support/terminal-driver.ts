@@ -36,15 +36,7 @@ export class TerminalDriver {
   ) {
     this.screen = new Terminal({ cols, rows, scrollback: 1000, allowProposedApi: true });
     this.unsubscribe.push(
-      client.on('terminal:output', ({ terminalId, data }) => {
-        if (terminalId !== this.terminalId) return;
-        if (this.keepText) this.received += data;
-        this.screen.write(data, () => {
-          this.unacked += data.length;
-          if (this.acking && this.unacked >= FLOW_CONTROL.ackEveryChars) this.flushAck();
-          this.wake();
-        });
-      }),
+      client.on('terminal:output', (event) => this.onOutput(event)),
       client.on('terminal:exit', ({ terminalId, exitCode, signal }) => {
         if (terminalId !== this.terminalId) return;
         this.exit = { exitCode, signal };
@@ -61,10 +53,32 @@ export class TerminalDriver {
   ): Promise<TerminalDriver & OpenedTerminal> {
     const cols = options.cols ?? 100;
     const rows = options.rows ?? 30;
-    const opened = await client.request('terminal:open', { sandboxId, cols, rows, ...(options.terminalId ? { terminalId: options.terminalId } : {}) });
+    // Output sent right after the answer can be read together with it, and then handled before
+    // this function resumes; it is kept from the answer on and written after the snapshot.
+    const early: Array<{ terminalId: string; data: string }> = [];
+    let answered = false;
+    const stopKeeping = client.on('terminal:output', (event) => void (answered && early.push(event)));
+    let opened;
+    try {
+      opened = await client.request('terminal:open', { sandboxId, cols, rows, ...(options.terminalId ? { terminalId: options.terminalId } : {}) }, undefined, () => (answered = true));
+    } finally {
+      stopKeeping();
+    }
     const driver = new TerminalDriver(client, opened.terminalId, opened.kind, cols, rows, options.keepText ?? true);
-    if (opened.snapshot) await new Promise<void>((resolve) => driver.screen.write(opened.snapshot, resolve));
+    const snapshotWritten = opened.snapshot ? new Promise<void>((resolve) => driver.screen.write(opened.snapshot, resolve)) : Promise.resolve();
+    for (const event of early) driver.onOutput(event);
+    await snapshotWritten;
     return Object.assign(driver, { snapshot: opened.snapshot });
+  }
+
+  private onOutput({ terminalId, data }: { terminalId: string; data: string }): void {
+    if (terminalId !== this.terminalId) return;
+    if (this.keepText) this.received += data;
+    this.screen.write(data, () => {
+      this.unacked += data.length;
+      if (this.acking && this.unacked >= FLOW_CONTROL.ackEveryChars) this.flushAck();
+      this.wake();
+    });
   }
 
   type(data: string): void {

@@ -130,6 +130,10 @@ export class XtermHost {
   }
 
   private loadWebgl(): void {
+    if (webglIsSoftware()) {
+      this.renderer = 'dom';
+      return;
+    }
     try {
       const webgl = new WebglAddon();
       // A lost GPU context (driver reset, too many contexts) falls back to the DOM renderer.
@@ -164,4 +168,26 @@ export class XtermHost {
 
 export function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Number.isFinite(value) ? value : min));
+}
+
+let softwareWebgl: boolean | undefined;
+
+/**
+ * True when WebGL would be drawn by the CPU (SwiftShader or llvmpipe: a PC or VM without a usable
+ * GPU, or a headless browser). There the DOM renderer is cheaper, and Chromium draws every tab's
+ * WebGL in one shared GPU process: on a busy 2-core machine a few terminals drawn that way held a
+ * page's frames back for seconds. Asked once per page.
+ */
+function webglIsSoftware(): boolean {
+  if (softwareWebgl !== undefined) return softwareWebgl;
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    const info = gl?.getExtension('WEBGL_debug_renderer_info');
+    const renderer = gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    gl?.getExtension('WEBGL_lose_context')?.loseContext();
+    softwareWebgl = !gl || /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+  } catch {
+    softwareWebgl = true;
+  }
+  return softwareWebgl;
 }

@@ -2,7 +2,7 @@
  * Flow control: output goes out until a viewer is a high-water mark behind, then the pty is
  * paused, so `yes` cannot fill lab-server's memory; acks resume it, and Ctrl-C works mid-flood.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FLOW_CONTROL } from '../../protocol';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell } from './support/shell';
@@ -22,7 +22,12 @@ describe('flow control', () => {
       if (terminalId === term.terminalId) received += data.length;
     });
     term.run('yes');
-    await sleep(1500);
+    // However busy the machine, the pty is paused once the viewer is a high-water mark behind.
+    // A request answered after that arrives behind every output sent before it (one ordered
+    // connection), so from then on nothing more may come.
+    const terminal = lab.server.lab.byId(sandbox.sandboxId)!.terminal(term.terminalId)!;
+    await vi.waitFor(() => expect(terminal.isPaused).toBe(true), { timeout: 20_000, interval: 50 });
+    await client.request('sandbox:list', {});
     const receivedEarly = received;
     const rssEarly = process.memoryUsage().rss;
     await sleep(2000);
@@ -30,14 +35,13 @@ describe('flow control', () => {
     expect(received).toBe(receivedEarly);
     expect(received).toBeLessThan(FLOW_CONTROL.highWaterChars + 128 * 1024);
     expect(received).toBeGreaterThan(FLOW_CONTROL.highWaterChars / 2);
-    expect(lab.server.lab.byId(sandbox.sandboxId)!.terminal(term.terminalId)!.isPaused).toBe(true);
+    expect(terminal.isPaused).toBe(true);
     expect(process.memoryUsage().rss - rssEarly).toBeLessThan(20 * 1024 * 1024);
 
     // Acking what arrived lets output flow again.
     term.acking = true;
     term.flushAck();
-    await sleep(500);
-    expect(received).toBeGreaterThan(receivedEarly);
+    await vi.waitFor(() => expect(received).toBeGreaterThan(receivedEarly), { timeout: 20_000, interval: 50 });
     term.type('\x03');
     await term.waitFor(/\^C\s*\n.*# $/, 20_000);
   });

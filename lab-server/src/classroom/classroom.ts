@@ -7,7 +7,7 @@
  * and falls back to a fresh screen instead (see LabTerminal). Nobody but the owner can type into
  * a terminal, because input is only ever looked up through the sender's own session.
  */
-import type { ClassState, LearnerSummary } from '../../../protocol';
+import type { ClassState, LearnerSummary, Mirror, Role } from '../../../protocol';
 import type { CgroupHost } from '../cgroups/host';
 import { LabError } from '../errors';
 import type { Logger } from '../log';
@@ -92,7 +92,7 @@ export class Classroom {
    * whether the instructor is viewing this session's terminal (a reloaded page must show the
    * badge again, or a learner could be watched without knowing).
    */
-  connected(sessionId: string, displayName: string, role: 'learner' | 'instructor'): { broadcasting: boolean; spotlighted: boolean } {
+  connected(sessionId: string, displayName: string, role: Role): { broadcasting: boolean; spotlighted: boolean } {
     if (role === 'instructor') {
       this.instructorSessions.add(sessionId);
     } else {
@@ -104,7 +104,7 @@ export class Classroom {
     return { broadcasting: Boolean(this.broadcast), spotlighted };
   }
 
-  disconnected(sessionId: string, role: 'learner' | 'instructor', socketId: string): void {
+  disconnected(sessionId: string, role: Role, socketId: string): void {
     this.watchers.delete(socketId);
     this.endSpotlight(socketId);
     this.unfollow(socketId);
@@ -113,10 +113,6 @@ export class Classroom {
       if (learner) this.roster.update(sessionId, { connections: Math.max(0, learner.connections - 1), lastSeenAt: Date.now() });
       this.changed();
     }
-  }
-
-  isInstructor(sessionId: string): boolean {
-    return this.instructorSessions.has(sessionId);
   }
 
   // ---- learners -----------------------------------------------------------------------------
@@ -134,15 +130,19 @@ export class Classroom {
     this.changed();
   }
 
-  /** Starts following the broadcast: the follower gets the current screen, then live output. */
-  async follow(socketId: string, sessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer) {
+  /**
+   * Starts following the broadcast: the follower gets the current screen, then live output.
+   * Returns the terminal it now views, and what the page needs to show it.
+   */
+  async follow(socketId: string, sessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer): Promise<{ terminal: LabTerminal; mirror: Mirror }> {
     const broadcast = this.broadcast;
     if (!broadcast) throw new LabError('NOT_FOUND', 'The instructor is not broadcasting right now.');
     this.unfollow(socketId);
     const snapshot = await broadcast.terminal.attach(makeViewer(broadcast.terminal));
     this.followers.set(socketId, { sessionId, terminal: broadcast.terminal });
     this.changed();
-    return { terminalId: broadcast.terminal.id, cols: broadcast.terminal.cols, rows: broadcast.terminal.rows, snapshot };
+    const { terminal } = broadcast;
+    return { terminal, mirror: { terminalId: terminal.id, cols: terminal.cols, rows: terminal.rows, snapshot } };
   }
 
   /** Stops following; returns the terminal that was followed, if any. */
@@ -182,8 +182,12 @@ export class Classroom {
     this.changed();
   }
 
-  /** Shows the instructor a learner's terminal, read-only, and tells the learner. */
-  async spotlight(viewerId: string, learnerSessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer) {
+  /** Shows the instructor a learner's terminal, read-only, and tells the learner. Returns it as follow() does. */
+  async spotlight(
+    viewerId: string,
+    learnerSessionId: string,
+    makeViewer: (terminal: LabTerminal) => TerminalViewer,
+  ): Promise<{ terminal: LabTerminal; mirror: Mirror & { sandboxId: string } }> {
     const sandbox = this.mostRecent(this.lab.forSession(learnerSessionId));
     const terminal = sandbox?.info().terminals.find((t) => !t.exited);
     if (!sandbox || !terminal) throw new LabError('NOT_FOUND', 'This learner has no running sandbox to look at.');
@@ -193,7 +197,7 @@ export class Classroom {
     this.spotlights.set(viewerId, { learnerSessionId, terminal: labTerminal, viewerId });
     this.outbox?.toSession(learnerSessionId, 'class:spotlighted', { active: true });
     this.changed();
-    return { sandboxId: sandbox.id, terminalId: labTerminal.id, cols: labTerminal.cols, rows: labTerminal.rows, snapshot };
+    return { terminal: labTerminal, mirror: { sandboxId: sandbox.id, terminalId: labTerminal.id, cols: labTerminal.cols, rows: labTerminal.rows, snapshot } };
   }
 
   /** Ends the viewer's spotlight; returns the terminal that was watched, if any. */

@@ -6,16 +6,13 @@
  * (mounted read-only at /run/isolab/config.json), so it is written to be read.
  */
 import { basename, join } from 'node:path';
+import type { SandboxLimits as PublicSandboxLimits } from '../../../protocol';
 import type { CgroupMode } from '../cgroups/host';
 import type { LabConfig } from '../config';
 import { seccompProfile } from './seccomp';
 
-export interface SandboxLimits {
-  memoryBytes: number;
-  pids: number;
-  /** CPUs, e.g. 0.5 for half of one. */
-  cpus: number;
-  /** The size of each writable tmpfs. */
+/** The limits a learner is shown (memory, pids, CPUs as a fraction), plus the size of each writable tmpfs. */
+export interface SandboxLimits extends PublicSandboxLimits {
   tmpfsBytes: number;
   /** How many pseudo-terminals the sandbox's /dev/pts may hold (see ptysPerSandbox). */
   ptys: number;

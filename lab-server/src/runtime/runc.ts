@@ -98,15 +98,6 @@ export class RuncRuntime implements ContainerRuntime {
     return stdout.split('\n').filter(Boolean);
   }
 
-  /** runc's version line, e.g. "1.1.5+ds1", and the package commit it reports. */
-  async version(): Promise<{ version: string; commit: string }> {
-    const { stdout } = await execFileAsync(this.runcPath, ['--version'], { env: RUNC_ENV });
-    return {
-      version: /runc version (\S+)/.exec(stdout)?.[1] ?? 'unknown',
-      commit: /commit: (\S+)/.exec(stdout)?.[1] ?? '',
-    };
-  }
-
   private args(args: string[]): string[] {
     return ['--root', this.stateRoot, ...args];
   }

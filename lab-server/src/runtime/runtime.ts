@@ -4,6 +4,10 @@
  * `RuncRuntime` is the real one. Unit tests may plug in a fake beside it; server tests run the
  * real one, since runc works on every machine the lab runs on.
  */
+import type { TerminalSize } from '../../../protocol';
+
+export type { TerminalSize };
+
 export interface Disposable {
   dispose(): void;
 }
@@ -31,10 +35,6 @@ export interface CapturedRun {
   durationMs: number;
 }
 
-export interface TerminalSize {
-  cols: number;
-  rows: number;
-}
 
 export interface ContainerRuntime {
   /** Starts the container in `bundleDir` with its init process on a new pty (`runc run`). */

@@ -204,15 +204,6 @@ export class Lab {
     return this.sandboxes.get(sandboxId);
   }
 
-  /** The terminal with this id in any running sandbox, for the classroom's read-only viewers. */
-  byTerminalId(terminalId: string): LabTerminal | undefined {
-    for (const sandbox of this.sandboxes.values()) {
-      const terminal = sandbox.terminal(terminalId);
-      if (terminal && sandbox.state === 'running') return terminal;
-    }
-    return undefined;
-  }
-
   forSession(sessionId: string): Sandbox[] {
     return this.all().filter((s) => s.ownerSessionId === sessionId);
   }

@@ -8,18 +8,18 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckResult, CloseReason, SandboxInfo } from '../../../protocol';
+import type { CheckResult, CloseReason, SandboxInfo, TerminalKind, TerminalSize } from '../../../protocol';
 import type { CgroupHost } from '../cgroups/host';
 import { cgroupPids, prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
 import { LabError, startFailure } from '../errors';
 import type { Logger } from '../log';
 import type { SandboxLimits } from '../runtime/oci-spec';
-import type { ContainerRuntime, PtyProcess, TerminalSize } from '../runtime/runtime';
+import type { ContainerRuntime, PtyProcess } from '../runtime/runtime';
 import { sandboxUserNamespace } from '../runtime/userns-limits';
 import { writeBundle } from './bundle';
 import type { HostIdentities, SandboxIdentity } from './identity';
 import { TERMINAL_START_SLOT_MS, type ExecGate } from './exec-gate';
-import { LabTerminal, type TerminalKind } from './terminal';
+import { LabTerminal } from './terminal';
 
 export interface SandboxEnvironment {
   runtime: ContainerRuntime;

@@ -12,11 +12,9 @@
  * owner down. One that falls behind stops receiving output, and once it has caught up with its
  * acks it gets the current screen instead of everything it missed.
  */
-import { FLOW_CONTROL } from '../../../protocol';
+import { FLOW_CONTROL, type TerminalKind } from '../../../protocol';
 import type { Disposable, PtyProcess } from '../runtime/runtime';
 import { ScreenMirror } from './screen-mirror';
-
-export type TerminalKind = 'run' | 'exec';
 
 export interface TerminalViewer {
   /** Unique per connection and terminal, e.g. the socket id. */

@@ -11,12 +11,12 @@ import type { HandlerSet, LabSocket } from './handler-types';
 export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
   return {
     onConnect(socket) {
-      const { broadcasting, spotlighted } = classroom.connected(socket.data.session.id, socket.data.session.displayName, socket.data.role);
-      if (socket.data.role === 'learner' && broadcasting) socket.emit('class:broadcast-status', { active: true });
-      if (socket.data.role === 'learner' && spotlighted) socket.emit('class:spotlighted', { active: true });
-    },
-    onDisconnect(socket) {
-      classroom.disconnected(socket.data.session.id, socket.data.role, socket.id);
+      const { session, role, scope } = socket.data;
+      const { broadcasting, spotlighted } = classroom.connected(session.id, session.displayName, role);
+      // Leaving the classroom also ends what this connection watched, followed or spotlighted.
+      scope.hold('classroom', () => classroom.disconnected(session.id, role, socket.id));
+      if (role === 'learner' && broadcasting) socket.emit('class:broadcast-status', { active: true });
+      if (role === 'learner' && spotlighted) socket.emit('class:spotlighted', { active: true });
     },
 
     requests: {
@@ -26,20 +26,18 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
         return { displayName };
       },
       'class:follow': async (socket) => {
-        const mirror = await classroom.follow(socket.id, socket.data.session.id, (terminal) => readOnlyViewer(socket, terminal));
-        socket.data.viewing.set(mirror.terminalId, lab.byTerminalId(mirror.terminalId)!);
+        const { terminal, mirror } = await classroom.follow(socket.id, socket.data.session.id, (followed) => readOnlyViewer(socket, followed));
+        socket.data.scope.view(terminal);
         return mirror;
       },
       'class:unfollow': (socket) => {
         const terminalId = classroom.unfollow(socket.id);
-        if (terminalId) socket.data.viewing.delete(terminalId);
+        if (terminalId) socket.data.scope.stopViewing(terminalId);
         return {};
       },
 
-      'class:watch': (socket) => {
-        socket.data.cleanups.add(() => classroom.disconnected(socket.data.session.id, 'instructor', socket.id));
-        return classroom.watch({ id: socket.id, sendState: (state) => socket.emit('class:state', state) });
-      },
+      // The watcher ends with the connection's place in the classroom (onConnect).
+      'class:watch': (socket) => classroom.watch({ id: socket.id, sendState: (state) => socket.emit('class:state', state) }),
       'class:broadcast': (socket, { terminalId }) => {
         if (terminalId === null) classroom.stopBroadcast();
         // Only a terminal of the instructor's own sandboxes can be broadcast.
@@ -47,13 +45,13 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
         return {};
       },
       'class:spotlight': async (socket, { sessionId }) => {
-        const mirror = await classroom.spotlight(socket.id, sessionId, (terminal) => readOnlyViewer(socket, terminal));
-        socket.data.viewing.set(mirror.terminalId, lab.byTerminalId(mirror.terminalId)!);
+        const { terminal, mirror } = await classroom.spotlight(socket.id, sessionId, (watched) => readOnlyViewer(socket, watched));
+        socket.data.scope.view(terminal);
         return mirror;
       },
       'class:spotlight-end': (socket) => {
         const terminalId = classroom.endSpotlight(socket.id);
-        if (terminalId) socket.data.viewing.delete(terminalId);
+        if (terminalId) socket.data.scope.stopViewing(terminalId);
         return {};
       },
       'class:reset-learner': async (_socket, { sessionId }) => ({ closed: await classroom.resetLearner(sessionId) }),

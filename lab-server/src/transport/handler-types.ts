@@ -14,8 +14,8 @@ import type {
   Role,
   ServerToClientEvents,
 } from '../../../protocol';
-import type { LabTerminal } from '../sandbox/terminal';
 import type { Session } from '../session/session-store';
+import type { ConnectionScope } from './connection-scope';
 
 export interface SocketData {
   session: Session;
@@ -24,10 +24,8 @@ export interface SocketData {
   role: Role;
   /** The client's address as the per-address limits count it (see client-address.ts). */
   address: string;
-  /** Terminals this connection is attached to, detached when it goes away. */
-  viewing: Map<string, LabTerminal>;
-  /** Cleanups to run when the connection goes away (subscriptions of other features). */
-  cleanups: Set<() => void>;
+  /** What the connection views and subscribes to; disposed once when it goes away. */
+  scope: ConnectionScope;
 }
 
 export type LabSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -41,7 +39,9 @@ export type MessageHandler<E extends ClientMessageName> = (socket: LabSocket, pa
 export interface HandlerSet {
   requests: Partial<{ [E in ClientRequestName]: RequestHandler<E> }>;
   messages: Partial<{ [E in ClientMessageName]: MessageHandler<E> }>;
-  /** Called once the handshake passed and the `session` event was sent. */
+  /**
+   * Called once the handshake passed and the `session` event was sent. What a feature must undo
+   * when the connection goes, it holds in `socket.data.scope`.
+   */
   onConnect?(socket: LabSocket): void;
-  onDisconnect?(socket: LabSocket): void;
 }

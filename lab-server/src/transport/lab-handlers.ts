@@ -10,6 +10,7 @@ import type { AddressLimits } from './address-limits';
 import type { HandlerSet, LabSocket } from './handler-types';
 
 export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
+  let opening = 0;
   return {
     requests: {
       'sandbox:open': async (socket, { key }) => {
@@ -19,8 +20,8 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
         const slot = instructor || running ? undefined : limits.reserveSandbox(socket.data.address);
         // A learner who goes away while waiting in line gives the place up.
         const left = new AbortController();
-        const leave = () => left.abort();
-        socket.data.cleanups.add(leave);
+        const place = `sandbox:open#${++opening}`;
+        socket.data.scope.hold(place, () => left.abort());
         try {
           const sandbox = await lab.open(socket.data.session, key, {
             ignoreClosed: instructor,
@@ -30,7 +31,7 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
           if (sandbox.state === 'running') slot?.started(sandbox.id);
           return sandbox.info();
         } finally {
-          socket.data.cleanups.delete(leave);
+          socket.data.scope.forget(place);
           slot?.release();
         }
       },
@@ -55,7 +56,7 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
         terminal.resize(cols, rows);
         terminal.detach(socket.id);
         const snapshot = await terminal.attach(ownerViewer(socket, terminal.id));
-        socket.data.viewing.set(terminal.id, terminal);
+        socket.data.scope.view(terminal);
         return { terminalId: terminal.id, kind: terminal.kind, cols: terminal.cols, rows: terminal.rows, exited: Boolean(terminal.exit), snapshot };
       },
 
@@ -77,11 +78,8 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
         options.metrics?.terminalInputChars.inc(data.length);
       },
       'terminal:resize': (socket, { terminalId, cols, rows }) => lab.findTerminal(socket.data.session.id, terminalId).terminal.resize(cols, rows),
-      'terminal:ack': (socket, { terminalId, chars }) => socket.data.viewing.get(terminalId)?.ack(socket.id, chars),
-      'terminal:detach': (socket, { terminalId }) => {
-        socket.data.viewing.get(terminalId)?.detach(socket.id);
-        socket.data.viewing.delete(terminalId);
-      },
+      'terminal:ack': (socket, { terminalId, chars }) => socket.data.scope.viewed(terminalId)?.ack(socket.id, chars),
+      'terminal:detach': (socket, { terminalId }) => socket.data.scope.stopViewing(terminalId),
     },
   };
 }

@@ -8,20 +8,9 @@
 import { OBSERVE_INTERVAL_MS } from '../../../protocol';
 import type { Observatory } from '../observe/observatory';
 import type { Lab } from '../sandbox/lab';
-import type { HandlerSet, LabSocket } from './handler-types';
+import type { HandlerSet } from './handler-types';
 
 export function observeHandlers(lab: Lab, observatory: Observatory): HandlerSet {
-  /** Per connection: the sandboxes it watches, and the cleanup registered for them. */
-  const watching = new WeakMap<LabSocket, Map<string, () => void>>();
-
-  const stop = (socket: LabSocket, sandboxId: string) => {
-    const cleanup = watching.get(socket)?.get(sandboxId);
-    if (!cleanup) return;
-    cleanup();
-    socket.data.cleanups.delete(cleanup);
-    watching.get(socket)?.delete(sandboxId);
-  };
-
   return {
     requests: {
       'observe:subscribe': (socket, { sandboxId, views }) => {
@@ -32,21 +21,17 @@ export function observeHandlers(lab: Lab, observatory: Observatory): HandlerSet 
           hostView: (hostView) => socket.emit('observe:host-view', { sandboxId, hostView }),
           nsMap: (nsMap) => socket.emit('observe:ns-map', { sandboxId, nsMap }),
         });
-        let mine = watching.get(socket);
-        if (!mine) watching.set(socket, (mine = new Map()));
-        if (!mine.has(sandboxId)) {
-          const cleanup = () => observatory.unwatch(sandboxId, socket.id);
-          mine.set(sandboxId, cleanup);
-          socket.data.cleanups.add(cleanup);
-        }
+        socket.data.scope.hold(subscription(sandboxId), () => observatory.unwatch(sandboxId, socket.id));
         return { cgroupVersion: observatory.cgroupVersion, intervalMs: OBSERVE_INTERVAL_MS };
       },
 
       'observe:unsubscribe': (socket, { sandboxId }) => {
-        stop(socket, sandboxId);
+        socket.data.scope.release(subscription(sandboxId));
         return {};
       },
     },
     messages: {},
   };
 }
+
+const subscription = (sandboxId: string) => `observe:${sandboxId}`;

@@ -3,14 +3,14 @@
  * for flow control, and waits for text to appear on the screen.
  */
 import headless from '@xterm/headless';
-import { FLOW_CONTROL } from '../../../protocol';
+import { FLOW_CONTROL, type TerminalKind } from '../../../protocol';
 import type { LabClient } from '../../../lib/lab-client';
 
 const { Terminal } = headless;
 
 export interface OpenedTerminal {
   terminalId: string;
-  kind: 'run' | 'exec';
+  kind: TerminalKind;
   snapshot: string;
 }
 
@@ -28,7 +28,7 @@ export class TerminalDriver {
   private constructor(
     readonly client: LabClient,
     readonly terminalId: string,
-    readonly kind: 'run' | 'exec',
+    readonly kind: TerminalKind,
     cols: number,
     rows: number,
     /** Keep the text of every output event (off for floods, to keep the test's memory small). */

@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** ISOLAB_TEST_SLOWDOWN, as lab-server/test/support/slowdown.ts reads it (a config file imports no local modules: Vite's native loader does not take them). */
+const slowdown = Math.max(1, Number(process.env.ISOLAB_TEST_SLOWDOWN) || 1);
+
 export default defineConfig({
   test: {
     projects: [
@@ -19,8 +22,9 @@ export default defineConfig({
           // node-pty and runc child processes are happiest in forked workers.
           pool: 'forks',
           maxWorkers: 2,
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Longer on a slow host, such as the cgroup v2 stage's emulated VM.
+          testTimeout: 60_000 * slowdown,
+          hookTimeout: 60_000 * slowdown,
         },
       },
     ],

@@ -42,6 +42,8 @@ export interface ConnectOptions {
   reconnection?: boolean;
   /** How long to wait for the session before giving up. */
   timeoutMs?: number;
+  /** How long request() waits for an answer when its caller names no time (30 s). */
+  requestTimeoutMs?: number;
   protocolVersion?: number;
 }
 
@@ -60,7 +62,10 @@ export class LabClient {
   session: SessionInfo | undefined;
   private readonly sessionListeners = new Set<(session: SessionInfo) => void>();
 
-  private constructor(readonly socket: LabSocket) {
+  private constructor(
+    readonly socket: LabSocket,
+    private readonly requestTimeoutMs = 30_000,
+  ) {
     socket.on('session', (session) => {
       this.session = session;
       for (const listener of this.sessionListeners) listener(session);
@@ -89,7 +94,7 @@ export class LabClient {
       ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       forceNew: true,
     });
-    const client = new LabClient(socket);
+    const client = new LabClient(socket, options.requestTimeoutMs);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.close();
@@ -124,7 +129,7 @@ export class LabClient {
    * caller that starts listening only after `await` can miss what the server sent right after
    * the answer (a terminal's first output after `terminal:open`); onReply marks that point.
    */
-  request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>, timeoutMs = 30_000, onReply?: () => void): Promise<RequestResult<E>> {
+  request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>, timeoutMs = this.requestTimeoutMs, onReply?: () => void): Promise<RequestResult<E>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
       const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;

@@ -26,8 +26,17 @@ VM_DIR=${ISOLAB_VM_DIR:-/var/lib/isolab/vm}
 DATA_DIR=${ISOLAB_DATA_DIR:-/var/lib/isolab}
 # The whole VM run, boot to power-off; TCG runs test bodies about 5x slower than the host.
 TIMEOUT_MINUTES=${ISOLAB_VM_TIMEOUT_MINUTES:-45}
-# The server test files run in the guest: lab-server's start and /healthz are always checked first.
+# The server test files run in the guest (lab-server's start and /healthz are always checked
+# first): those whose subject differs on cgroup v2 or before Linux 6.2 (the v2 files and events,
+# init.scope delegation, child cgroups, cgroup.kill, the v2 meters, time namespaces), and the
+# lessons with v2 or kernel branches. The rest of the suite behaves the same on any host and
+# runs natively in `npm test`.
 TESTS=${ISOLAB_VM_TESTS:-lab-server/test/isolation.test.ts lab-server/test/limits.test.ts lab-server/test/nested.test.ts lab-server/test/teardown.test.ts lab-server/test/observe.test.ts lab-server/test/lessons.test.ts}
+LESSONS=${ISOLAB_LESSONS:-01,02,10,11}
+# How many times slower than the host the tests run in the VM: their waits (never their
+# assertions) are bounded that much longer (lab-server/test/support/slowdown.ts). TCG alone is
+# about 5x; a busy host that gives QEMU a fraction of a core, several times that.
+SLOWDOWN=${ISOLAB_VM_SLOWDOWN:-20}
 # Bump when the way the base image is made changes, so cached images are rebuilt.
 BASE_RECIPE=2
 
@@ -160,9 +169,16 @@ run_dir="$VM_DIR/run"
 rm -rf "$run_dir"
 mkdir -p "$run_dir/checkout"
 step "Copying the checkout for the guest"
+# lab-server builds its namespace helper with the host's C compiler; the guest has none, so it is
+# built (or found up to date) here and travels with the checkout.
+node node_modules/tsx/dist/cli.mjs -e "import('./lab-server/src/runtime/ns-helper.ts').then((helper) => helper.ensureNsHelper())"
 # Everything the server tests need: sources, lessons, node_modules. Not git, builds or reports.
 tar -C "$CHECKOUT" --exclude=./.git --exclude=./.next --exclude=./test-results --exclude=./playwright-report -cf - . | tar -C "$run_dir/checkout" -xf -
-echo "$TESTS" >"$run_dir/checkout/.isolab-vm-tests"
+{
+  echo "ISOLAB_VM_TESTS='$TESTS'"
+  echo "ISOLAB_TEST_SLOWDOWN=$SLOWDOWN"
+  echo "ISOLAB_LESSONS='$LESSONS'"
+} >"$run_dir/checkout/.isolab-vm-env"
 checkout_mib=$(($(du -sm "$run_dir/checkout" | cut -f1) + 512))
 mkfs.ext4 -q -F -L isolab-checkout -d "$run_dir/checkout" "$run_dir/checkout.img" "${checkout_mib}M" >/dev/null
 rm -rf "$run_dir/checkout"

@@ -100,6 +100,8 @@ const variables = {
   graceMs: ['ISOLAB_GRACE_SECONDS', seconds(1, 86_400), '60'],
   idleMs: ['ISOLAB_IDLE_SECONDS', seconds(10, 7 * 86_400), '1800'],
   maxLifetimeMs: ['ISOLAB_MAX_LIFETIME_SECONDS', seconds(10, 30 * 86_400), '7200'],
+  /** How long a sandbox's shell may take to start (a slow or emulated host needs longer). */
+  startTimeoutMs: ['ISOLAB_START_TIMEOUT_SECONDS', seconds(5, 600), '15'],
   checkTimeoutMs: ['ISOLAB_CHECK_TIMEOUT_MS', integer(100, 60_000), '10000'],
   /** Checks one session may run a minute, after a burst of 20 (a learner presses Check a few times a minute). */
   checksPerMinute: ['ISOLAB_CHECKS_PER_MINUTE', integer(1, 60_000), '60'],

@@ -111,6 +111,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     swapAccounting: deps.swapAccounting,
     limits: sandboxLimits(config),
     maxTerminals: config.maxTerminalsPerSandbox,
+    startTimeoutMs: config.startTimeoutMs,
     execGate: new ExecGate(config.maxRuncExecs, config.checksPerMinute),
     logger,
   };

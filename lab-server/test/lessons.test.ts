@@ -14,12 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../lib/lessons/load-lessons';
 import { parseLesson } from '../../lib/lessons/parse-lesson';
 import { LessonFailure, playLesson } from './support/lesson-runner';
+import { bound } from './support/slowdown';
 import { startTestLab, type TestLab } from './support/test-lab';
 
 /** Lessons played at the same time. Each has its own sandbox; two keep a 2-core machine busy. */
 const PARALLEL = 2;
 /** One lesson, including the time it may wait for a free slot. */
-const LESSON_TIMEOUT_MS = 8 * 60_000;
+const LESSON_TIMEOUT_MS = bound(8 * 60_000);
 
 /**
  * `ISOLAB_LESSONS=03,user` plays only the lessons whose file name starts with, or whose slug is,

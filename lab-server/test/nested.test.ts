@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Shell } from './support/shell';
+import { boundSeconds } from './support/slowdown';
 import { useTestLab } from './support/test-lab';
 
 let shell: Shell;
@@ -53,9 +54,9 @@ describe('child cgroups inside a sandbox', () => {
   it('a memory limit on a child cgroup OOM-kills a hog while the shell lives on', async () => {
     const script = cgroupV2
       ? 'mkdir /sys/fs/cgroup/hog && echo 32M > /sys/fs/cgroup/hog/memory.max && echo 0 > /sys/fs/cgroup/hog/memory.swap.max; ' +
-        "sh -c 'echo $$ > /sys/fs/cgroup/hog/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 96M --oomable -t 3 -q'; grep oom_kill /sys/fs/cgroup/hog/memory.events"
+        `sh -c 'echo $$ > /sys/fs/cgroup/hog/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 96M --oomable -t ${boundSeconds(3)} -q'; grep oom_kill /sys/fs/cgroup/hog/memory.events`
       : 'mkdir /sys/fs/cgroup/memory/hog && echo 32M > /sys/fs/cgroup/memory/hog/memory.limit_in_bytes; ' +
-        "sh -c 'echo $$ > /sys/fs/cgroup/memory/hog/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 96M --oomable -t 3 -q'; grep oom_kill /sys/fs/cgroup/memory/hog/memory.oom_control";
+        `sh -c 'echo $$ > /sys/fs/cgroup/memory/hog/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 96M --oomable -t ${boundSeconds(3)} -q'; grep oom_kill /sys/fs/cgroup/memory/hog/memory.oom_control`;
     const out = await shell.term.exec(script, 30_000);
     const kills = Number(/oom_kill (\d+)/.exec(out)?.[1]);
     expect(kills).toBeGreaterThanOrEqual(1);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostView, MeterSample, NamespaceMap, ObserveEvent, ObserveView } from '../../protocol';
 import { LabRequestError, type LabClient } from '../../lib/lab-client';
+import { bound, boundSeconds } from './support/slowdown';
 import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, type TestLab } from './support/test-lab';
 
@@ -56,7 +57,7 @@ class Observation {
 
 /** Polls until `read` returns something, failing with `what` and the state it last saw. */
 async function pollUntil<T>(what: string, read: () => T | undefined | null | false, timeoutMs = 30_000, state = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + bound(timeoutMs);
   for (;;) {
     const value = read();
     if (value !== undefined && value !== null && value !== false) return value;
@@ -108,7 +109,7 @@ describe('cgroup meters', () => {
   it('shows an OOM kill on the timeline when a hog outgrows the sandbox, and counts it for operators', async () => {
     const watch = await Observation.start(client, sandboxId, ['meters']);
     await watch.until('a first reading', () => watch.latest);
-    await term.exec('stress-ng --vm 1 --vm-bytes 400M --oomable --timeout 10 > /dev/null 2>&1', 30_000);
+    await term.exec(`stress-ng --vm 1 --vm-bytes 400M --oomable --timeout ${boundSeconds(10)} > /dev/null 2>&1`, 30_000);
     const event = await watch.until('an OOM-kill event', () => watch.events.find((e) => e.kind === 'oom-kill'));
     expect(event.message).toMatch(/OOM killer/);
     expect(watch.latest!.stats.memory.oomKills).toBeGreaterThanOrEqual(1);
@@ -126,7 +127,7 @@ describe('cgroup meters', () => {
       'memory',
       'echo 16M > $cg/memory.limit_in_bytes; echo 16M > $cg/memory.memsw.limit_in_bytes 2>/dev/null',
     );
-    await term.exec(`${setup}; sh -c "echo \\$\\$ > $cg/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 64M --oomable --timeout 10" > /dev/null 2>&1`, 30_000);
+    await term.exec(`${setup}; sh -c "echo \\$\\$ > $cg/cgroup.procs; exec stress-ng --vm 1 --vm-bytes 64M --oomable --timeout ${boundSeconds(10)}" > /dev/null 2>&1`, 30_000);
     await watch.until('an OOM-kill event', () => watch.events.find((e) => e.kind === 'oom-kill'));
     expect(watch.latest!.stats.memory.oomKills).toBeGreaterThan(before);
     await watch.stop();

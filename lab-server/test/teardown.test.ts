@@ -11,6 +11,7 @@ import { preflight } from '../src/preflight';
 import { removeLabFootprint } from '../src/sandbox/recovery';
 import { startLabServer } from '../src/server';
 import { openShell } from './support/shell';
+import { bound } from './support/slowdown';
 import { startTestLab, testEnv, testLabName, type TestLab } from './support/test-lab';
 
 const labs: TestLab[] = [];
@@ -60,7 +61,7 @@ describe('restarting after a crash', () => {
     const deps = { config, logger: silentLogger, cgroupHost: facts.cgroupHost!, swapAccounting: facts.swapAccounting, runcVersion: '' };
     const crashed = await startLabServer(deps);
     const { LabClient } = await import('../../lib/lab-client');
-    const client = await LabClient.connect(crashed.url, { origin: 'http://localhost:3000' });
+    const client = await LabClient.connect(crashed.url, { origin: 'http://localhost:3000', timeoutMs: bound(10_000), requestTimeoutMs: bound(30_000) });
     const { sandbox } = await openShell(client, 'crash');
     const initPid = crashed.lab.byId(sandbox.sandboxId)!.initPid()!;
     const cgroupDirs = crashed.lab.byId(sandbox.sandboxId)!.cgroup.dirs;

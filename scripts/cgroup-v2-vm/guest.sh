@@ -33,19 +33,30 @@ timeout_minutes=$(sed -n 's/.*isolab_timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 
 echo "guest: $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB, $(stat -fc %T /sys/fs/cgroup) on /sys/fs/cgroup: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 cd /opt/isolab
-# Checks (commands a lesson runs in a sandbox) get the product's longest time limit here.
+# What the host chose: ISOLAB_VM_TESTS (the test files), ISOLAB_TEST_SLOWDOWN, ISOLAB_LESSONS.
+set -a
+. /opt/isolab/.isolab-vm-env
+set +a
+# Checks (commands a lesson runs in a sandbox) get the product's longest time limit here, and a
+# sandbox's shell as long to start as the tests' other waits allow (slowdown.ts).
 export ISOLAB_CHECK_TIMEOUT_MS=60000
+start_seconds=$((15 * ISOLAB_TEST_SLOWDOWN))
+export ISOLAB_START_TIMEOUT_SECONDS=$((start_seconds > 600 ? 600 : start_seconds))
 passed=0
 failed=0
+stage_started=$(date +%s)
 
 # 1. lab-server itself starts on this host (preflight passes) and answers /healthz.
 echo; echo "▸ lab-server start and /healthz"
 ISOLAB_HOST=127.0.0.1 ISOLAB_PORT=3901 node node_modules/tsx/dist/cli.mjs lab-server/src/main.ts >/tmp/lab-server.log 2>&1 &
 server=$!
+# Polls until it answers or exits (a refused start exits at once, naming the problem).
 if node -e '
-  const deadline = Date.now() + 300_000;
+  const server = Number(process.argv[1]);
+  const deadline = Date.now() + 600_000;
+  const alive = () => { try { process.kill(server, 0); return true; } catch { return false; } };
   (async () => {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && alive()) {
       try {
         const response = await fetch("http://127.0.0.1:3901/healthz");
         console.log(`/healthz: ${response.status} ${await response.text()}`);
@@ -53,8 +64,8 @@ if node -e '
       } catch { await new Promise((resolve) => setTimeout(resolve, 1000)); }
     }
     process.exit(1);
-  })();'; then
-  passed=$((passed + 1)); echo "✓ lab-server started and answered /healthz"
+  })();' "$server"; then
+  passed=$((passed + 1)); echo "✓ lab-server started and answered /healthz ($(($(date +%s) - stage_started)) s)"
 else
   failed=$((failed + 1)); echo "✗ lab-server did not answer /healthz; its log:"; tail -n 40 /tmp/lab-server.log
 fi
@@ -69,21 +80,28 @@ else
 fi
 wait $server 2>/dev/null
 
-# 2. The server tests that depend on the host's cgroups and kernel, and every lesson (the host
-# chose the files). One file at a time: the lessons file already plays two lessons at once, and
-# the emulated CPUs are about 5x slower than the host's, so the tests' own time limits are
-# scaled by that (their assertions are unchanged).
-echo; echo "▸ lab-server tests against real sandboxes: $(cat /opt/isolab/.isolab-vm-tests)"
-# shellcheck disable=SC2046 # one word per file
-node node_modules/vitest/vitest.mjs run --project server $(cat /opt/isolab/.isolab-vm-tests) \
-  --maxWorkers=1 --testTimeout=300000 --hookTimeout=300000 \
+# 2. The server tests that depend on the host's cgroups and kernel (the host chose the files).
+# One file at a time: the lessons file already plays two lessons at once. The tests' waits are
+# ISOLAB_TEST_SLOWDOWN times longer here; their assertions are unchanged.
+echo; echo "▸ lab-server tests against real sandboxes (waits x$ISOLAB_TEST_SLOWDOWN): $ISOLAB_VM_TESTS${ISOLAB_LESSONS:+ (lessons: $ISOLAB_LESSONS)}"
+# shellcheck disable=SC2086 # one word per file
+node node_modules/vitest/vitest.mjs run --project server $ISOLAB_VM_TESTS --maxWorkers=1 \
   --reporter=default --reporter=json --outputFile.json=/tmp/vitest.json | cat
 vitest_exit=${PIPESTATUS[0]}
 if [ -f /tmp/vitest.json ]; then
   counts=$(node -e 'const r = require("/tmp/vitest.json"); console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0))')
   passed=$((passed + ${counts% *})); failed=$((failed + ${counts#* }))
+  # How long each file and test took in the VM, for whoever budgets the stage.
+  echo; echo "Durations in the VM:"
+  node -e '
+    const r = require("/tmp/vitest.json");
+    for (const file of r.testResults) {
+      console.log(`${((file.endTime - file.startTime) / 1000).toFixed(0).padStart(6)} s  ${file.name.replace("/opt/isolab/", "")}`);
+      for (const test of file.assertionResults) console.log(`${((test.duration ?? 0) / 1000).toFixed(1).padStart(8)} s    ${test.status === "passed" ? "✓" : "✗"} ${test.title}`);
+    }'
 fi
 [ "$vitest_exit" = 0 ] || [ "$failed" -gt 0 ] || failed=$((failed + 1)) # vitest failed without a failed test (a crash)
+echo "guest: tests done $(($(date +%s) - stage_started)) s after the guest started them"
 
 echo
 echo "cgroup-v2-vm: $passed passed, $failed failed"

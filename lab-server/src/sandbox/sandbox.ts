@@ -36,6 +36,8 @@ export interface SandboxEnvironment {
   swapAccounting: boolean;
   limits: SandboxLimits;
   maxTerminals: number;
+  /** How long the shell may take to print its first output before the start counts as failed. */
+  startTimeoutMs: number;
   /** The lab-wide cap on runc execs and the per-session check rate. */
   execGate: ExecGate;
   logger: Logger;
@@ -52,8 +54,6 @@ export interface SandboxHooks {
 export type SandboxState = 'starting' | 'running' | 'closing' | 'closed';
 
 const INITIAL_SIZE: TerminalSize = { cols: 80, rows: 24 };
-/** How long the shell may take to print its first output before the start counts as failed. */
-const START_TIMEOUT_MS = 15_000;
 const CHECK_OUTPUT_BYTES = 16 * 1024;
 const SHELL = ['/bin/bash', '-l'];
 
@@ -146,7 +146,7 @@ export class Sandbox {
     // Everything runc prints before the shell starts is an error message; keep it for the log.
     let earlyOutput = '';
     const started = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LabError('SPAWN_FAILED', 'The sandbox did not start in time. Try again.', { earlyOutput })), START_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new LabError('SPAWN_FAILED', 'The sandbox did not start in time. Try again.', { earlyOutput })), env.startTimeoutMs);
       const data = pty.onData((chunk) => {
         earlyOutput += chunk;
         if (env.runtime.exists(this.id)) done(resolve);

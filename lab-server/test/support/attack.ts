@@ -6,14 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { posix } from 'node:path';
-import type { CheckResult } from '../../../protocol';
+import { MAX_CHECK_TIMEOUT_MS, type CheckResult } from '../../../protocol';
 import type { LabClient } from '../../../lib/lab-client';
 import { cgroupPids } from '../../src/cgroups/sandbox-cgroup';
+import { bound } from './slowdown';
 import type { TestLab } from './test-lab';
 
-/** Runs `script` with bash inside the sandbox, as root there, and returns what happened. */
+/** Runs `script` with bash inside the sandbox, as root there, and returns what happened (`timeoutMs` on a real host, see slowdown.ts). */
 export function attack(client: LabClient, sandboxId: string, script: string, timeoutMs = 20_000): Promise<CheckResult> {
-  return client.request('check:run', { sandboxId, command: script, timeoutMs }, timeoutMs + 10_000);
+  return client.request('check:run', { sandboxId, command: script, timeoutMs: Math.min(bound(timeoutMs), MAX_CHECK_TIMEOUT_MS) }, bound(timeoutMs + 10_000));
 }
 
 /** A bash line that runs a Perl program: Perl is in the rootfs and makes raw syscalls and sockets. */

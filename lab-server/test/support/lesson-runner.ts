@@ -4,9 +4,10 @@
  * then runs the step's check. The course test (lessons.test.ts) asserts on what it returns, and
  * `scripts`-style callers can print the transcript while writing a lesson.
  */
-import type { CheckResult } from '../../../protocol';
+import { MAX_CHECK_TIMEOUT_MS, type CheckResult } from '../../../protocol';
 import type { LabClient } from '../../../lib/lab-client';
 import type { Lesson, LessonStep } from '../../../lib/lessons/parse-lesson';
+import { bound } from './slowdown';
 import { TerminalDriver } from './terminal-driver';
 
 /** How long one typed line may take before the runner gives up on seeing a prompt again. */
@@ -60,7 +61,7 @@ const PROMPT = /(?:[#$]|^>) $/;
  * cursor sits after a prompt with the output quiet for a moment.
  */
 export async function waitForPrompt(terminal: TerminalDriver, since: number, timeoutMs = LINE_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + bound(timeoutMs);
   let lastLength = -1;
   let quietSince = Date.now();
   for (;;) {
@@ -73,7 +74,7 @@ export async function waitForPrompt(terminal: TerminalDriver, since: number, tim
     const ready = (since === 0 || /[\r\n]/.test(fresh)) && PROMPT.test(cursorLine(terminal));
     if (ready && Date.now() - quietSince >= QUIET_MS) return;
     if (terminal.exit) throw new LessonFailure(`the terminal exited (code ${terminal.exit.exitCode})`);
-    if (Date.now() > deadline) throw new LessonFailure(`no shell prompt came back within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline) throw new LessonFailure(`no shell prompt came back within ${bound(timeoutMs) / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -123,7 +124,9 @@ export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (
 
 export async function runCheck(client: LabClient, run: LessonRun, step: LessonStep): Promise<CheckResult> {
   const check = step.check!;
-  return client.request('check:run', { sandboxId: run.sandboxId, command: check.command, ...(check.timeoutMs ? { timeoutMs: check.timeoutMs } : {}) }, (check.timeoutMs ?? 10_000) + 20_000);
+  // The check's own time limit is the lesson's (the lab's default when it names none); the wait
+  // for its answer covers the longest a check may take.
+  return client.request('check:run', { sandboxId: run.sandboxId, command: check.command, ...(check.timeoutMs ? { timeoutMs: check.timeoutMs } : {}) }, bound(MAX_CHECK_TIMEOUT_MS) + 20_000);
 }
 
 /** A readable account of a failed step: where, what the check said, and what each terminal shows. */

@@ -5,6 +5,7 @@
 import headless from '@xterm/headless';
 import { FLOW_CONTROL, type TerminalKind } from '../../../protocol';
 import type { LabClient } from '../../../lib/lab-client';
+import { bound } from './slowdown';
 
 const { Terminal } = headless;
 
@@ -112,10 +113,10 @@ export class TerminalDriver {
     return text.replace(/\n+$/, '');
   }
 
-  /** Waits until `pattern` appears in the buffer; fails with the screen in the message. */
+  /** Waits until `pattern` appears in the buffer (`timeoutMs` on a real host, see slowdown.ts); fails with the screen in the message. */
   async waitFor(pattern: RegExp | string, timeoutMs = 10_000): Promise<RegExpMatchArray> {
     const regex = typeof pattern === 'string' ? new RegExp(escapeRegExp(pattern)) : pattern;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + bound(timeoutMs);
     for (;;) {
       const match = this.bufferText().match(regex);
       if (match) return match;
@@ -154,7 +155,7 @@ export class TerminalDriver {
   }
 
   async waitForExit(timeoutMs = 10_000): Promise<{ exitCode: number; signal?: number }> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + bound(timeoutMs);
     while (!this.exit) {
       if (Date.now() > deadline) throw new Error(`terminal ${this.terminalId} did not exit. Screen:\n${this.screenText()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));

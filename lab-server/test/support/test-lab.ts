@@ -13,6 +13,7 @@ import { createLogger, silentLogger } from '../../src/log';
 import { preflight } from '../../src/preflight';
 import { removeLabFootprint } from '../../src/sandbox/recovery';
 import { openShell, type Shell } from './shell';
+import { bound, SLOWDOWN } from './slowdown';
 import { startLabServer, type LabServer } from '../../src/server';
 
 export const TEST_ORIGIN = 'http://localhost:3000';
@@ -42,6 +43,8 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): N
     // No warm pool unless a test asks for one: its background starts would change the counts
     // that other tests assert, and cost CPU on a box that runs many test labs at once.
     ISOLAB_WARM_SANDBOXES: '0',
+    // A slow host (see slowdown.ts) gives a sandbox's shell longer to start.
+    ...(SLOWDOWN > 1 ? { ISOLAB_START_TIMEOUT_SECONDS: String(bound(15)) } : {}),
     ...overrides,
   };
 }
@@ -60,7 +63,7 @@ export async function startTestLab(overrides: Record<string, string> = {}): Prom
     config,
     url: server.url,
     async connect(options: ConnectOptions = {}) {
-      const client = await LabClient.connect(server.url, { origin: TEST_ORIGIN, ...options });
+      const client = await LabClient.connect(server.url, { origin: TEST_ORIGIN, timeoutMs: bound(10_000), requestTimeoutMs: bound(30_000), ...options });
       clients.push(client);
       return client;
     },

@@ -1,13 +1,14 @@
 /**
- * Browser tests against the real thing: `scripts/start.ts` (the same script as `npm start`)
- * builds the web app if needed and runs it with a real lab-server, on ports, a state directory,
+ * Browser tests against the real thing: `scripts/start.ts --caddy` (the same script as `npm
+ * start -- --caddy`) builds the web app if needed and runs it with a real lab-server and Caddy
+ * in front (e2e/support/lab-env.ts), on ports, a state directory,
  * a cgroup parent and a build directory of their own, so the tests never touch a lab a
  * developer runs on 3000/3001. lab-server needs root; the tests run as root.
  *
  * Playwright cannot download browsers here, so it drives Debian's chromium.
  */
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_LAUNCH_OPTIONS, E2E_BASE_URL, E2E_INSTRUCTOR_TOKEN, E2E_LAB_COMMAND, E2E_LAB_ENV, E2E_READY_URL } from './e2e/support/lab-env';
+import { CHROMIUM_LAUNCH_OPTIONS, E2E_BASE_URL, E2E_CADDY_URL, E2E_INSTRUCTOR_TOKEN, E2E_LAB_COMMAND, E2E_LAB_ENV } from './e2e/support/lab-env';
 
 export { E2E_INSTRUCTOR_TOKEN };
 
@@ -38,7 +39,9 @@ export default defineConfig({
   ],
   webServer: {
     command: E2E_LAB_COMMAND.join(' '),
-    url: E2E_READY_URL,
+    // Caddy starts last, once the web app and lab-server answer: the lab is ready when it does.
+    url: `${E2E_CADDY_URL}/`,
+    ignoreHTTPSErrors: true,
     // The first run builds the web app into .next-e2e/, which takes a minute or two.
     timeout: 300_000,
     // ISOLAB_E2E_REUSE=1 runs against a lab you started yourself on these ports (handy while editing).

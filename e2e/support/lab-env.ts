@@ -13,9 +13,16 @@ const E2E_LAB_NAME = E2E_WEB_PORT === 3100 ? 'isolab-e2e' : `isolab-e2e-${E2E_WE
 /** A fixed instructor token, so the classroom tests can open the dashboard (e2e/classroom.spec.ts). */
 export const E2E_INSTRUCTOR_TOKEN = 'e2e-instructor-token-0123456789abcdef';
 export const E2E_BASE_URL = `http://127.0.0.1:${E2E_WEB_PORT}`;
+/**
+ * The same lab as a teacher serves it to a class: Caddy (deploy/Caddyfile) in front, on one
+ * HTTPS origin with Caddy's own CA (e2e/one-origin.spec.ts). Its plain-HTTP port, which only
+ * redirects, is the next one. Most tests use the direct entrance above.
+ */
+export const E2E_CADDY_PORT = E2E_WEB_PORT + 10;
+export const E2E_CADDY_URL = `https://localhost:${E2E_CADDY_PORT}`;
 
-/** The command that starts the lab, run from the checkout's root. */
-export const E2E_LAB_COMMAND = ['node', '--import', 'tsx', 'scripts/start.ts'] as const;
+/** The command that starts the lab, run from the checkout's root: `npm start -- --caddy`. */
+export const E2E_LAB_COMMAND = ['node', '--import', 'tsx', 'scripts/start.ts', '--caddy'] as const;
 
 /** The web app answers here once the whole lab is up (start.ts waits for lab-server first). */
 export const E2E_READY_URL = `${E2E_BASE_URL}/`;
@@ -24,7 +31,11 @@ export const E2E_LAB_ENV: Record<string, string> = {
   PORT: String(E2E_WEB_PORT),
   ISOLAB_PORT: String(E2E_LAB_PORT),
   ISOLAB_HOST: '127.0.0.1',
-  ISOLAB_PUBLIC_URL: E2E_BASE_URL,
+  ISOLAB_PUBLIC_URL: E2E_CADDY_URL,
+  // The direct entrance is a second origin of the same lab.
+  ISOLAB_ALLOWED_ORIGINS: E2E_BASE_URL,
+  ISOLAB_CADDY_HTTP_PORT: String(E2E_CADDY_PORT + 1),
+  ISOLAB_CADDY_DATA: `/run/${E2E_LAB_NAME}-caddy`,
   ISOLAB_STATE_DIR: `/run/${E2E_LAB_NAME}`,
   ISOLAB_CGROUP_PARENT: E2E_LAB_NAME,
   // The first run builds the web app into .next-e2e/, which takes a minute or two.

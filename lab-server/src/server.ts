@@ -27,7 +27,7 @@ import { HostIdentities, SPARE_IDENTITIES } from './sandbox/identity';
 import { ExecGate } from './sandbox/exec-gate';
 import { Lab } from './sandbox/lab';
 import { removeLeftovers, unmountViews, type RecoveryReport } from './sandbox/recovery';
-import type { SandboxEnvironment } from './sandbox/sandbox';
+import { Sandbox, type SandboxEnvironment } from './sandbox/sandbox';
 import { MemorySessionStore, type SessionStore } from './session/session-store';
 import { AddressLimits } from './transport/address-limits';
 import { addressSet } from './transport/client-address';
@@ -117,7 +117,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   };
   const metrics = new LabMetrics();
   const lab = new Lab(
-    env,
+    (id, key, ownerSessionId, hooks) => Sandbox.start(id, key, ownerSessionId, env, hooks),
     {
       maxSandboxes: config.maxSandboxes,
       maxSandboxesPerSession: config.maxSandboxesPerSession,

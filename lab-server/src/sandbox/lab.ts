@@ -17,7 +17,7 @@ import type { LabMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import { loopStalls } from '../loop-stalls';
 import type { Session } from '../session/session-store';
-import { newSandboxId, Sandbox, type SandboxEnvironment } from './sandbox';
+import { newSandboxId, type Sandbox, type SandboxHooks } from './sandbox';
 import { SpawnQueue } from './spawn-queue';
 import type { LabTerminal } from './terminal';
 import { WarmPool } from './warm-pool';
@@ -33,6 +33,12 @@ export interface LabPolicy {
   /** How many sandboxes start at once; defaults to one per core. */
   spawnSlots?: number;
 }
+
+/**
+ * Starts one sandbox. server.ts gives the lab `Sandbox.start` bound to the host (runc, cgroups,
+ * bundles); the lab's unit test gives it stand-ins, so admission is tested without root.
+ */
+export type SandboxStarter = (id: string, key: string, ownerSessionId: string, hooks: SandboxHooks) => Promise<Sandbox>;
 
 export interface OpenOptions {
   /** Lets an instructor start a demo sandbox while the lab is closed to learners. */
@@ -85,7 +91,7 @@ export class Lab {
   acceptingNew = true;
 
   constructor(
-    private readonly env: SandboxEnvironment,
+    private readonly startSandbox: SandboxStarter,
     private readonly policy: LabPolicy,
     private readonly logger: Logger,
     private readonly metrics?: LabMetrics,
@@ -304,7 +310,7 @@ export class Lab {
   private async spawn(key: string, sessionId: string): Promise<Sandbox> {
     const id = newSandboxId();
     try {
-      return await Sandbox.start(id, key, sessionId, this.env, {
+      return await this.startSandbox(id, key, sessionId, {
         onInitExit: (sandbox, exitCode) => {
           if (this.pool.remove(sandbox)) void this.retire(sandbox);
           else void this.close(sandbox, 'exited', exitCode === 0 ? undefined : `The shell exited with code ${exitCode}, so the sandbox ended.`);

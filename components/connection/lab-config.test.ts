@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveLabUrl } from './lab-config';
+import { LAB_CONFIG_COOKIE, labConfigCookieValue, labConfigFor, labConfigFromCookie, resolveLabUrl } from './lab-config';
 
 describe('resolveLabUrl', () => {
   it('uses the page hostname and the lab port when no URL is configured', () => {
@@ -18,5 +18,31 @@ describe('resolveLabUrl', () => {
   it("uses the page's own origin when the page came through the reverse proxy", () => {
     expect(resolveLabUrl({ labUrl: null, labPort: 3001, sameOrigin: true }, { protocol: 'https:', hostname: 'lab.school', host: 'lab.school' })).toBe('https://lab.school');
     expect(resolveLabUrl({ labUrl: null, labPort: 3001, sameOrigin: true }, { protocol: 'https:', hostname: 'localhost', host: 'localhost:3510' })).toBe('https://localhost:3510');
+  });
+});
+
+describe('the lab config that comes with the page', () => {
+  const config = { labUrl: null, labPort: 3701, sameOrigin: false };
+
+  it('is read back from the cookie for the host it was set for', () => {
+    const cookies = `other=1; ${LAB_CONFIG_COOKIE}=${labConfigCookieValue(config, '127.0.0.1:3700')}; theme=dark`;
+    expect(labConfigFromCookie(cookies, '127.0.0.1:3700')).toEqual(config);
+  });
+
+  it('is ignored when it was set for another port of the same host (cookies do not keep ports apart)', () => {
+    const cookies = `${LAB_CONFIG_COOKIE}=${labConfigCookieValue(config, 'lab.school:3000')}`;
+    expect(labConfigFromCookie(cookies, 'lab.school')).toBeUndefined();
+  });
+
+  it('is ignored when missing or mangled, so the page asks /api/lab-config instead', () => {
+    expect(labConfigFromCookie('', 'lab.school')).toBeUndefined();
+    expect(labConfigFromCookie(`${LAB_CONFIG_COOKIE}=%7Bnot-json`, 'lab.school')).toBeUndefined();
+    expect(labConfigFromCookie(`${LAB_CONFIG_COOKIE}=${encodeURIComponent('{"host":"lab.school","labPort":"3001","labUrl":null}')}`, 'lab.school')).toBeUndefined();
+  });
+
+  it('carries ISOLAB_LAB_URL, ISOLAB_PORT and the reverse proxy mark', () => {
+    const headers = new Headers({ 'x-isolab-same-origin': '1' });
+    expect(labConfigFor({ ISOLAB_LAB_URL: ' https://lab.example ', ISOLAB_PORT: '4001' }, headers)).toEqual({ labUrl: 'https://lab.example', labPort: 4001, sameOrigin: true });
+    expect(labConfigFor({}, new Headers())).toEqual({ labUrl: null, labPort: 3001, sameOrigin: false });
   });
 });

@@ -1,6 +1,14 @@
 /**
- * Finds the lab-server URL at runtime (see app/api/lab-config/route.ts for why it is not baked
- * into the build).
+ * Where the browser finds lab-server. It is decided when the page is served rather than when it
+ * was built, so one build runs anywhere: ISOLAB_LAB_URL names it outright; behind the reverse
+ * proxy of deploy/Caddyfile (which marks the requests it forwards with X-Isolab-Same-Origin) it
+ * is the page's own origin; otherwise the page's own hostname on lab-server's port (ISOLAB_PORT,
+ * 3001). One web app can thus serve both at once: the same lab on https://lab.school and on :3000.
+ *
+ * The answer comes with the page itself, in a cookie proxy.ts sets on every page response
+ * (lesson pages are static HTML, so it cannot be written into them), so a lesson connects to the
+ * lab as soon as its script runs instead of asking /api/lab-config first. The endpoint stays for
+ * a page whose cookie is missing or was set for another address (say, storage is blocked).
  */
 export interface LabConfig {
   /** An explicit URL from ISOLAB_LAB_URL, or null to derive one from the page's location. */
@@ -8,6 +16,40 @@ export interface LabConfig {
   labPort: number;
   /** The page came through the reverse proxy (deploy/Caddyfile), which serves lab-server's socket on the page's own origin. */
   sameOrigin?: boolean;
+}
+
+/** The cookie that carries a page's LabConfig, with the host it was answered for. */
+export const LAB_CONFIG_COOKIE = 'isolab-lab';
+
+/** The web server's answer for a request: from its environment and the proxy's mark. */
+export function labConfigFor(env: Record<string, string | undefined>, headers: Pick<Headers, 'get'>): LabConfig {
+  return {
+    labUrl: env.ISOLAB_LAB_URL?.trim() || null,
+    labPort: Number(env.ISOLAB_PORT) || 3001,
+    sameOrigin: headers.get('x-isolab-same-origin') === '1',
+  };
+}
+
+/** The cookie's value: the config and the host it belongs to (cookies are shared across a host's ports). */
+export function labConfigCookieValue(config: LabConfig, host: string): string {
+  return encodeURIComponent(JSON.stringify({ ...config, host }));
+}
+
+/** The config in `cookies` (document.cookie) if it was set for `host`, else undefined. */
+export function labConfigFromCookie(cookies: string, host: string): LabConfig | undefined {
+  const prefix = `${LAB_CONFIG_COOKIE}=`;
+  const raw = cookies
+    .split(';')
+    .map((cookie) => cookie.trim())
+    .find((cookie) => cookie.startsWith(prefix));
+  if (!raw) return undefined;
+  try {
+    const parsed = JSON.parse(decodeURIComponent(raw.slice(prefix.length))) as Partial<LabConfig> & { host?: unknown };
+    if (parsed.host !== host || typeof parsed.labPort !== 'number' || !(typeof parsed.labUrl === 'string' || parsed.labUrl === null)) return undefined;
+    return { labUrl: parsed.labUrl, labPort: parsed.labPort, sameOrigin: parsed.sameOrigin === true };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The page at `location` talks to `config.labUrl`, to its own origin behind the proxy, or to its own hostname on the lab's port. */
@@ -21,8 +63,13 @@ export function resolveLabUrl(config: LabConfig, location: Pick<Location, 'proto
 
 let cached: Promise<string> | undefined;
 
-/** Asks the web server once per page load; a failed answer is retried on the next call. */
+/**
+ * The lab's URL for this page: from the cookie that came with it, or else by asking the web
+ * server once per page load (a failed answer is retried on the next call).
+ */
 export function fetchLabUrl(): Promise<string> {
+  const fromPage = labConfigFromCookie(document.cookie, window.location.host);
+  if (fromPage) return (cached ??= Promise.resolve(resolveLabUrl(fromPage, window.location)));
   cached ??= fetch('/api/lab-config', { cache: 'no-store' })
     .then((response) => {
       if (!response.ok) throw new Error(`the web server answered ${response.status}`);

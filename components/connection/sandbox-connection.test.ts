@@ -95,6 +95,24 @@ class FakeSlot implements TerminalSlot {
   focus() {}
 }
 
+/** A terminal whose `terminal:open` is answered (or refused) when the test says. */
+class HeldSlot extends FakeSlot {
+  private pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+
+  override async attach(_client: LabClient, _sandboxId: string, terminalId: string | undefined) {
+    this.attaches.push(terminalId);
+    await new Promise<void>((resolve, reject) => this.pending.push({ resolve, reject }));
+    this.live = true;
+    return terminalId ?? `term-exec000${this.slot}`;
+  }
+  answer() {
+    this.pending.shift()?.resolve();
+  }
+  fail(error: Error) {
+    this.pending.shift()?.reject(error);
+  }
+}
+
 function setup(storedToken?: string) {
   const lab = new FakeLab();
   let token = storedToken;
@@ -129,6 +147,42 @@ describe('SandboxConnection', () => {
     // The first terminal is the sandbox's run shell; the second starts a new shell.
     expect(first.attaches).toEqual(['term-run00001']);
     expect(second.attaches).toEqual([undefined]);
+  });
+
+  it('attaches terminal 1 first: terminal 2 and the observe panel wait for its answer, however late its code loads', async () => {
+    const { connection } = setup();
+    const first = new HeldSlot(0);
+    const second = new HeldSlot(1);
+    // Terminal 2's code was ready first; terminal 1 registers once the sandbox is live.
+    connection.register(second);
+    connection.start();
+    await settle();
+    expect(connection.state.get()).toMatchObject({ state: 'live', firstTerminalSettled: false });
+    expect(second.attaches).toEqual([]);
+
+    connection.register(first);
+    await settle();
+    expect(first.attaches).toEqual(['term-run00001']);
+    expect(second.attaches).toEqual([]);
+
+    first.answer();
+    await settle();
+    expect(second.attaches).toEqual([undefined]);
+    expect(connection.state.get().firstTerminalSettled).toBe(true);
+  });
+
+  it('a failed terminal 1 still lets terminal 2 attach', async () => {
+    const { connection } = setup();
+    const first = new HeldSlot(0);
+    const second = new HeldSlot(1);
+    connection.register(first);
+    connection.register(second);
+    connection.start();
+    await settle();
+    first.fail(new LabRequestError('INTERNAL', 'The shell could not start.'));
+    await settle();
+    expect(second.attaches).toEqual([undefined]);
+    expect(connection.state.get().firstTerminalSettled).toBe(true);
   });
 
   it('reconnects after a network drop to the same sandbox and re-attaches the same terminals', async () => {

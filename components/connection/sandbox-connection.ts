@@ -26,6 +26,11 @@ export interface ConnectionStatus {
   sandbox?: { sandboxId: string; hostname: string };
   /** How many terminals the sandbox had open when we (re)attached, so a reload shows them all. */
   liveTerminals: number;
+  /**
+   * Terminal 1 has attached (or failed to) on this connection. The other terminals and the observe
+   * panel wait for it, so that nothing delays the learner's first prompt.
+   */
+  firstTerminalSettled?: boolean;
   /** When the next automatic attempt happens (ms since epoch), while retrying. */
   retryAt?: number;
 }
@@ -47,19 +52,24 @@ export interface SandboxConnectionOptions extends Omit<LabConnectionOptions, 'on
   key: string;
 }
 
+/** What the page shows from its first paint (the server renders it) until the terminal is live. */
+export const STARTING_STATUS: ConnectionStatus = { state: 'connecting', message: 'Starting your sandbox…', liveTerminals: 0 };
+
 /** Refusals that retrying cannot fix; the learner (or operator) has to act. FORBIDDEN is a wrong instructor link. */
 const FATAL_HANDSHAKE_CODES = new Set(['ORIGIN_REFUSED', 'PROTOCOL_MISMATCH', 'BAD_HANDSHAKE', 'TOO_MANY_CONNECTIONS', 'FORBIDDEN']);
 
 type Mode = 'open' | 'resume' | 'restart';
 
 export class SandboxConnection {
-  private readonly statusStore = new Store<ConnectionStatus>({ state: 'connecting', message: 'Connecting to the lab…', liveTerminals: 0 });
+  private readonly statusStore = new Store<ConnectionStatus>(STARTING_STATUS);
   private readonly activeSlotStore = new Store(0);
   private readonly line: LabConnection;
   private sandbox: SandboxInfo | undefined;
   private readonly slots = new Map<number, TerminalSlot>();
   /** Which pty each slot shows: slot 0 is the sandbox's run terminal. */
   private readonly terminalIds = new Map<number, string>();
+  /** Terminal 1's attach on a client: the other slots attach once it has settled. */
+  private firstTerminal: { client: LabClient; settled: Promise<void>; settle(): void } | undefined;
   private started = false;
   private disposed = false;
 
@@ -138,7 +148,7 @@ export class SandboxConnection {
   register(slot: TerminalSlot): () => void {
     this.slots.set(slot.slot, slot);
     const client = this.line.current;
-    if (client && this.statusStore.get().state === 'live') void this.attachSlot(slot, client);
+    if (client && this.statusStore.get().state === 'live') void this.attachInTurn(slot, client);
     return () => {
       if (this.slots.get(slot.slot) !== slot) return;
       this.slots.delete(slot.slot);
@@ -162,7 +172,7 @@ export class SandboxConnection {
     if (!slot || slotIndex === 0) return;
     this.terminalIds.delete(slotIndex);
     const client = this.line.current;
-    if (client && this.statusStore.get().state === 'live') void this.attachSlot(slot, client);
+    if (client && this.statusStore.get().state === 'live') void this.attachInTurn(slot, client);
   }
 
   /** Types a command into a terminal and presses Enter. Returns false when it is not live. */
@@ -203,7 +213,7 @@ export class SandboxConnection {
     if (mode !== 'resume') {
       this.setStatus({
         state: 'connecting',
-        message: mode === 'restart' ? 'Starting a fresh sandbox…' : 'Connecting to the lab…',
+        message: mode === 'restart' ? 'Starting a fresh sandbox…' : STARTING_STATUS.message,
         liveTerminals: 0,
       });
     }
@@ -231,13 +241,18 @@ export class SandboxConnection {
       this.sandbox = info;
       this.assignTerminals(info);
       this.line.succeeded();
+      this.firstTerminal = firstTerminalGate(client, () => {
+        const status = this.statusStore.get();
+        if (this.line.isCurrent(client) && status.state === 'live') this.setStatus({ ...status, firstTerminalSettled: true });
+      });
       this.setStatus({
         state: 'live',
         message: '',
         sandbox: { sandboxId: info.sandboxId, hostname: info.hostname },
         liveTerminals: info.terminals.filter((terminal) => !terminal.exited).length,
+        firstTerminalSettled: false,
       });
-      await Promise.allSettled([...this.slots.values()].map((slot) => this.attachSlot(slot, client)));
+      await Promise.allSettled([...this.slots.values()].map((slot) => this.attachInTurn(slot, client)));
     } catch (error) {
       if (stale()) return;
       if (isTransient(error)) this.scheduleReconnect(this.sandbox ? 'resume' : mode, (error as Error).message);
@@ -268,6 +283,23 @@ export class SandboxConnection {
     if (run) this.terminalIds.set(0, run.terminalId);
     const keep = second && execs.includes(second) ? second : execs[0];
     if (keep) this.terminalIds.set(1, keep);
+  }
+
+  /**
+   * Terminal 1 attaches at once; any other waits until terminal 1 has its answer, so a second
+   * shell's start (a `runc exec` on the server) never holds up the first prompt. Terminal 1 may
+   * register late (its code loads while the sandbox starts); the others then wait for it.
+   */
+  private async attachInTurn(slot: TerminalSlot, client: LabClient): Promise<void> {
+    const gate = this.firstTerminal;
+    if (!gate || gate.client !== client) return;
+    if (slot.slot === 0) {
+      await this.attachSlot(slot, client);
+      gate.settle();
+      return;
+    }
+    await gate.settled;
+    if (this.line.isCurrent(client) && this.slots.get(slot.slot) === slot) await this.attachSlot(slot, client);
   }
 
   private async attachSlot(slot: TerminalSlot, client: LabClient): Promise<void> {
@@ -329,6 +361,22 @@ export class SandboxConnection {
   private setStatus(status: ConnectionStatus): void {
     if (!this.disposed) this.statusStore.set(status);
   }
+}
+
+function firstTerminalGate(client: LabClient, onSettled: () => void): { client: LabClient; settled: Promise<void>; settle(): void } {
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  let done = false;
+  return {
+    client,
+    settled,
+    settle() {
+      if (done) return;
+      done = true;
+      settle();
+      onSettled();
+    },
+  };
 }
 
 export function queueMessage(ahead: number): string {

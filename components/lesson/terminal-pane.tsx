@@ -1,9 +1,9 @@
 'use client';
 
+import dynamic from 'next/dynamic';
 import { useEffect, useState, type ReactNode } from 'react';
 import { ClassBanner } from '../classroom/class-banner';
 import { FollowToggle } from '../classroom/follow-toggle';
-import { FollowView } from '../classroom/follow-view';
 import { useLearnerClass } from '../classroom/learner-class-context';
 import { useActiveSlot, useConnectionStatus, useWorkspace } from './workspace-context';
 import { ObserveSlot } from './observe-slot';
@@ -17,6 +17,9 @@ import { ConnectionOverlay } from '../terminal/connection-overlay';
 import { RestartButton } from '../terminal/restart-button';
 import { StatusBadge } from '../terminal/status-badge';
 import { TerminalView } from '../terminal/terminal-view';
+
+/** The instructor's broadcast view loads only when the learner follows it. */
+const FollowView = dynamic(() => import('../classroom/follow-view').then((module) => module.FollowView), { ssr: false });
 
 export interface TerminalPaneProps {
   observe?: ReactNode;
@@ -175,7 +178,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
           })}
         </div>
         <ConnectionOverlay connection={connection} status={status} />
-        <FollowView />
+        {following ? <FollowView /> : null}
         <p className="hidden truncate text-xs text-muted-foreground lg:block">
           Copy <Kbd>Ctrl+Shift+C</Kbd> · Paste <Kbd>Ctrl+Shift+V</Kbd> · or right-click · <Kbd>Ctrl+C</Kbd> stops the running program
         </p>

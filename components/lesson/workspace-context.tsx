@@ -1,7 +1,7 @@
 'use client';
 
 import { createContext, useContext } from 'react';
-import type { ConnectionStatus, SandboxConnection } from '../connection/sandbox-connection';
+import { STARTING_STATUS, type ConnectionStatus, type SandboxConnection } from '../connection/sandbox-connection';
 import { useStore } from '../state/use-store';
 
 /** What a lesson page's interactive parts share: the lesson's shape and its sandbox connection. */
@@ -21,10 +21,8 @@ export function useWorkspace(): Workspace {
   return workspace;
 }
 
-const STARTING: ConnectionStatus = { state: 'connecting', message: 'Connecting to the lab…', liveTerminals: 0 };
-
 export function useConnectionStatus(connection: SandboxConnection | null): ConnectionStatus {
-  return useStore(connection?.state, STARTING);
+  return useStore(connection?.state, STARTING_STATUS);
 }
 
 export function useActiveSlot(connection: SandboxConnection | null): number {

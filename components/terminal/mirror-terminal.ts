@@ -33,6 +33,7 @@ export class MirrorTerminal {
     private readonly options: MirrorTerminalOptions,
   ) {
     this.host = new XtermHost(element, { ...options, readOnly: true, onPaneResize: () => this.fit() });
+    this.host.loadGpuRenderer();
     this.fit();
   }
 

@@ -147,6 +147,7 @@ export class OwnedTerminal implements TerminalSlot {
 
   private setState(state: TerminalState): void {
     this.state = state;
+    if (state.phase === 'live') this.host.loadGpuRenderer();
     this.options.onStateChange(state);
   }
 }

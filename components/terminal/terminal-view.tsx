@@ -23,11 +23,18 @@ export interface TerminalViewProps {
   className?: string;
 }
 
+/**
+ * The terminal's code (xterm.js, about half the page's JavaScript) starts loading as soon as this
+ * module runs, so it arrives while the page hydrates and the sandbox starts, not after.
+ */
+const loadOwnedTerminal = () => import('./owned-terminal');
+if (typeof window !== 'undefined') void loadOwnedTerminal().catch(() => undefined);
+
 /** One of the learner's own terminals: an OwnedTerminal, mounted here and disposed on unmount. */
 export function TerminalView({ connection, slot, label, visible, connectionLive, fontSize, className }: TerminalViewProps) {
   const { hostRef, terminalRef, state, settings } = useTerminal<OwnedTerminal>({
     load: () =>
-      import('./owned-terminal').then(
+      loadOwnedTerminal().then(
         ({ OwnedTerminal }) =>
           (element, initial, onStateChange) =>
             new OwnedTerminal(element, { ...initial, slot, onStateChange, onFocus: () => connection?.setActiveSlot(slot) }),

@@ -11,7 +11,6 @@ import { Terminal, type IDisposable, type ITerminalOptions } from '@xterm/xterm'
 import { FitAddon } from '@xterm/addon-fit';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
-import { WebglAddon } from '@xterm/addon-webgl';
 import { copyText } from '../ui/clipboard';
 import { TERMINAL_FONT_FAMILY, TERMINAL_THEMES } from './terminal-themes';
 
@@ -41,10 +40,11 @@ export interface XtermHostOptions extends TerminalSettings {
 export class XtermHost {
   readonly terminal: Terminal;
   readonly fitAddon = new FitAddon();
-  /** 'webgl' when the GPU renderer loaded, 'dom' when it fell back. */
+  /** 'webgl' once the GPU renderer has loaded, 'dom' before that and when it fell back. */
   renderer: 'webgl' | 'dom' = 'dom';
   private readonly disposables: IDisposable[] = [];
   private fitFrame = 0;
+  private gpuRequested = false;
   private disposed = false;
 
   constructor(
@@ -77,7 +77,6 @@ export class XtermHost {
       }),
     );
     terminal.open(element);
-    this.loadWebgl();
     terminal.attachCustomKeyEventHandler((event) => this.onKey(event));
 
     // Fit whenever the pane changes size: split drags, window resizes, tabs becoming visible.
@@ -129,24 +128,46 @@ export class XtermHost {
     this.terminal.dispose();
   }
 
-  private loadWebgl(): void {
+  /**
+   * Switches to the GPU renderer once the terminal has painted and the page is idle: the DOM
+   * renderer paints the first prompt, and the switch after is seamless. The addon is its own
+   * chunk, and making a WebGL context costs the main thread, so neither may come before the
+   * prompt. Later calls do nothing.
+   */
+  loadGpuRenderer(): void {
+    if (this.gpuRequested || this.disposed) return;
+    this.gpuRequested = true;
+    const painted = this.terminal.onRender(() => {
+      painted.dispose();
+      const idle = window.requestIdleCallback ?? ((callback: () => void) => setTimeout(callback, 200));
+      idle(() => this.switchToGpu(), { timeout: 3000 });
+    });
+    this.own(painted);
+  }
+
+  private switchToGpu(): void {
+    if (this.disposed) return;
+    // Software WebGL costs more than the DOM renderer: then the chunk is not even loaded.
     if (webglIsSoftware()) {
       this.renderer = 'dom';
       return;
     }
-    try {
-      const webgl = new WebglAddon();
-      // A lost GPU context (driver reset, too many contexts) falls back to the DOM renderer.
-      webgl.onContextLoss(() => {
-        webgl.dispose();
+    import('@xterm/addon-webgl')
+      .then(({ WebglAddon }) => {
+        if (this.disposed) return;
+        const webgl = new WebglAddon();
+        // A lost GPU context (driver reset, too many contexts) falls back to the DOM renderer.
+        webgl.onContextLoss(() => {
+          webgl.dispose();
+          this.renderer = 'dom';
+        });
+        this.terminal.loadAddon(webgl);
+        this.renderer = 'webgl';
+      })
+      .catch(() => {
+        // No WebGL2 here (old GPU, disabled, headless), or the chunk did not load: the built-in DOM renderer does the job.
         this.renderer = 'dom';
       });
-      this.terminal.loadAddon(webgl);
-      this.renderer = 'webgl';
-    } catch {
-      // No WebGL2 here (old GPU, disabled, headless): the built-in DOM renderer does the job.
-      this.renderer = 'dom';
-    }
   }
 
   /**

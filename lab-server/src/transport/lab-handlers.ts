@@ -5,12 +5,21 @@
 import { LabError } from '../errors';
 import type { LabMetrics } from '../http/metrics';
 import type { Lab } from '../sandbox/lab';
+import type { Sandbox } from '../sandbox/sandbox';
 import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
 import type { AddressLimits } from './address-limits';
 import type { HandlerSet, LabSocket } from './handler-types';
 
 export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
   let opening = 0;
+  /**
+   * Each socket's attaches in flight (`terminal:open` with a terminalId). A new shell asked for on
+   * the same socket starts after them: its `runc exec` (a synchronous spawn here, then runc's own
+   * CPU) must never hold up the screen of a terminal the learner is waiting at, i.e. the first
+   * prompt of a lesson with two terminals.
+   */
+  const attaching = new WeakMap<LabSocket, Set<Promise<unknown>>>();
+
   return {
     requests: {
       'sandbox:open': async (socket, { key }) => {
@@ -44,20 +53,22 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
       },
 
       'terminal:open': async (socket, { sandboxId, terminalId, cols, rows }) => {
-        const sandbox = lab.find(socket.data.session.id, sandboxId);
-        let terminal: LabTerminal;
         if (terminalId) {
-          const existing = sandbox.terminal(terminalId);
-          if (!existing) throw new LabError('NOT_FOUND', 'That terminal has ended. Open a new one.');
-          terminal = existing;
-        } else {
-          terminal = sandbox.openTerminal({ cols, rows });
+          const inFlight = attaching.get(socket) ?? new Set();
+          attaching.set(socket, inFlight);
+          const attached = attachTerminal(socket, lab.find(socket.data.session.id, sandboxId), terminalId, cols, rows);
+          inFlight.add(attached);
+          try {
+            return await attached;
+          } finally {
+            inFlight.delete(attached);
+          }
         }
-        terminal.resize(cols, rows);
-        terminal.detach(socket.id);
-        const snapshot = await terminal.attach(ownerViewer(socket, terminal.id));
-        socket.data.scope.view(terminal);
-        return { terminalId: terminal.id, kind: terminal.kind, cols: terminal.cols, rows: terminal.rows, exited: Boolean(terminal.exit), snapshot };
+        const pending = attaching.get(socket);
+        if (pending && pending.size > 0) await Promise.allSettled([...pending]);
+        // Checked after the wait too: the sandbox may have ended meanwhile.
+        const sandbox = lab.find(socket.data.session.id, sandboxId);
+        return attachTerminal(socket, sandbox, undefined, cols, rows);
       },
 
       'terminal:close': async (socket, { terminalId }) => {
@@ -82,6 +93,23 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
       'terminal:detach': (socket, { terminalId }) => socket.data.scope.stopViewing(terminalId),
     },
   };
+}
+
+/** Opens a new shell (no terminalId) or finds an existing one, and attaches the socket to it. */
+async function attachTerminal(socket: LabSocket, sandbox: Sandbox, terminalId: string | undefined, cols: number, rows: number) {
+  let terminal: LabTerminal;
+  if (terminalId) {
+    const existing = sandbox.terminal(terminalId);
+    if (!existing) throw new LabError('NOT_FOUND', 'That terminal has ended. Open a new one.');
+    terminal = existing;
+  } else {
+    terminal = sandbox.openTerminal({ cols, rows });
+  }
+  terminal.resize(cols, rows);
+  terminal.detach(socket.id);
+  const snapshot = await terminal.attach(ownerViewer(socket, terminal.id));
+  socket.data.scope.view(terminal);
+  return { terminalId: terminal.id, kind: terminal.kind, cols: terminal.cols, rows: terminal.rows, exited: Boolean(terminal.exit), snapshot };
 }
 
 /** The owner's view of a terminal: its acks govern the pty. */

@@ -1,0 +1,107 @@
+/**
+ * A lesson opens ready (issue 18): the first prompt never waits for anything it does not need.
+ * The PID lesson has two terminals and the host-view panel. Between the page and lab-server the
+ * tests stand in the socket's way (Playwright's WebSocket routing): they hold back or refuse the
+ * second terminal's start, or refuse the observe panel, and the first terminal must still come to
+ * a prompt. And the page is real HTML: without JavaScript it shows the lesson and the terminal's
+ * frame saying the sandbox is starting.
+ */
+import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
+import { PROMPT, pollFor } from './support/terminal';
+
+const LESSON = '/lessons/pid';
+/**
+ * How long the first prompt may take at worst. Each test checks what comes first, never how
+ * fast: on a loaded 2-core box, where several labs and browsers share the CPU, a page can take
+ * half a minute to open.
+ */
+const PROMPT_WAIT = { timeout: 90_000 };
+
+test.slow();
+
+/** A socket.io request from the page: `42<ack id>["event",{payload}]`. */
+function parseRequest(frame: string | Buffer): { ackId: string; event: string; payload: Record<string, unknown> } | undefined {
+  const match = /^42(\d+)(\[.*)$/s.exec(typeof frame === 'string' ? frame : frame.toString());
+  if (!match) return undefined;
+  const [event, payload] = JSON.parse(match[2]) as [string, Record<string, unknown>];
+  return { ackId: match[1], event, payload };
+}
+
+/** Answers a request in the page's place of the server, with a refusal as lab-server words them. */
+function refuse(route: WebSocketRoute, ackId: string, event: string, message: string): void {
+  route.send(`43${ackId}${JSON.stringify([{ ok: false, error: { code: 'INTERNAL', message, event } }])}`);
+}
+
+/**
+ * Passes the page's socket through to lab-server, except the requests `intercept` takes (it
+ * returns true for those it handled itself).
+ */
+async function standInTheWay(page: Page, intercept: (request: NonNullable<ReturnType<typeof parseRequest>>, route: WebSocketRoute, frame: string | Buffer, server: WebSocketRoute) => boolean) {
+  await page.routeWebSocket(/\/socket\.io\//, (route) => {
+    const server = route.connectToServer();
+    route.onMessage((frame) => {
+      const request = parseRequest(frame);
+      if (request && intercept(request, route, frame, server)) return;
+      server.send(frame);
+    });
+  });
+}
+
+const isNewShell = (request: { event: string; payload: Record<string, unknown> }) => request.event === 'terminal:open' && !request.payload.terminalId;
+
+test('the first prompt comes while the second terminal’s start is held back, and the second follows', async ({ page }) => {
+  const heldBack: Array<() => void> = [];
+  await standInTheWay(page, (request, _route, frame, server) => {
+    if (!isNewShell(request)) return false;
+    heldBack.push(() => server.send(frame));
+    return true;
+  });
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  expect(heldBack, 'the second terminal asked for its shell').toHaveLength(1);
+  await expect(page.getByTestId('terminal-2')).not.toHaveAttribute('data-phase', 'live');
+
+  for (const send of heldBack) send();
+  await pollFor(page, PROMPT, { slot: 1, ...PROMPT_WAIT });
+});
+
+test('the first prompt comes when the second terminal cannot start, and the second says why', async ({ page }) => {
+  await standInTheWay(page, (request, route) => {
+    if (!isNewShell(request)) return false;
+    refuse(route, request.ackId, request.event, 'The second shell could not start (refused by the test).');
+    return true;
+  });
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  await expect(page.getByTestId('terminal-2')).toContainText('The second shell could not start (refused by the test).', PROMPT_WAIT);
+});
+
+test('a failed observe panel never blocks the terminal', async ({ page }) => {
+  await standInTheWay(page, (request, route) => {
+    if (request.event !== 'observe:subscribe') return false;
+    refuse(route, request.ackId, request.event, 'The host view is not available (refused by the test).');
+    return true;
+  });
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  await expect(page.locator('[data-observe-panel]').getByRole('alert')).toContainText('The host view is not available (refused by the test).', PROMPT_WAIT);
+  // The terminal is still the learner's: it runs what they type.
+  await page.getByTestId('terminal-1').click();
+  await page.keyboard.type('echo still-$((40+2))');
+  await page.keyboard.press('Enter');
+  await pollFor(page, 'still-42', { slot: 0, ...PROMPT_WAIT });
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the lesson’s text is on the page, and the terminal’s frame says the sandbox is starting', async ({ page }) => {
+    await page.goto(LESSON);
+    await expect(page.getByRole('heading', { level: 1 })).toContainText('PID namespaces');
+    await expect(page.getByText('unshare', { exact: false }).first()).toBeVisible();
+    await expect(page.getByTestId('terminal-1')).toBeVisible();
+    const overlay = page.getByTestId('terminal-overlay');
+    await expect(overlay).toHaveAttribute('data-state', 'connecting');
+    await expect(overlay).toContainText('Starting your sandbox');
+  });
+});

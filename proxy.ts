@@ -1,0 +1,21 @@
+/**
+ * Runs in the web server before every page is served: it sends the page the lab's address in a
+ * cookie (components/connection/lab-config.ts), so a lesson can open its socket the moment its
+ * script runs, without a round trip to /api/lab-config first. Pages are static HTML, so this is
+ * the one place that answer can be added per request.
+ */
+import { NextResponse, type NextRequest } from 'next/server';
+import { LAB_CONFIG_COOKIE, labConfigCookieValue, labConfigFor } from './components/connection/lab-config';
+
+export function proxy(request: NextRequest) {
+  const response = NextResponse.next();
+  const host = request.headers.get('host') ?? request.nextUrl.host;
+  // Not HttpOnly: the page's script reads it. It holds nothing secret (the same answer /api/lab-config gives anyone).
+  response.cookies.set(LAB_CONFIG_COOKIE, labConfigCookieValue(labConfigFor(process.env, request.headers), host), { path: '/', sameSite: 'lax' });
+  return response;
+}
+
+export const config = {
+  // Pages only: not the API, the build's static files or the icon.
+  matcher: ['/((?!api/|_next/static|_next/image|icon\\.svg|favicon\\.ico).*)'],
+};

@@ -205,7 +205,7 @@ export class Lab {
     throw new LabError('NOT_FOUND', 'There is no such terminal in your session. It may have ended; open a new one.');
   }
 
-  /** Any running sandbox by id, for the instructor and the host view. Not for learner requests. */
+  /** Any running sandbox by id, for tests that look at it from the host. Never for learner requests. */
   byId(sandboxId: string): Sandbox | undefined {
     return this.sandboxes.get(sandboxId);
   }

@@ -8,7 +8,7 @@
  * Playwright cannot download browsers here, so it drives Debian's chromium.
  */
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_LAUNCH_OPTIONS, E2E_BASE_URL, E2E_CADDY_URL, E2E_INSTRUCTOR_TOKEN, E2E_LAB_COMMAND, E2E_LAB_ENV } from './e2e/support/lab-env';
+import { CHROMIUM_LAUNCH_OPTIONS, E2E_BASE_URL, E2E_CADDY_URL, E2E_INSTRUCTOR_TOKEN, E2E_LAB_COMMAND, E2E_LAB_ENV, E2E_RECORD_DIR } from './e2e/support/lab-env';
 
 export { E2E_INSTRUCTOR_TOKEN };
 
@@ -38,7 +38,8 @@ export default defineConfig({
     { name: 'whole-lab', grep: /@whole-lab/, dependencies: ['lab'] },
   ],
   webServer: {
-    command: E2E_LAB_COMMAND.join(' '),
+    // Every run starts with an empty class record.
+    command: `rm -rf ${E2E_RECORD_DIR} && ${E2E_LAB_COMMAND.join(' ')}`,
     // Caddy starts last, once the web app and lab-server answer: the lab is ready when it does.
     url: `${E2E_CADDY_URL}/`,
     ignoreHTTPSErrors: true,

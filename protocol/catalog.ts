@@ -11,6 +11,7 @@ import type { LabErrorPayload } from './common';
 import { classroomMessages, classroomRequests, classroomServerEvents } from './classroom-events';
 import { labMessages, labRequests, labServerEvents } from './lab-events';
 import { observeMessages, observeRequests, observeServerEvents } from './observe-events';
+import { progressRequests, progressServerEvents } from './progress-events';
 
 /** Who may send an event. Learner events are open to every session; the rest need the role. */
 export type Role = 'learner' | 'instructor';
@@ -26,13 +27,13 @@ export type RequestCatalog = Record<string, RequestDefinition>;
  * Requests carry an ack callback and are answered with a `Result`. Each entry names the payload
  * schema, the schema of the value returned on success, and the role it needs (learner if absent).
  */
-export const clientRequests = { ...labRequests, ...observeRequests, ...classroomRequests } as const;
+export const clientRequests = { ...labRequests, ...observeRequests, ...classroomRequests, ...progressRequests } as const;
 
 /** Fire-and-forget messages from the client. */
 export const clientMessages = { ...labMessages, ...observeMessages, ...classroomMessages } as const;
 
 /** Events the server sends. */
-export const serverEvents = { ...labServerEvents, ...observeServerEvents, ...classroomServerEvents } as const;
+export const serverEvents = { ...labServerEvents, ...observeServerEvents, ...classroomServerEvents, ...progressServerEvents } as const;
 
 export type ClientRequests = typeof clientRequests;
 export type ClientRequestName = keyof ClientRequests;

@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { ClassCodeText, Cols, DisplayName, Rows, SandboxId, TerminalId } from './common';
 import type { RequestCatalog } from './catalog';
 
-const LessonSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/);
-const StepId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/);
-const SessionId = z.string().regex(/^ses-[0-9a-f]{12}$/, 'expected a session id like ses-0123456789ab');
+export const LessonSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lesson slug like "uts"');
+export const StepId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'expected a step id like "change-the-hostname"');
+export const SessionId = z.string().regex(/^ses-[0-9a-f]{12}$/, 'expected a session id like ses-0123456789ab');
 
 /** What the dashboard shows of one learner. */
 export const LearnerSummary = z.object({
@@ -21,7 +21,7 @@ export const LearnerSummary = z.object({
   /** Where the learner is now. */
   lessonSlug: z.string().nullable(),
   stepId: z.string().nullable(),
-  /** Steps passed, per lesson slug. */
+  /** Steps passed, per lesson slug: only checks lab-server ran and saw pass (see progress-events.ts). */
   passed: z.record(z.string(), z.array(z.string())),
   /** Milliseconds since the epoch of the last keystroke, check or page change. */
   lastActivityAt: z.number(),
@@ -98,13 +98,22 @@ export const classroomRequests = {
 } as const satisfies RequestCatalog;
 
 export const classroomMessages = {
-  /** A learner's whereabouts and progress, sent on page changes and passed checks. */
-  'class:progress': z.strictObject({
-    lessonSlug: LessonSlug.nullable(),
-    stepId: StepId.nullable(),
-    /** Every step passed in this lesson so far. */
-    passed: z.array(StepId).max(200),
-  }),
+  /**
+   * Where a learner is: sent on page changes. It carries no progress: a pass counts only when
+   * lab-server ran the step's check itself (`progress:check`), so a page cannot claim one.
+   */
+  'class:progress': z.strictObject(
+    {
+      lessonSlug: LessonSlug.nullable(),
+      stepId: StepId.nullable(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `a page reports only where the learner is (${issue.keys.join(', ')} is not accepted): a step counts as passed only when the lab runs its check and sees it pass`
+          : undefined,
+    },
+  ),
 } as const;
 
 export const classroomServerEvents = {

@@ -4,3 +4,4 @@ export * from './lab-events';
 export * from './flow-control';
 export * from './observe-events';
 export * from './classroom-events';
+export * from './progress-events';

@@ -31,7 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm ci when node_modules is missing or older than the lockfile. package.json's allowScripts
-# lets node-pty build its native addon (npm 11 blocks install scripts otherwise).
+# lets node-pty and better-sqlite3 build their native addons (npm 11 blocks install scripts
+# otherwise). better-sqlite3's prebuilt download is from GitHub; without it, it compiles SQLite
+# from source (a few minutes, once).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "Installing npm packages"
   npm ci --no-audit --no-fund
@@ -39,6 +41,10 @@ fi
 if [ ! -f node_modules/node-pty/build/Release/pty.node ]; then
   step "Building node-pty's native addon"
   npm rebuild node-pty
+fi
+if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
+  step "Building better-sqlite3's native addon (the class record)"
+  npm rebuild better-sqlite3
 fi
 
 step "Checking the sandbox rootfs"

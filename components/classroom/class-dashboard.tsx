@@ -5,6 +5,7 @@ import { cn } from '../ui/cn';
 import { BroadcastIcon, UsersIcon } from '../ui/icons';
 import { ClassControls } from './class-controls';
 import { ClassProgressPanel } from './class-progress-panel';
+import { ClassRecordPanel } from './class-record-panel';
 import type { OutlineLesson } from './course-outline';
 import { DemoTerminalPanel } from './demo-terminal-panel';
 import { useClassSnapshot, useInstructor } from './instructor-gate';
@@ -84,6 +85,9 @@ export function ClassDashboard({ lessons }: { lessons: OutlineLesson[] }) {
           </Card>
           <Card title="Where the class is" aside="passed per step · who is working on it">
             <ClassProgressPanel state={state} lessons={lessons} />
+          </Card>
+          <Card title="Class record" aside="passes lab-server verified · kept across restarts">
+            <ClassRecordPanel state={state} lessons={lessons} connection={connection} />
           </Card>
         </div>
         {/* Not taller than a follower's view can show at a readable size: its rows are what they get. */}

@@ -5,7 +5,7 @@ import { storeClassCode } from '../../lib/class-code';
 import { LabClient, LabRequestError } from '../../lib/lab-client';
 import { fetchLabUrl } from '../connection/lab-config';
 import { SESSION_TOKEN_KEY } from '../connection/lab-connection';
-import { Button } from '../ui/button';
+import { CodeForm } from '../ui/code-form';
 
 /**
  * Tries the code with a real handshake, so a wrong one is told at once. The session it gets is
@@ -46,35 +46,17 @@ export function JoinForm() {
   }, []);
 
   return (
-    <form
-      className="flex w-full flex-col gap-3"
-      onSubmit={(event) => {
-        event.preventDefault();
-        if (code.trim()) void join(code);
-      }}
-    >
-      <label className="flex flex-col gap-1.5 text-sm font-medium">
-        Class code
-        <input
-          name="class-code"
-          value={code}
-          onChange={(event) => setCode(event.target.value)}
-          autoComplete="off"
-          autoCapitalize="characters"
-          spellCheck={false}
-          autoFocus
-          maxLength={64}
-          className="h-11 rounded-md border bg-card px-3 font-mono text-lg tracking-widest uppercase"
-        />
-      </label>
-      {error ? (
-        <p role="alert" className="text-sm text-danger" data-testid="join-error">
-          {error}
-        </p>
-      ) : null}
-      <Button type="submit" variant="primary" disabled={checking || !code.trim()}>
-        {checking ? 'Checking…' : 'Join'}
-      </Button>
-    </form>
+    <CodeForm
+      label="Class code"
+      name="class-code"
+      code={code}
+      onCodeChange={setCode}
+      onSubmit={(entered) => void join(entered)}
+      busy={checking}
+      error={error}
+      errorTestId="join-error"
+      submitLabel="Join"
+      maxLength={64}
+    />
   );
 }

@@ -8,8 +8,24 @@ import type { MirrorTarget } from './mirror-channel';
 
 /** One socket to lab-server, answering the classroom's requests. */
 class FakeClient extends FakeLabClient {
+  /** What lab-server's class record holds for this learner. */
+  readonly recorded: Array<{ lessonSlug: string; stepId: string; passedAt: number }>;
+
   constructor(displayName = 'swift-otter') {
-    super({ displayName, answer: (event) => (event === 'class:follow' ? { terminalId: 'term-instruct', cols: 80, rows: 24, snapshot: 'screen' } : {}) });
+    const recorded: FakeClient['recorded'] = [];
+    super({
+      displayName,
+      answer: (event) => {
+        if (event === 'class:follow') return { terminalId: 'term-instruct', cols: 80, rows: 24, snapshot: 'screen' };
+        if (event === 'progress:get') return { displayName, passes: recorded };
+        return {};
+      },
+    });
+    this.recorded = recorded;
+  }
+
+  classRequests() {
+    return this.requests.filter(([event]) => event !== 'progress:get');
   }
 
   progressReports() {
@@ -73,21 +89,34 @@ describe('progress reports', () => {
     progress.markStepDone('uts', 'read');
     const client = new FakeClient();
     connection.adopt(client);
-    expect(client.progressReports()).toEqual([{ lessonSlug: 'uts', stepId: 'rename', passed: ['read'] }]);
+    expect(client.progressReports()).toEqual([{ lessonSlug: 'uts', stepId: 'rename' }]);
 
     progress.markStepDone('uts', 'rename');
     progress.markStepDone('pid', 'ps'); // another lesson: nothing new to say about this one
     expect(client.progressReports()).toEqual([
-      { lessonSlug: 'uts', stepId: 'rename', passed: ['read'] },
-      { lessonSlug: 'uts', stepId: 'join', passed: ['read', 'rename'] },
+      { lessonSlug: 'uts', stepId: 'rename' },
+      { lessonSlug: 'uts', stepId: 'join' },
     ]);
+  });
+
+  it('takes the class record over this browser’s copy on connecting, and follows its updates', async () => {
+    progress.markStepDone('uts', 'join'); // claimed by this browser only: the record does not have it
+    const client = new FakeClient();
+    client.recorded.push({ lessonSlug: 'uts', stepId: 'read', passedAt: 1000 });
+    connection.adopt(client);
+    await flush();
+    expect(progress.get().lessons).toEqual({ uts: { done: ['read'], updatedAt: 1000 } });
+    expect(client.progressReports().at(-1)).toEqual({ lessonSlug: 'uts', stepId: 'rename' });
+
+    client.emit('progress:updated', { displayName: 'swift-otter', passes: [] }); // the learner cleared their record elsewhere
+    expect(progress.get().lessons).toEqual({});
   });
 
   it('reports again on a new connection, because the server may have restarted', () => {
     connection.adopt(new FakeClient());
     const second = new FakeClient();
     connection.adopt(second);
-    expect(second.progressReports()).toEqual([{ lessonSlug: 'uts', stepId: 'read', passed: [] }]);
+    expect(second.progressReports()).toEqual([{ lessonSlug: 'uts', stepId: 'read' }]);
   });
 });
 
@@ -96,14 +125,14 @@ describe('display name', () => {
     const client = new FakeClient('swift-otter');
     connection.adopt(client);
     expect(names.get().generated).toBe('swift-otter');
-    expect(client.requests).toEqual([]);
+    expect(client.classRequests()).toEqual([]);
 
     names.choose('Ada');
     await flush();
-    expect(client.requests).toEqual([['class:rename', { displayName: 'Ada' }]]);
+    expect(client.classRequests()).toEqual([['class:rename', { displayName: 'Ada' }]]);
     const next = new FakeClient('Ada');
     connection.adopt(next);
-    expect(next.requests).toEqual([]);
+    expect(next.classRequests()).toEqual([]);
   });
 });
 
@@ -118,17 +147,17 @@ describe('following the broadcast', () => {
     expect(classroom.state.get().broadcastLive).toBe(true);
     classroom.follow();
     expect(classroom.state.get().following).toBe(true);
-    expect(client.requests).toEqual([]);
+    expect(client.classRequests()).toEqual([]);
 
     const view = new FakeView();
     classroom.registerMirror(view);
     await flush();
-    expect(client.requests).toEqual([['class:follow', {}]]);
+    expect(client.classRequests()).toEqual([['class:follow', {}]]);
     expect(view.watching).toEqual(['screen']);
 
     classroom.unfollow();
     expect(classroom.state.get().following).toBe(false);
-    expect(client.requests.at(-1)).toEqual(['class:unfollow', {}]);
+    expect(client.classRequests().at(-1)).toEqual(['class:unfollow', {}]);
   });
 
   it('follows a broadcast that moves to another terminal, and goes back home when it really ends', async () => {

@@ -1,8 +1,11 @@
 /**
  * A lesson page's part in the classroom, on the page's own socket (SandboxConnection):
- * - it reports where the learner is (`class:progress`): the lesson, the step they are working
- *   on (the first one not done) and the steps passed, on every (re)connect and whenever that
- *   changes, so the instructor's dashboard is live without the learner doing anything;
+ * - it reports where the learner is (`class:progress`): the lesson and the step they are working
+ *   on (the first one not done), on every (re)connect and whenever that changes, so the
+ *   instructor's dashboard is live without the learner doing anything; what they passed the
+ *   dashboard learns from lab-server's own record, never from the page;
+ * - it brings this browser's copy of the progress up to the class record on every connection
+ *   and whenever the record changes (a pass in another tab or browser, a reset);
  * - it tells the instructor the learner's chosen name;
  * - it knows whether the instructor is broadcasting, and follows the broadcast when asked;
  * - it knows whether the instructor is viewing this learner's terminal (the spotlight).
@@ -11,7 +14,7 @@
  */
 import type { LabClient } from '../../lib/lab-client';
 import type { ClientListener } from '../connection/lab-connection';
-import type { ProgressData } from '../progress/progress-store';
+import { doneSteps, type ProgressData, type ProgressStore } from '../progress/progress-store';
 import { Store, type ReadableStore } from '../state/store';
 import type { DisplayNameData } from './display-name-store';
 import { MirrorChannel, type MirrorTarget } from './mirror-channel';
@@ -33,7 +36,7 @@ export interface LearnerClassroomOptions {
   slug: string;
   /** The lesson's step ids, in order. */
   stepIds: readonly string[];
-  progress: ReadableStore<ProgressData>;
+  progress: ReadableStore<ProgressData> & Pick<ProgressStore, 'adoptVerified'>;
   names: ReadableStore<DisplayNameData> & { rememberGenerated(name: string): void };
 }
 
@@ -129,6 +132,7 @@ export class LearnerClassroom {
     const offs = [
       client.on('class:broadcast-status', ({ active }) => this.onBroadcast(active)),
       client.on('class:spotlighted', ({ active }) => this.update({ spotlighted: active })),
+      client.on('progress:updated', ({ passes }) => this.options.progress.adoptVerified(passes)),
       client.onSession((session) => {
         if (!this.options.names.get().chosen) this.options.names.rememberGenerated(session.displayName);
         this.lastName = session.displayName;
@@ -137,6 +141,14 @@ export class LearnerClassroom {
     ];
     this.channel.setClient(client);
     this.report();
+    client
+      .request('progress:get', {})
+      .then(({ passes }) => {
+        if (this.client === client && !this.disposed) this.options.progress.adoptVerified(passes);
+      })
+      .catch(() => {
+        // Asked again on the next connection; until then the browser's copy shows.
+      });
     return () => {
       for (const off of offs) off();
       if (this.client === client) {
@@ -164,13 +176,12 @@ export class LearnerClassroom {
     const client = this.client;
     if (!client || this.disposed) return;
     const { slug, stepIds } = this.options;
-    const done = new Set(this.options.progress.get().lessons[slug]?.done ?? []);
-    const passed = stepIds.filter((id) => done.has(id));
+    const done = new Set(doneSteps(this.options.progress.get(), slug));
     const stepId = stepIds.find((id) => !done.has(id)) ?? null;
-    const report = JSON.stringify([slug, stepId, passed]);
+    const report = JSON.stringify([slug, stepId]);
     if (report === this.lastReport) return;
     this.lastReport = report;
-    client.send('class:progress', { lessonSlug: slug, stepId, passed });
+    client.send('class:progress', { lessonSlug: slug, stepId });
   }
 
   /** Sends the learner's chosen name when the server has another one. */

@@ -60,8 +60,8 @@ class FakeLab {
         this.sandboxes.splice(index, 1);
         return {};
       }
-      case 'check:run':
-        return { exitCode: 0, stdout: 'ok', stderr: '', truncated: false, timedOut: false, durationMs: 5 };
+      case 'progress:check':
+        return { exitCode: 0, stdout: 'ok', stderr: '', truncated: false, timedOut: false, durationMs: 5, passed: true, passedAt: 1000 };
       default:
         throw new Error(`unexpected request ${event}`);
     }
@@ -293,11 +293,12 @@ describe('SandboxConnection', () => {
 
   it('runs checks only while live, in the current sandbox', async () => {
     const { lab, connection } = setup();
-    await expect(connection.runCheck('true')).rejects.toThrow(/not connected/);
+    await expect(connection.checkStep('uts', 'read')).rejects.toThrow(/not connected/);
     connection.start();
     await settle();
-    await expect(connection.runCheck('test -e /tmp/x', 5000)).resolves.toMatchObject({ exitCode: 0 });
-    expect(lab.requests.at(-1)).toEqual(['check:run', { sandboxId: 'sbx-00000001', command: 'test -e /tmp/x', timeoutMs: 5000 }]);
+    await expect(connection.checkStep('uts', 'read', 5000)).resolves.toMatchObject({ exitCode: 0, passed: true });
+    // The lesson and step only: lab-server finds the command itself.
+    expect(lab.requests.at(-1)).toEqual(['progress:check', { sandboxId: 'sbx-00000001', lessonSlug: 'uts', stepId: 'read' }]);
   });
 
   it('refuses for good, with the code, when the instructor link is wrong', async () => {

@@ -10,7 +10,8 @@
  * - when the sandbox ends (idle, lifetime, the shell exited) it says so and offers a restart.
  */
 import { LabRequestError, type LabClient } from '../../lib/lab-client';
-import type { CheckResult, SandboxInfo } from '../../protocol/common';
+import type { RequestResult } from '../../protocol/catalog';
+import type { SandboxInfo } from '../../protocol/common';
 import { Store, type ReadableStore } from '../state/store';
 import { markFirstPrompt } from './first-prompt-marks';
 import { ConnectFailure, LabConnection, type ClientListener, type LabConnectionOptions } from './lab-connection';
@@ -189,12 +190,16 @@ export class SandboxConnection {
   }
 
   /** Runs a step's check in the sandbox. */
-  async runCheck(command: string, timeoutMs?: number): Promise<CheckResult> {
+  /**
+   * Asks lab-server to run a step's check (the lesson's own, found by lesson and step) in this
+   * sandbox; lab-server records the pass itself. `timeoutMs` is the check's, to wait long enough.
+   */
+  async checkStep(lessonSlug: string, stepId: string, timeoutMs?: number): Promise<RequestResult<'progress:check'>> {
     const client = this.line.current;
     const sandboxId = this.sandboxId;
     if (!client || !sandboxId) throw new Error('The sandbox is not connected right now. Wait until the terminal says “Live”, then check again.');
-    const wait = (timeoutMs ?? 10_000) + 5_000;
-    return client.request('check:run', { sandboxId, command, ...(timeoutMs ? { timeoutMs } : {}) }, wait);
+    const wait = (timeoutMs ?? 10_000) + 15_000;
+    return client.request('progress:check', { sandboxId, lessonSlug, stepId }, wait);
   }
 
   dispose(): void {

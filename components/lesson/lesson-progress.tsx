@@ -1,6 +1,7 @@
 'use client';
 
 import { lessonProgress, type LessonOutline } from '../progress/progress-store';
+import { ResumeElsewhere } from '../progress/resume-elsewhere';
 import { progressStore, useProgress } from '../progress/use-progress';
 import { ConfirmButton } from '../ui/confirm-button';
 import { ProgressBar } from '../ui/progress-bar';
@@ -19,18 +20,19 @@ export function LessonProgressSummary({ outline }: { outline: LessonOutline }) {
         </span>
       </div>
       <ResetLesson />
+      <ResumeElsewhere />
     </div>
   );
 }
 
-/** Forgets this lesson's progress and starts a fresh sandbox, after a confirmation. */
+/** Starts a fresh sandbox and forgets the steps marked by hand, after a confirmation; passed checks stay recorded. */
 function ResetLesson() {
   const { slug, connection } = useWorkspace();
   return (
     <ConfirmButton
       variant="ghost"
       groupLabel="Confirm lesson reset"
-      question="Clear your steps and start a fresh sandbox?"
+      question="Start a fresh sandbox and clear your marks? Passed checks stay."
       confirmLabel="Reset"
       onConfirm={() => {
         progressStore.resetLesson(slug);

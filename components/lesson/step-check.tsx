@@ -2,6 +2,7 @@
 
 import { useState, type ReactNode } from 'react';
 import type { CheckResult } from '../../protocol/common';
+import { isStepDone } from '../progress/progress-store';
 import { progressStore, useProgress } from '../progress/use-progress';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
@@ -23,23 +24,24 @@ export interface StepCheckProps {
 }
 
 /**
- * The step's "Check" button: runs the lesson's check script in the learner's sandbox and shows
- * pass or fail; a fail shows the hint. A pass is remembered in this browser.
+ * The step's "Check" button: asks lab-server to run the step's check in the learner's sandbox
+ * and shows pass or fail; a fail shows the hint. lab-server records a pass itself (the class
+ * record); this browser's copy follows. `command` is shown, never sent.
  */
 export function StepCheck({ stepId, command, hint, timeoutMs }: StepCheckProps) {
   const { connection, slug } = useWorkspace();
   const status = useConnectionStatus(connection);
   const progress = useProgress();
   const [outcome, setOutcome] = useState<Outcome>({ kind: 'idle' });
-  const doneBefore = progress.lessons[slug]?.done.includes(stepId) ?? false;
+  const doneBefore = isStepDone(progress, slug, stepId);
   const live = status.state === 'live';
 
   const check = async () => {
     if (!connection) return;
     setOutcome({ kind: 'running' });
     try {
-      const result = await connection.runCheck(command, timeoutMs);
-      if (result.exitCode === 0) {
+      const result = await connection.checkStep(slug, stepId, timeoutMs);
+      if (result.passed) {
         progressStore.markStepDone(slug, stepId);
         setOutcome({ kind: 'passed', result });
       } else {

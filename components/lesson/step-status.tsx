@@ -1,5 +1,6 @@
 'use client';
 
+import { isStepDone } from '../progress/progress-store';
 import { progressStore, useProgress } from '../progress/use-progress';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
@@ -9,7 +10,7 @@ import { useWorkspace } from './workspace-context';
 /** The step's number, turning into a check mark once the step is done. */
 export function StepMarker({ stepId, number }: { stepId: string; number: number }) {
   const { slug } = useWorkspace();
-  const done = useProgress().lessons[slug]?.done.includes(stepId) ?? false;
+  const done = isStepDone(useProgress(), slug, stepId);
   return (
     <span
       className={cn(
@@ -23,17 +24,17 @@ export function StepMarker({ stepId, number }: { stepId: string; number: number 
   );
 }
 
-/** For a step without a check: the learner says when they are done. */
+/** For a step without a check: the learner says when they are done (kept in this browser only; nothing to verify). */
 export function MarkStepDone({ stepId }: { stepId: string }) {
   const { slug } = useWorkspace();
-  const done = useProgress().lessons[slug]?.done.includes(stepId) ?? false;
+  const done = isStepDone(useProgress(), slug, stepId);
   return (
     <div className="flex items-center gap-3 rounded-lg border border-dashed px-3.5 py-2.5 text-sm text-muted-foreground">
       <Button
         size="sm"
         variant={done ? 'soft' : 'secondary'}
         aria-pressed={done}
-        onClick={() => (done ? progressStore.markStepNotDone(slug, stepId) : progressStore.markStepDone(slug, stepId))}
+        onClick={() => progressStore.setMarked(slug, stepId, !done)}
       >
         <CheckIcon />
         {done ? 'Done' : 'Mark as done'}

@@ -39,17 +39,27 @@ describe('ProgressStore', () => {
     expect(lessonProgress(store.get(), uts).done).toBe(1);
   });
 
-  it('un-marks a step and resets one lesson without touching the others', () => {
+  it('un-marks a marked step; a lesson reset clears its marks only, and no other lesson', () => {
     const store = new ProgressStore(memoryStorage());
     store.markStepDone('uts', 'look');
-    store.markStepDone('uts', 'rename');
-    store.markStepDone('pid', 'a');
-    store.markStepNotDone('uts', 'rename');
-    expect([...lessonProgress(store.get(), uts).doneStepIds]).toEqual(['look']);
+    store.setMarked('uts', 'rename', true);
+    store.setMarked('uts', 'unshare', true);
+    store.setMarked('pid', 'a', true);
+    store.setMarked('uts', 'unshare', false);
+    expect([...lessonProgress(store.get(), uts).doneStepIds]).toEqual(['look', 'rename']);
 
     store.resetLesson('uts');
-    expect(lessonProgress(store.get(), uts)).toMatchObject({ done: 0, started: false, nextStepId: 'look' });
+    // The passed check stays: it is lab-server's record, not this browser's.
+    expect([...lessonProgress(store.get(), uts).doneStepIds]).toEqual(['look']);
     expect(lessonProgress(store.get(), pid).done).toBe(1);
+  });
+
+  it('takes the class record’s passes over its own copy, and keeps the marks', () => {
+    const store = new ProgressStore(memoryStorage());
+    store.markStepDone('uts', 'look'); // the record no longer has it (the learner cleared it elsewhere)
+    store.setMarked('uts', 'rename', true);
+    store.adoptVerified([{ lessonSlug: 'uts', stepId: 'unshare', passedAt: 5 }]);
+    expect([...lessonProgress(store.get(), uts).doneStepIds].sort()).toEqual(['rename', 'unshare']);
   });
 
   it('ignores step ids that the lesson no longer has, so progress never exceeds the total', () => {

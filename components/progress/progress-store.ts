@@ -1,6 +1,9 @@
 /**
- * The learner's progress, kept in this browser: which steps of which lesson are done, and which
- * lesson they worked on last. The course map and the lesson pages read it; step checks write it.
+ * The learner's progress as this browser last saw it: which steps of which lesson are done, and
+ * which lesson they worked on last. The course map and the lesson pages read it. lab-server's
+ * class record is the truth (a step is done when lab-server saw its check pass): every
+ * connection replaces this copy with the record's (`adoptVerified`), so a cleared browser, another
+ * browser or a resume code all show the same progress.
  *
  * Step ids come from the lesson's headings. When a lesson is edited, ids that no longer exist
  * are simply not counted, so stale progress never shows more than 100%.
@@ -14,7 +17,10 @@ const ProgressData = z.object({
   lessons: z.record(
     z.string(),
     z.object({
+      /** Steps whose check lab-server saw pass (a copy of the class record). */
       done: z.array(z.string()),
+      /** Steps without a check that the learner marked as done; only this browser knows them. */
+      marked: z.array(z.string()).optional(),
       updatedAt: z.number(),
     }),
   ),
@@ -47,28 +53,46 @@ export class ProgressStore extends LocalStore<ProgressData> {
     super(PROGRESS_STORAGE_KEY, ProgressData, EMPTY_PROGRESS, storage ?? browserStorage());
   }
 
+  /** A check passed (lab-server recorded it too; its record replaces this copy on the next connection). */
   markStepDone(slug: string, stepId: string, now = Date.now()): void {
     this.set((data) => {
-      const done = data.lessons[slug]?.done ?? [];
-      if (done.includes(stepId)) return data;
-      return { ...data, lessons: { ...data.lessons, [slug]: { done: [...done, stepId], updatedAt: now } }, lastLesson: slug };
+      const lesson = data.lessons[slug] ?? { done: [], updatedAt: now };
+      if (lesson.done.includes(stepId)) return data;
+      return { ...data, lessons: { ...data.lessons, [slug]: { ...lesson, done: [...lesson.done, stepId], updatedAt: now } }, lastLesson: slug };
     });
   }
 
-  markStepNotDone(slug: string, stepId: string, now = Date.now()): void {
+  /** The learner marks a step without a check as done, or takes the mark back. */
+  setMarked(slug: string, stepId: string, marked: boolean, now = Date.now()): void {
     this.set((data) => {
-      const done = data.lessons[slug]?.done ?? [];
-      if (!done.includes(stepId)) return data;
-      return { ...data, lessons: { ...data.lessons, [slug]: { done: done.filter((id) => id !== stepId), updatedAt: now } } };
+      const lesson = data.lessons[slug] ?? { done: [], updatedAt: now };
+      const marks = lesson.marked ?? [];
+      if (marks.includes(stepId) === marked) return data;
+      const next = marked ? [...marks, stepId] : marks.filter((id) => id !== stepId);
+      return { ...data, lessons: { ...data.lessons, [slug]: { ...lesson, marked: next, updatedAt: now } }, ...(marked ? { lastLesson: slug } : {}) };
     });
   }
 
-  /** Forgets every step of one lesson (the lesson's "Reset" button). */
+  /** Replaces every lesson's passed steps with the passes lab-server recorded; marks and `lastLesson` stay. */
+  adoptVerified(passes: ReadonlyArray<{ lessonSlug: string; stepId: string; passedAt: number }>): void {
+    this.set((data) => {
+      const lessons: ProgressData['lessons'] = {};
+      for (const [slug, lesson] of Object.entries(data.lessons)) if (lesson.marked?.length) lessons[slug] = { done: [], marked: lesson.marked, updatedAt: lesson.updatedAt };
+      for (const pass of passes) {
+        const lesson = (lessons[pass.lessonSlug] ??= { done: [], updatedAt: 0 });
+        lesson.done.push(pass.stepId);
+        lesson.updatedAt = Math.max(lesson.updatedAt, pass.passedAt);
+      }
+      return { ...data, lessons };
+    });
+  }
+
+  /** Forgets the marks of one lesson (the lesson's "Reset" button); passed checks stay, as in the class record. */
   resetLesson(slug: string): void {
     this.set((data) => {
-      if (!data.lessons[slug]) return data;
-      const { [slug]: _removed, ...lessons } = data.lessons;
-      return { ...data, lessons };
+      const lesson = data.lessons[slug];
+      if (!lesson?.marked?.length) return data;
+      return { ...data, lessons: { ...data.lessons, [slug]: { ...lesson, marked: [] } } };
     });
   }
 
@@ -80,7 +104,7 @@ export class ProgressStore extends LocalStore<ProgressData> {
 
 /** How far the learner got in one lesson. Pure, so the map and the lesson page agree. */
 export function lessonProgress(data: ProgressData, lesson: LessonOutline): LessonProgress {
-  const stored = new Set(data.lessons[lesson.slug]?.done ?? []);
+  const stored = new Set(doneSteps(data, lesson.slug));
   const doneStepIds = new Set(lesson.steps.filter((step) => stored.has(step.id)).map((step) => step.id));
   const total = lesson.steps.length;
   return {
@@ -91,6 +115,16 @@ export function lessonProgress(data: ProgressData, lesson: LessonOutline): Lesso
     doneStepIds,
     nextStepId: lesson.steps.find((step) => !doneStepIds.has(step.id))?.id,
   };
+}
+
+/** The steps of a lesson that are done: passed checks and marked steps without one. */
+export function doneSteps(data: ProgressData, slug: string): string[] {
+  const lesson = data.lessons[slug];
+  return lesson ? [...lesson.done, ...(lesson.marked ?? [])] : [];
+}
+
+export function isStepDone(data: ProgressData, slug: string, stepId: string): boolean {
+  return doneSteps(data, slug).includes(stepId);
 }
 
 export type ContinueTarget =

@@ -20,6 +20,8 @@ export const E2E_BASE_URL = `http://127.0.0.1:${E2E_WEB_PORT}`;
  */
 export const E2E_CADDY_PORT = E2E_WEB_PORT + 10;
 export const E2E_CADDY_URL = `https://localhost:${E2E_CADDY_PORT}`;
+/** The lab's class record (ISOLAB_PROGRESS_DB) lives here; playwright.config.ts empties it at each start. */
+export const E2E_RECORD_DIR = `/tmp/${E2E_LAB_NAME}-record`;
 
 /** The command that starts the lab, run from the checkout's root: `npm start -- --caddy`. */
 export const E2E_LAB_COMMAND = ['node', '--import', 'tsx', 'scripts/start.ts', '--caddy'] as const;
@@ -38,6 +40,7 @@ export const E2E_LAB_ENV: Record<string, string> = {
   ISOLAB_CADDY_DATA: `/run/${E2E_LAB_NAME}-caddy`,
   ISOLAB_STATE_DIR: `/run/${E2E_LAB_NAME}`,
   ISOLAB_CGROUP_PARENT: E2E_LAB_NAME,
+  ISOLAB_PROGRESS_DB: `${E2E_RECORD_DIR}/progress.db`,
   // The first run builds the web app into .next-e2e/, which takes a minute or two.
   ISOLAB_NEXT_DIST: '.next-e2e',
   ISOLAB_LOG_LEVEL: process.env.ISOLAB_LOG_LEVEL ?? 'warn',

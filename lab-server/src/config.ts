@@ -76,6 +76,11 @@ const variables = {
   extraOrigins: ['ISOLAB_ALLOWED_ORIGINS', list, ''],
   /** Long-lived files: the rootfs. Outside the repo, so clones and CI reuse it. */
   dataDir: ['ISOLAB_DATA_DIR', z.string().startsWith('/'), '/var/lib/isolab'],
+  /**
+   * The class record (names and verified progress), a SQLite file. Empty: progress.db in
+   * ISOLAB_DATA_DIR. Two labs on one host need a file each.
+   */
+  progressDb: ['ISOLAB_PROGRESS_DB', z.union([z.literal(''), z.string().startsWith('/')]), ''],
   /** Short-lived files: runc state and bundles. On tmpfs, so a reboot clears them. */
   stateDir: ['ISOLAB_STATE_DIR', z.string().startsWith('/'), '/run/isolab'],
   runcPath: ['ISOLAB_RUNC', z.string().min(1), 'runc'],
@@ -139,6 +144,11 @@ export type LabConfig = { [K in keyof Variables]: z.output<Variables[K][1]> } & 
   /** Origins allowed to open a socket: the public URL's, plus the extra ones. */
   allowedOrigins: string[];
 };
+
+/** Where the class record lives: ISOLAB_PROGRESS_DB, or progress.db in the data directory. */
+export function progressDbPath(config: Pick<LabConfig, 'progressDb' | 'dataDir'>): string {
+  return config.progressDb || `${config.dataDir.replace(/\/$/, '')}/progress.db`;
+}
 
 /** The warm pool's base size: ISOLAB_WARM_SANDBOXES, with `auto` sized to this machine. */
 export function warmPoolBase(config: Pick<LabConfig, 'warmSandboxes' | 'maxSandboxes'>, cores = availableParallelism()): number {

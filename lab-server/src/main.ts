@@ -1,13 +1,15 @@
 /**
  * lab-server's entry point: `npm run lab-server` (or as part of `npm start`).
  *
- * Exit codes: 0 after a clean shutdown, 1 when the host is not ready (the message says what to
- * do), 2 for invalid configuration.
+ * Exit codes: 0 after a clean shutdown, 1 when the host is not ready or the class record cannot
+ * be opened (the message says what to do), 2 for invalid configuration.
  */
+import { LessonError } from '../../lib/lessons/parse-lesson';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
 import { preflight } from './preflight';
 import { startLabServer } from './server';
+import { ProgressDbError } from './progress/progress-db';
 import { StateDirBusyError } from './state-lock';
 
 async function main(): Promise<void> {
@@ -43,9 +45,15 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof StateDirBusyError) {
+    if (error instanceof StateDirBusyError || error instanceof ProgressDbError) {
       logger.error(error.message, { code: error.code });
       console.error(`\nlab-server cannot start:\n  ✗ ${error.message} [${error.code}]\n`);
+      process.exit(1);
+    }
+    if (error instanceof LessonError) {
+      const message = `A lesson cannot be read, so lab-server does not know its checks: ${error.message}. Fix the lesson (npm test names the problem too).`;
+      logger.error(message, { code: 'LESSON_INVALID' });
+      console.error(`\nlab-server cannot start:\n  ✗ ${message} [LESSON_INVALID]\n`);
       process.exit(1);
     }
     if (code === 'EADDRINUSE') {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { warmPoolBase, type LabConfig } from './config';
+import { progressDbPath, warmPoolBase, type LabConfig } from './config';
 import type { CgroupHost } from './cgroups/host';
 import { createHttpHandler, type Health } from './http/routes';
 import { LabMetrics } from './http/metrics';
@@ -28,7 +28,7 @@ import { ExecGate } from './sandbox/exec-gate';
 import { Lab } from './sandbox/lab';
 import { removeLeftovers, unmountViews, type RecoveryReport } from './sandbox/recovery';
 import { Sandbox, type SandboxEnvironment } from './sandbox/sandbox';
-import { MemorySessionStore, type SessionStore } from './session/session-store';
+import type { SessionStore } from './session/session-store';
 import { AddressLimits } from './transport/address-limits';
 import { addressSet } from './transport/client-address';
 import { classroomHandlers } from './transport/classroom-handlers';
@@ -38,6 +38,11 @@ import { createSocketServer, LEARNERS_ROOM, sessionRoom } from './transport/sock
 import { ClassCode } from './classroom/class-code';
 import { Classroom } from './classroom/classroom';
 import { MemoryClassRoster } from './classroom/roster';
+import { ClassProgress } from './progress/class-progress';
+import { Course } from './progress/course';
+import { ProgressDb } from './progress/progress-db';
+import { RecordedSessionStore } from './progress/recorded-sessions';
+import { progressHandlers } from './transport/progress-handlers';
 
 export interface LabServerDeps {
   config: LabConfig;
@@ -47,13 +52,14 @@ export interface LabServerDeps {
   runcVersion: string;
   /** Defaults to runc with the lab's own state directory. */
   runtime?: ContainerRuntime;
-  sessions?: SessionStore;
 }
 
 export interface LabServer {
   readonly http: HttpServer;
   readonly lab: Lab;
   readonly sessions: SessionStore;
+  /** Verified progress and the class record. */
+  readonly progress: ClassProgress;
   readonly metrics: LabMetrics;
   /** Live observation of sandboxes (meters, host view, namespace map). */
   readonly observatory: Observatory;
@@ -70,7 +76,8 @@ export interface LabServer {
 
 /**
  * Sessions without a connection for an hour are forgotten, unless they still own a sandbox, so a
- * flood of connections cannot pile sessions up. The learner's progress lives in the browser.
+ * flood of connections cannot pile sessions up. A learner with recorded progress comes back
+ * from the class record with the same token (progress/recorded-sessions.ts).
  */
 const SESSION_MAX_IDLE_MS = 60 * 60 * 1000;
 
@@ -82,6 +89,16 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
 
   // Before touching anything: another lab-server on this state directory must not lose its sandboxes.
   const stateClaim = claimStateDir(config.stateDir);
+  // The course and the class record before any sandbox: either can stop the start with a clear sentence.
+  let course: Course;
+  let progressDb: ProgressDb;
+  try {
+    course = Course.load();
+    progressDb = new ProgressDb(progressDbPath(config));
+  } catch (error) {
+    stateClaim.release();
+    throw error;
+  }
   const recovery = await removeLeftovers(runtime, cgroupHost, config.cgroupParent, bundlesDir, logger);
   unmountViews(join(config.stateDir, 'readonly'));
   // runc reaches the rootfs and the bundles only through read-only views, which the kernel locks
@@ -130,7 +147,8 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     metrics,
   );
   const budgetWatch = new BudgetWatch(lab, { cgroupHost, ptysPerSandbox: env.limits.ptys, logger });
-  const sessions = deps.sessions ?? new MemorySessionStore();
+  const classCode = new ClassCode(config.classCode || undefined);
+  const sessions = new RecordedSessionStore(progressDb, (session) => classCode.admitted(session));
   const sessionSweeper = setInterval(() => {
     sessions.sweep(SESSION_MAX_IDLE_MS, (s) => lab.forSession(s.id).length > 0);
     env.execGate.sweep();
@@ -158,8 +176,9 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   });
   const observatory = new Observatory(lab, { cgroupHost, logger, metrics });
   const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
-  const classCode = new ClassCode(config.classCode || undefined);
   const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger, { classCode, sessions });
+  const progress = new ClassProgress(progressDb, course, sessions, classroom, { checkTimeoutMs: config.checkTimeoutMs, logger });
+  classroom.onRename((sessionId, displayName) => progress.renamed(sessionId, displayName));
   const limits = new AddressLimits(config);
   const sockets = createSocketServer(http, {
     allowedOrigins: config.allowedOrigins,
@@ -169,7 +188,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     trustedProxies,
     instructorToken,
     classCode,
-    handlers: [labHandlers(lab, limits, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom)],
+    handlers: [labHandlers(lab, limits, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom), progressHandlers(lab, progress, limits)],
     logger,
     metrics,
   });
@@ -179,6 +198,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     toSession: (sessionId, event, payload) => sockets.io.to(sessionRoom(sessionId)).emit(event, payload),
     disconnectSession: (sessionId) => sockets.io.in(sessionRoom(sessionId)).disconnectSockets(true),
   });
+  progress.attach((sessionId, learnerProgress) => sockets.io.to(sessionRoom(sessionId)).emit('progress:updated', learnerProgress));
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -190,6 +210,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     // Not serving: the read-only views and the claim must not outlive this attempt.
     bundlesView.release();
     await identities.dispose();
+    progressDb.close();
     stateClaim.release();
     throw error;
   });
@@ -201,6 +222,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     http,
     lab,
     sessions,
+    progress,
     metrics,
     observatory,
     execGate: env.execGate,
@@ -220,6 +242,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       stopStallReports();
       await sockets.close();
       http.closeAllConnections();
+      progressDb.close();
       stateClaim.release();
     },
   };

@@ -20,7 +20,7 @@ import { parentDirs } from '../src/cgroups/sandbox-cgroup';
 import { WRONG_SECRET_BURST } from '../src/transport/address-limits';
 import { labChildEnv, leftovers, startLabChild, type LabChild } from './support/lab-child';
 import { openShell, type Shell } from './support/shell';
-import { TEST_ORIGIN } from './support/test-lab';
+import { removeTestProgressDb, TEST_ORIGIN } from './support/test-lab';
 
 let lab: LabChild;
 let victim: LabClient;
@@ -41,6 +41,7 @@ afterAll(async () => {
   await lab?.stop();
   if (lab) {
     rmSync(lab.env.ISOLAB_STATE_DIR, { recursive: true, force: true });
+    removeTestProgressDb(lab.env.ISOLAB_CGROUP_PARENT);
     for (const dir of parentDirs(detectCgroupHost(), lab.env.ISOLAB_CGROUP_PARENT)) {
       try {
         rmdirSync(dir);
@@ -129,6 +130,9 @@ function makeGenerator(seed: number, victimIds: { sandboxId: string; terminalId:
     'terminal:open': { sandboxId: 'sbx-00000000', cols: 80, rows: 24 },
     'terminal:close': { terminalId: 'term-00000000' },
     'check:run': { sandboxId: 'sbx-00000000', command: 'id' },
+    'progress:check': { sandboxId: 'sbx-00000000', lessonSlug: 'uts', stepId: 'read-the-sandbox-s-name' },
+    'progress:resume': { code: '2222-2222' },
+    'class:progress': { lessonSlug: 'uts', stepId: null },
     'terminal:input': { terminalId: 'term-00000000', data: 'x' },
     'terminal:resize': { terminalId: 'term-00000000', cols: 80, rows: 24 },
     'terminal:ack': { terminalId: 'term-00000000', chars: 10 },
@@ -168,6 +172,7 @@ function makeGenerator(seed: number, victimIds: { sandboxId: string; terminalId:
         ['terminal:close', { terminalId }, true],
         ['sandbox:close', { sandboxId }, true],
         ['check:run', { sandboxId, command: `echo FUZZ-MARKER-${seed} > /tmp/owned` }, true],
+        ['progress:check', { sandboxId, lessonSlug: 'uts', stepId: 'read-the-sandbox-s-name' }, true],
       ]);
       return { event, payload, withAck, kind: 'aimed at another session' };
     }

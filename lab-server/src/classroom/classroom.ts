@@ -55,6 +55,7 @@ export class Classroom {
   private readonly instructorSessions = new Set<string>();
   private readonly followers = new Map<string, { sessionId: string; terminal: LabTerminal }>();
   private readonly spotlights = new Map<string, Spotlight>();
+  private readonly renameListeners = new Set<(sessionId: string, displayName: string) => void>();
   private broadcast: Broadcast | undefined;
   private pushTimer: NodeJS.Timeout | undefined;
   private lastPushAt = 0;
@@ -119,14 +120,39 @@ export class Classroom {
 
   rename(sessionId: string, displayName: string): void {
     this.roster.update(sessionId, { displayName });
+    for (const listener of this.renameListeners) listener(sessionId, displayName);
     this.changed();
   }
 
-  progress(sessionId: string, lessonSlug: string | null, stepId: string | null, passed: string[]): void {
-    const learner = this.roster.get(sessionId);
-    if (!learner) return;
-    const allPassed = lessonSlug ? { ...learner.passed, [lessonSlug]: [...new Set(passed)] } : learner.passed;
-    this.roster.update(sessionId, { lessonSlug, stepId, passed: allPassed, lastActivityAt: Date.now() });
+  /** Calls `listener` when a learner picks a new name (the class record follows). */
+  onRename(listener: (sessionId: string, displayName: string) => void): void {
+    this.renameListeners.add(listener);
+  }
+
+  /** Where the learner is; what they passed comes only from `recorded`. */
+  progress(sessionId: string, lessonSlug: string | null, stepId: string | null): void {
+    if (!this.roster.get(sessionId)) return;
+    this.roster.update(sessionId, { lessonSlug, stepId, lastActivityAt: Date.now() });
+    this.changed();
+  }
+
+  /**
+   * The class record's view of a learner (progress/class-progress.ts): their verified passes,
+   * and whether the record keeps them listed while they are away.
+   */
+  recorded(sessionId: string, displayName: string, passed: Record<string, string[]>, lastActivityAt: number, kept = true): void {
+    const known = this.roster.get(sessionId);
+    this.roster.ensure(sessionId, displayName);
+    this.roster.update(sessionId, { passed, kept, lastActivityAt: known ? Math.max(known.lastActivityAt, lastActivityAt) : lastActivityAt });
+    this.changed();
+  }
+
+  /** The class record was cleared: no passes, and learners who are away drop off the list. */
+  clearedRecords(): void {
+    for (const learner of this.roster.all()) {
+      if (learner.connections === 0) this.roster.remove(learner.sessionId);
+      else this.roster.update(learner.sessionId, { passed: {}, kept: false });
+    }
     this.changed();
   }
 

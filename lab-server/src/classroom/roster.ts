@@ -15,6 +15,8 @@ export interface LearnerRecord {
   lastActivityAt: number;
   /** When the learner was last connected; disconnected learners drop off after a while. */
   lastSeenAt: number;
+  /** The class record (progress/) knows this learner: listed until the record is cleared. */
+  kept?: boolean;
 }
 
 export interface ClassRoster {
@@ -24,7 +26,7 @@ export interface ClassRoster {
   all(): LearnerRecord[];
   update(sessionId: string, change: Partial<Omit<LearnerRecord, 'sessionId'>>): void;
   remove(sessionId: string): void;
-  /** Forgets learners gone for longer than `maxAbsentMs`. */
+  /** Forgets learners gone for longer than `maxAbsentMs`, except those the class record keeps. */
   sweep(maxAbsentMs: number): void;
 }
 
@@ -60,6 +62,6 @@ export class MemoryClassRoster implements ClassRoster {
 
   sweep(maxAbsentMs: number): void {
     const cutoff = Date.now() - maxAbsentMs;
-    for (const [id, learner] of this.learners) if (learner.connections === 0 && learner.lastSeenAt < cutoff) this.learners.delete(id);
+    for (const [id, learner] of this.learners) if (learner.connections === 0 && learner.lastSeenAt < cutoff && !learner.kept) this.learners.delete(id);
   }
 }

@@ -45,11 +45,21 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessionsById = new Map<string, Session>();
 
   issue(displayName?: string): { session: Session; token: string } {
-    const token = randomBytes(32).toString('base64url');
     const now = Date.now();
-    const session: Session = { id: `ses-${randomBytes(6).toString('hex')}`, displayName: displayName ?? generateDisplayName(), createdAt: now, lastSeenAt: now, connections: 0 };
+    return this.withToken({ id: `ses-${randomBytes(6).toString('hex')}`, displayName: displayName ?? generateDisplayName(), createdAt: now }, newToken());
+  }
+
+  /**
+   * Binds `token` to the session `known` describes: the live one with its id, or a new live
+   * session with its id and name (a learner the class record knows, back after a restart).
+   */
+  withToken(known: Pick<Session, 'id' | 'displayName' | 'createdAt'>, token: string): { session: Session; token: string } {
+    let session = this.sessionsById.get(known.id);
+    if (!session) {
+      session = { id: known.id, displayName: known.displayName, createdAt: known.createdAt, lastSeenAt: Date.now(), connections: 0 };
+      this.sessionsById.set(session.id, session);
+    }
     this.byTokenHash.set(hashToken(token), session);
-    this.sessionsById.set(session.id, session);
     return { session, token };
   }
 
@@ -82,6 +92,12 @@ export class MemorySessionStore implements SessionStore {
   }
 }
 
-function hashToken(token: string): string {
+/** A new session token: 32 random bytes, base64url (the protocol's SessionToken). */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** What is kept of a token: never the token itself, so a heap dump or a database file holds none. */
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }

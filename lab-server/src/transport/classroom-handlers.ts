@@ -1,5 +1,5 @@
 /**
- * Handlers for the classroom: learners report progress and follow the broadcast; the
+ * Handlers for the classroom: learners report where they are and follow the broadcast; the
  * instructor watches the class, broadcasts, spotlights and runs the class controls. The
  * dispatcher refuses instructor requests from learner connections before they get here.
  */
@@ -63,7 +63,7 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
     },
 
     messages: {
-      'class:progress': (socket, { lessonSlug, stepId, passed }) => classroom.progress(socket.data.session.id, lessonSlug, stepId, passed),
+      'class:progress': (socket, { lessonSlug, stepId }) => classroom.progress(socket.data.session.id, lessonSlug, stepId),
     },
   };
 }

@@ -11,7 +11,7 @@ import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
 import { detectCgroupHost } from '../../src/cgroups/host';
 import { parentDirs } from '../../src/cgroups/sandbox-cgroup';
 import { removeLabFootprint } from '../../src/sandbox/recovery';
-import { TEST_ORIGIN, testLabName } from './test-lab';
+import { removeTestProgressDb, TEST_ORIGIN, testLabName, testProgressDb } from './test-lab';
 
 export interface LabChild {
   readonly name: string;
@@ -47,6 +47,7 @@ export async function labChildEnv(overrides: Record<string, string> = {}): Promi
     ISOLAB_PORT: String(await freePort()),
     ISOLAB_STATE_DIR: `/run/${name}`,
     ISOLAB_CGROUP_PARENT: name,
+    ISOLAB_PROGRESS_DB: testProgressDb(name),
     ISOLAB_LOG_LEVEL: 'info',
     // As in test-lab.ts: the warm pool only where a test or benchmark asks for it.
     ISOLAB_WARM_SANDBOXES: '0',
@@ -102,6 +103,7 @@ export async function startLabChild(env: Record<string, string>, options: { wait
 
 /** Removes everything the lab named by `env` made on the host; for after its last stop. */
 export function removeLabChildFootprint(env: Record<string, string>): Promise<void> {
+  removeTestProgressDb(env.ISOLAB_CGROUP_PARENT);
   return removeLabFootprint({ stateDir: env.ISOLAB_STATE_DIR, cgroupParent: env.ISOLAB_CGROUP_PARENT, runcPath: env.ISOLAB_RUNC ?? 'runc', cgroupHost: detectCgroupHost() });
 }
 

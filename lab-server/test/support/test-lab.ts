@@ -4,6 +4,7 @@
  * next to a running lab without touching each other's sandboxes.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import type { CgroupStats } from '../../../protocol';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
@@ -33,6 +34,15 @@ export function testLabName(): string {
   return `isolab-test-${randomBytes(3).toString('hex')}`;
 }
 
+/** Where a test lab keeps its class record: a directory of its own, removed by `removeTestProgressDb`. */
+export function testProgressDb(name: string): string {
+  return `/tmp/${name}-record/progress.db`;
+}
+
+export function removeTestProgressDb(name: string): void {
+  rmSync(`/tmp/${name}-record`, { recursive: true, force: true });
+}
+
 export function testEnv(name: string, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -40,6 +50,8 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): N
     ISOLAB_PORT: '0',
     ISOLAB_STATE_DIR: `/run/${name}`,
     ISOLAB_CGROUP_PARENT: name,
+    // A class record of its own, in the state directory's tmpfs (removed with the lab's footprint).
+    ISOLAB_PROGRESS_DB: testProgressDb(name),
     // No warm pool unless a test asks for one: its background starts would change the counts
     // that other tests assert, and cost CPU on a box that runs many test labs at once.
     ISOLAB_WARM_SANDBOXES: '0',
@@ -74,6 +86,7 @@ export async function startTestLab(overrides: Record<string, string> = {}): Prom
       for (const client of clients) client.close();
       await server.close();
       await removeLabFootprint({ stateDir: config.stateDir, cgroupParent: config.cgroupParent, runcPath: facts.runcPath ?? 'runc', cgroupHost: facts.cgroupHost! });
+      removeTestProgressDb(name);
     },
   };
 }

@@ -8,7 +8,8 @@ export interface OutlineLesson {
   slug: string;
   title: string;
   order: number;
-  steps: Array<{ id: string; title: string }>;
+  /** `checked`: the step has a check, so it can be passed (absent: assume it has). */
+  steps: Array<{ id: string; title: string; checked?: boolean }>;
 }
 
 export function courseOutline(): OutlineLesson[] {
@@ -16,6 +17,6 @@ export function courseOutline(): OutlineLesson[] {
     slug: lesson.slug,
     title: lesson.title,
     order: lesson.order,
-    steps: lesson.steps.map((step) => ({ id: step.id, title: step.title })),
+    steps: lesson.steps.map((step) => ({ id: step.id, title: step.title, checked: Boolean(step.check) })),
   }));
 }

@@ -76,8 +76,11 @@ function LearnerRow({
   const idleMs = now - learner.lastActivityAt;
   const quiet = learner.connected && idleMs > QUIET_AFTER_MS;
   const stepIndex = lesson && learner.stepId ? lesson.steps.findIndex((step) => step.id === learner.stepId) : -1;
-  const passed = lesson ? (learner.passed[lesson.slug] ?? []).filter((id) => lesson.steps.some((step) => step.id === id)).length : 0;
   const total = lesson?.steps.length ?? 0;
+  // Only a step with a check can be passed: lab-server has nothing to verify for the others.
+  const passable = lesson?.steps.filter((step) => step.checked ?? true) ?? [];
+  const passed = lesson ? (learner.passed[lesson.slug] ?? []).filter((id) => passable.some((step) => step.id === id)).length : 0;
+  const allPassed = passable.length > 0 && passed === passable.length;
   const otherLessons = Object.entries(learner.passed).filter(([slug, steps]) => slug !== lesson?.slug && steps.length > 0).length;
   const cell = 'border-b px-2.5 py-3 align-middle';
 
@@ -119,7 +122,7 @@ function LearnerRow({
               {lesson.order}. {lesson.title.replace(/`/g, '')}
             </span>
             <span className="block truncate text-xs text-muted-foreground" data-testid="learner-step">
-              {stepIndex >= 0 ? `Step ${stepIndex + 1} of ${total}: ${lesson.steps[stepIndex].title.replace(/`/g, '')}` : passed === total && total > 0 ? 'All steps done' : 'Reading'}
+              {stepIndex >= 0 ? `Step ${stepIndex + 1} of ${total}: ${lesson.steps[stepIndex].title.replace(/`/g, '')}` : allPassed ? 'All checks passed' : 'Reading'}
             </span>
           </span>
         ) : (
@@ -129,9 +132,9 @@ function LearnerRow({
       <td className={cell}>
         {lesson ? (
           <span className="flex items-center gap-2.5" data-testid="learner-passed">
-            <Meter value={passed} max={total} tone={passed === total && total > 0 ? 'success' : 'accent'} label={`Steps passed in ${lesson.title}`} className="w-12" />
+            <Meter value={passed} max={passable.length} tone={allPassed ? 'success' : 'accent'} label={`Checks passed in ${lesson.title}`} className="w-12" />
             <span className="font-medium whitespace-nowrap text-foreground tabular-nums">
-              {passed}/{total}
+              {passed}/{passable.length}
             </span>
             {otherLessons > 0 ? <span className="text-xs whitespace-nowrap text-muted-foreground">+{otherLessons} lesson{otherLessons > 1 ? 's' : ''}</span> : null}
           </span>

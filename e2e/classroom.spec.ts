@@ -8,10 +8,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
-import { E2E_INSTRUCTOR_TOKEN } from '../playwright.config';
-import { expectLive, openLesson, pollFor, PROMPT, terminalText, typeInto } from './support/terminal';
+import { LabClient } from '../lib/lab-client';
+import { E2E_BASE_URL, E2E_INSTRUCTOR_TOKEN, E2E_LAB_PORT } from './support/lab-env';
+import { expectLive, openLesson, pollFor, PROMPT, SETTLE_MS, terminalText, typeInto } from './support/terminal';
 
 const SCREENSHOTS = 'e2e/output';
+const LAB_URL = `http://127.0.0.1:${E2E_LAB_PORT}`;
+
+/** Sandboxes in the lab, from /healthz's details (the tests run on the lab's machine, as an operator). */
+async function sandboxCount(): Promise<number> {
+  return ((await (await fetch(`${LAB_URL}/healthz`)).json()) as { sandboxes: number }).sandboxes;
+}
 
 /** Opens the dashboard the way the printed link does, and waits until it shows the class. */
 async function openDashboard(page: Page): Promise<void> {
@@ -258,4 +265,60 @@ test('class controls: a closed lab refuses new sandboxes in plain words; End all
     // Never leave the lab closed for whatever runs next.
     if ((await openSwitch.getAttribute('aria-checked')) === 'false') await openSwitch.click();
   }
+});
+
+/**
+ * Sets a class code from the dashboard and removes it there afterwards, as an instructor would.
+ * If the test fails half way, the instructor's own socket removes it, so that it is never left
+ * set for whatever runs next.
+ */
+async function withClassCode(page: Page, code: string, body: () => Promise<void>): Promise<void> {
+  await openDashboard(page);
+  const control = page.getByTestId('class-code');
+  await control.getByRole('textbox', { name: 'New class code' }).fill(code);
+  await control.getByRole('button', { name: 'Set code' }).click();
+  try {
+    await expect(control.getByTestId('class-code-value')).toHaveText(code.toUpperCase().replace(/[^A-Z0-9]/g, ''));
+    await body();
+    await control.getByRole('button', { name: 'Remove' }).click();
+    await expect(control).toContainText('No class code');
+  } finally {
+    const instructor = await LabClient.connect(LAB_URL, { origin: E2E_BASE_URL, instructorToken: E2E_INSTRUCTOR_TOKEN });
+    await instructor.request('class:set-code', { code: null }).finally(() => instructor.close());
+  }
+}
+
+test('a class code keeps the lab to the class: without it a clear page and no sandbox; the right code, however typed, gets the terminal @whole-lab', async ({ page, browser }) => {
+  await withClassCode(page, 'otter-42', async () => {
+    const before = await sandboxCount();
+    const learner = await (await browser.newContext()).newPage();
+    await learner.goto('/lessons/uts');
+    // The page leaves for /join once the lab refuses its socket: one load and one connect.
+    await expect(learner).toHaveURL(/\/join\?next=%2Flessons%2Futs$/, { timeout: SETTLE_MS });
+    await expect(learner.getByRole('heading', { level: 1 })).toHaveText('Join the class');
+    await expect(learner.getByText('Enter the class code your instructor gave you')).toBeVisible();
+    expect(await sandboxCount()).toBe(before);
+
+    // A wrong code is told at once; the right one leads back to the lesson.
+    await learner.getByRole('textbox', { name: 'Class code' }).fill('otter-41');
+    await learner.getByRole('button', { name: 'Join' }).click();
+    await expect(learner.getByTestId('join-error')).toHaveText('That class code is not right. Check it with your instructor and try again.');
+    await learner.getByRole('textbox', { name: 'Class code' }).fill('Otter 42');
+    await learner.getByRole('button', { name: 'Join' }).click();
+    await expect(learner).toHaveURL(/\/lessons\/uts$/);
+    await expectLive(learner.getByTestId('terminal-status'));
+    await pollFor(learner, PROMPT);
+    await learner.context().close();
+  });
+});
+
+test('a join link carries the class code; a socket that skips the page is refused @whole-lab', async ({ page, browser }) => {
+  await withClassCode(page, 'heron-7', async () => {
+    const linked = await (await browser.newContext()).newPage();
+    await linked.goto('/join?code=HERON-7&next=%2Flessons%2Fpid');
+    await expect(linked).toHaveURL(/\/lessons\/pid$/);
+    await expectLive(linked.getByTestId('terminal-status'));
+    await linked.context().close();
+    await expect(LabClient.connect(LAB_URL, { origin: E2E_BASE_URL })).rejects.toMatchObject({ code: 'CLASS_CODE_REQUIRED' });
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { expectLive, openLesson, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
+import { copyLine, expectLive, openLesson, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
 
 const SCREENSHOTS = 'e2e/output';
 
@@ -151,19 +151,7 @@ test.describe('the UTS lesson', () => {
     await typeInto(page, 0, 'echo copy-me-$((3*3))');
     await pollFor(page, 'copy-me-9\n');
 
-    // Select the output line with the mouse, as a learner would.
-    const box = (await page.getByTestId('terminal-1').locator('.xterm-screen').boundingBox())!;
-    const size = (await page.evaluate(() => window.isolab!.size(0)))!;
-    const lines = (await terminalText(page, 0)).split('\n');
-    const row = lines.indexOf('copy-me-9');
-    const rowHeight = box.height / size.rows;
-    const y = box.y + rowHeight * (row + 0.5);
-    await page.mouse.move(box.x + 2, y);
-    await page.mouse.down();
-    await page.mouse.move(box.x + (box.width / size.cols) * 9.5, y, { steps: 5 });
-    await page.mouse.up();
-    await page.keyboard.press('Control+Shift+C');
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('copy-me-9');
+    await copyLine(page, 'copy-me-9');
 
     await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((40+2))'));
     await page.getByTestId('terminal-1').click();

@@ -7,7 +7,7 @@
 import { expect, test } from '@playwright/test';
 import { LabClient, type LabRequestError } from '../lib/lab-client';
 import { CHROMIUM_LAUNCH_OPTIONS, E2E_CADDY_PORT, E2E_CADDY_URL } from './support/lab-env';
-import { expectLive, openLesson, pollFor, sandboxHostname, typeInto } from './support/terminal';
+import { copyLine, expectLive, openLesson, pollFor, sandboxHostname, typeInto } from './support/terminal';
 
 test.use({
   baseURL: E2E_CADDY_URL,
@@ -17,7 +17,7 @@ test.use({
   launchOptions: { ...CHROMIUM_LAUNCH_OPTIONS, args: [...CHROMIUM_LAUNCH_OPTIONS.args, '--ignore-certificate-errors'] },
 });
 
-test('one HTTPS origin: the terminal’s socket is on the page’s own origin, paste works, a reload returns to the same sandbox', async ({ page }) => {
+test('one HTTPS origin: the terminal’s socket is on the page’s own origin, copy and paste work, a reload returns to the same sandbox', async ({ page }) => {
   const sockets: string[] = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
   await openLesson(page, 'uts');
@@ -29,7 +29,8 @@ test('one HTTPS origin: the terminal’s socket is on the page’s own origin, p
   await typeInto(page, 0, 'echo through-caddy-$((6*7))');
   await pollFor(page, 'through-caddy-42\n');
 
-  // The Clipboard API exists only on a secure origin: a learner pastes a lesson's command.
+  // The Clipboard API exists only on a secure origin: a learner copies output and pastes a command.
+  await copyLine(page, 'through-caddy-42');
   await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((40+2))'));
   await page.getByTestId('terminal-1').click();
   await page.keyboard.press('Control+Shift+V');

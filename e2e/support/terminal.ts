@@ -33,7 +33,7 @@ export const PROMPT = /root@[\w-]+:[^\n]*# ?$/;
  * the page's own loading on a busy machine. Not a guess at how fast it should be: a terminal
  * that fails says so sooner, and `expectLive` then fails with what it shows.
  */
-const SETTLE_MS = 40_000;
+export const SETTLE_MS = 40_000;
 
 /**
  * Waits until the terminal's status settles (live, ended or error) and asserts that it is live.
@@ -56,6 +56,24 @@ export async function typeInto(page: Page, slot: number, line: string): Promise<
   await page.getByTestId(`terminal-${slot + 1}`).click();
   await page.keyboard.type(line);
   await page.keyboard.press('Enter');
+}
+
+/**
+ * Selects a whole output line of the first terminal with the mouse, as a learner would, copies
+ * it with Ctrl+Shift+C and checks that it reached the clipboard.
+ */
+export async function copyLine(page: Page, line: string): Promise<void> {
+  const box = (await page.getByTestId('terminal-1').locator('.xterm-screen').boundingBox())!;
+  const size = (await page.evaluate(() => window.isolab!.size(0)))!;
+  const row = (await terminalText(page, 0)).split('\n').indexOf(line);
+  expect(row, `terminal 1 should show the line ${line}`).toBeGreaterThanOrEqual(0);
+  const y = box.y + (box.height / size.rows) * (row + 0.5);
+  await page.mouse.move(box.x + 2, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + (box.width / size.cols) * (line.length + 0.5), y, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.press('Control+Shift+C');
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(line);
 }
 
 /** The hostname shown in the terminal toolbar (the sandbox's id). */

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { copyLine, expectLive, openLesson, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
+import { copyLine, expectLive, openLesson, pasteLine, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
 
 const SCREENSHOTS = 'e2e/output';
 
@@ -153,11 +153,7 @@ test.describe('the UTS lesson', () => {
 
     await copyLine(page, 'copy-me-9');
 
-    await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((40+2))'));
-    await page.getByTestId('terminal-1').click();
-    await page.keyboard.press('Control+Shift+V');
-    await pollFor(page, /echo pasted-\$\(\(40\+2\)\)$/);
-    await page.keyboard.press('Enter');
+    await pasteLine(page, 'echo pasted-$((40+2))');
     await pollFor(page, 'pasted-42\n');
   });
 

@@ -7,7 +7,7 @@
 import { expect, test } from '@playwright/test';
 import { LabClient, type LabRequestError } from '../lib/lab-client';
 import { CHROMIUM_LAUNCH_OPTIONS, E2E_CADDY_PORT, E2E_CADDY_URL } from './support/lab-env';
-import { copyLine, expectLive, openLesson, pollFor, sandboxHostname, typeInto } from './support/terminal';
+import { copyLine, expectLive, openLesson, pasteLine, pollFor, sandboxHostname, typeInto } from './support/terminal';
 
 test.use({
   baseURL: E2E_CADDY_URL,
@@ -31,11 +31,7 @@ test('one HTTPS origin: the terminal’s socket is on the page’s own origin, c
 
   // The Clipboard API exists only on a secure origin: a learner copies output and pastes a command.
   await copyLine(page, 'through-caddy-42');
-  await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((40+2))'));
-  await page.getByTestId('terminal-1').click();
-  await page.keyboard.press('Control+Shift+V');
-  await pollFor(page, /echo pasted-\$\(\(40\+2\)\)$/);
-  await page.keyboard.press('Enter');
+  await pasteLine(page, 'echo pasted-$((40+2))');
   await pollFor(page, 'pasted-42\n');
 
   await page.reload();

@@ -76,6 +76,15 @@ export async function copyLine(page: Page, line: string): Promise<void> {
   await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(line);
 }
 
+/** Puts `line` on the clipboard, pastes it into the first terminal with Ctrl+Shift+V and runs it. */
+export async function pasteLine(page: Page, line: string): Promise<void> {
+  await page.evaluate((text) => navigator.clipboard.writeText(text), line);
+  await page.getByTestId('terminal-1').click();
+  await page.keyboard.press('Control+Shift+V');
+  await pollFor(page, new RegExp(`${escapeRegExp(line)}$`));
+  await page.keyboard.press('Enter');
+}
+
 /** The hostname shown in the terminal toolbar (the sandbox's id). */
 export async function sandboxHostname(page: Page): Promise<string> {
   const hostname = (await page.getByTestId('sandbox-hostname').textContent())?.trim() ?? '';

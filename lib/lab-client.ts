@@ -19,7 +19,8 @@ import {
 } from '../protocol';
 import { askForClassCode, storedClassCode } from './class-code';
 
-export type LabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** The browser's (and tests') end of the socket; lab-server's end is its `LabSocket`. */
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type SessionInfo = ServerPayload<'session'>;
 
 export interface ConnectOptions {
@@ -63,7 +64,7 @@ export class LabClient {
   private readonly sessionListeners = new Set<(session: SessionInfo) => void>();
 
   private constructor(
-    readonly socket: LabSocket,
+    readonly socket: ClientSocket,
     private readonly requestTimeoutMs = 30_000,
   ) {
     socket.on('session', (session) => {
@@ -74,7 +75,7 @@ export class LabClient {
 
   /** Connects and resolves once the server has sent the session. Rejects with the server's reason if refused. */
   static connect(url: string, options: ConnectOptions = {}): Promise<LabClient> {
-    const socket: LabSocket = io(url, {
+    const socket: ClientSocket = io(url, {
       transports: ['websocket'],
       reconnection: options.reconnection ?? false,
       // The token is read again on every reconnect, so a rotated token is picked up.

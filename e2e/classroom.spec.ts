@@ -22,11 +22,6 @@ test.slow();
 const SCREENSHOTS = 'e2e/output';
 const LAB_URL = `http://127.0.0.1:${E2E_LAB_PORT}`;
 
-/** Sandboxes in the lab, from /healthz's details (the tests run on the lab's machine, as an operator). */
-async function sandboxCount(): Promise<number> {
-  return ((await (await fetch(`${LAB_URL}/healthz`)).json()) as { sandboxes: number }).sandboxes;
-}
-
 /** Opens the dashboard the way the printed link does, and waits until it shows the class. */
 async function openDashboard(page: Page): Promise<void> {
   await page.goto(`/instructor#token=${E2E_INSTRUCTOR_TOKEN}`);
@@ -297,14 +292,15 @@ async function withClassCode(page: Page, code: string, body: () => Promise<void>
 
 test('a class code keeps the lab to the class: without it a clear page and no sandbox; the right code, however typed, gets the terminal @whole-lab', async ({ page, browser }) => {
   await withClassCode(page, 'otter-42', async () => {
-    const before = await sandboxCount();
     const learner = await (await browser.newContext()).newPage();
     await learner.goto('/lessons/uts');
     // The page leaves for /join once the lab refuses its socket: one load and one connect.
     await expect(learner).toHaveURL(/\/join\?next=%2Flessons%2Futs$/, { timeout: SETTLE_MS });
     await expect(learner.getByRole('heading', { level: 1 })).toHaveText('Join the class');
     await expect(learner.getByText('Enter the class code your instructor gave you')).toBeVisible();
-    expect(await sandboxCount()).toBe(before);
+    // That no sandbox started for it is proved in lab-server/test/class-code.test.ts, on a lab of
+    // its own: here the lab's count also moves as the previous test's sandboxes end and the warm
+    // pool refills (CI once saw 8 become 7 at this point).
 
     // A wrong code is told at once; the right one leads back to the lesson.
     await learner.getByRole('textbox', { name: 'Class code' }).fill('otter-41');

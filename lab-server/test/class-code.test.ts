@@ -40,6 +40,7 @@ async function classState(instructor: LabClient, until: (state: ClassState) => b
 
 describe('with ISOLAB_CLASS_CODE set', () => {
   it('a socket without the code, or with a wrong one, gets no session and so no sandbox', async () => {
+    const before = lab.server.lab.size;
     expect(await attempt({ localAddress: '127.0.0.81' })).toBe('CLASS_CODE_REQUIRED: This lab is for a class: enter the class code your instructor gave you.');
     expect(await attempt({ localAddress: '127.0.0.81', classCode: 'otter-41' })).toBe(
       'CLASS_CODE_REQUIRED: That class code is not right. Check it with your instructor and try again.',
@@ -50,6 +51,8 @@ describe('with ISOLAB_CLASS_CODE set', () => {
     const refused = await new Promise<string>((resolve) => raw.on('connect_error', (error: Error & { data?: { code: string } }) => resolve(error.data?.code ?? error.message)));
     raw.close();
     expect(refused).toBe('CLASS_CODE_REQUIRED');
+    // This lab keeps no warm pool and nothing else runs in it, so the count is exact.
+    expect(lab.server.lab.size).toBe(before);
   });
 
   it('the right code, however it is typed, gets a sandbox; the session comes back later without it', async () => {

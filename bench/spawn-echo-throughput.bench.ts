@@ -18,8 +18,8 @@ import { prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs } from '../la
 import { preflight } from '../lab-server/src/preflight';
 import { rootfsPath } from '../lab-server/src/rootfs/stamp';
 import { sandboxLimits } from '../lab-server/src/runtime/oci-spec';
-import { RuncRuntime } from '../lab-server/src/runtime/runc';
-import { writeBundle } from '../lab-server/src/sandbox/bundle';
+import { Runc } from '../lab-server/src/runtime/runc';
+import { writeBundle } from '../lab-server/src/runtime/bundle';
 import { removeLabFootprint } from '../lab-server/src/sandbox/recovery';
 import { startLabProcess } from './support/lab-process';
 import { emitResult, printTable, round, summarize } from './support/stats';
@@ -48,7 +48,7 @@ const config = loadConfig({ ...process.env, ...lab.env, ISOLAB_CGROUP_PARENT: `$
 const { facts } = preflight(config);
 const cgroupHost = detectCgroupHost();
 const bareRoot = `/run/${lab.name}-bare`;
-const bare = new RuncRuntime(facts.runcPath ?? 'runc', join(bareRoot, 'runc'));
+const bare = new Runc(facts.runcPath ?? 'runc', join(bareRoot, 'runc'));
 
 async function bareSpawn(i: number): Promise<number> {
   const id = `bare-${String(i).padStart(4, '0')}`;

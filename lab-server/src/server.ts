@@ -15,7 +15,8 @@ import { LabMetrics } from './http/metrics';
 import type { Logger } from './log';
 import { rootfsPath } from './rootfs/stamp';
 import { claimStateDir } from './state-lock';
-import { RuncRuntime } from './runtime/runc';
+import { Runc } from './runtime/runc';
+import { RuncRuntime } from './runtime/runc-runtime';
 import { ensureNsHelper } from './runtime/ns-helper';
 import { sandboxLimits } from './runtime/oci-spec';
 import { mountReadonlyView } from './runtime/readonly-view';
@@ -51,7 +52,6 @@ export interface LabServerDeps {
   swapAccounting: boolean;
   runcVersion: string;
   /** Defaults to runc with the lab's own state directory. */
-  runtime?: ContainerRuntime;
 }
 
 export interface LabServer {
@@ -83,7 +83,7 @@ const SESSION_MAX_IDLE_MS = 60 * 60 * 1000;
 
 export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   const { config, logger, cgroupHost } = deps;
-  const runtime = deps.runtime ?? new RuncRuntime(config.runcPath, join(config.stateDir, 'runc'));
+  const runcStateRoot = join(config.stateDir, 'runc');
   const bundlesDir = join(config.stateDir, 'bundles');
   let status: Health['status'] = 'starting';
 
@@ -99,7 +99,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     stateClaim.release();
     throw error;
   }
-  const recovery = await removeLeftovers(runtime, cgroupHost, config.cgroupParent, bundlesDir, logger);
+  const recovery = await removeLeftovers(new Runc(config.runcPath, runcStateRoot), cgroupHost, config.cgroupParent, bundlesDir, logger);
   unmountViews(join(config.stateDir, 'readonly'));
   // runc reaches the rootfs and the bundles only through read-only views, which the kernel locks
   // read-only inside every sandbox (see runtime/readonly-view.ts). The sandbox's root must pass
@@ -117,15 +117,19 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   identities.holdHostUids(recovery.stuckHostUids);
   const bundlesView = mountReadonlyView(bundlesDir, join(config.stateDir, 'readonly', 'bundles'));
 
-  const env: SandboxEnvironment = {
-    runtime,
+  const runtime = new RuncRuntime({
+    runcPath: config.runcPath,
+    stateRoot: runcStateRoot,
     cgroupHost,
     cgroupParent: config.cgroupParent,
     bundlesDir,
     bundlesView: bundlesView.path,
-    identities,
     nsHelper,
     swapAccounting: deps.swapAccounting,
+  });
+  const env: SandboxEnvironment = {
+    runtime,
+    identities,
     limits: sandboxLimits(config),
     maxTerminals: config.maxTerminalsPerSandbox,
     startTimeoutMs: config.startTimeoutMs,

@@ -15,7 +15,7 @@ import { attack, fields, healthz, perl, processStatus } from './support/attack';
 import { openShell, type Shell } from './support/shell';
 import { sleep } from './support/sleep';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 let attacker: LabClient;
@@ -124,7 +124,7 @@ describe('teardown against a frozen cgroup', () => {
   it('a learner who freezes a child cgroup with a process in it and closes the sandbox leaves nothing behind', async () => {
     const client = await lab.connect();
     const { sandbox } = await openShell(client, 'frozen');
-    const live = lab.server.lab.byId(sandbox.sandboxId)!;
+    const live = sandboxById(lab.server, sandbox.sandboxId)!;
     const cgroupDirs = live.cgroup.dirs;
     const sizeBefore = lab.server.lab.size;
     const result = await attack(
@@ -211,7 +211,7 @@ describe('child cgroups, a host-wide budget (memory-cgroup ids)', () => {
   it(`a sandbox cannot keep more than ${CHILD_CGROUP_LIMITS.descendants} child cgroups`, async () => {
     const { client, shell } = await throwaway('cgroup-hog');
     const closed = new Promise<string>((resolve) => client.on('sandbox:closed', (e) => e.sandboxId === shell.sandbox.sandboxId && resolve(e.reason)));
-    const dirs = lab.server.lab.byId(shell.sandbox.sandboxId)!.cgroup.dirs;
+    const dirs = sandboxById(lab.server, shell.sandbox.sandboxId)!.cgroup.dirs;
     const result = await attack(
       client,
       shell.sandbox.sandboxId,

@@ -25,7 +25,7 @@ import { SANDBOX_USERNS_LIMITS } from '../src/runtime/userns-limits';
 import { attack, fields, healthz, perl, perlFile, uniqueName } from './support/attack';
 import { openShell, type Shell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 let neighbourClient: LabClient;
@@ -80,8 +80,8 @@ const OTHER_UIDS = [1000, 1001, 1002, 1003];
 describe('host identity', () => {
   it('two sandboxes run as different host uid ranges, and each sees the shared rootfs as its own root’s, read-only', async () => {
     const { client, shell, run } = await attacker('identity');
-    const mine = lab.server.lab.byId(shell.sandbox.sandboxId)!;
-    const theirs = lab.server.lab.byId(neighbour.sandbox.sandboxId)!;
+    const mine = sandboxById(lab.server, shell.sandbox.sandboxId)!;
+    const theirs = sandboxById(lab.server, neighbour.sandbox.sandboxId)!;
     const hostUid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
     // Seen from the host, where the learner cannot fake it.
     expect(hostUid(mine.initPid()!)).toBe(mine.hostUid);
@@ -99,7 +99,7 @@ describe('host identity', () => {
     const closedUid = mine.hostUid;
     await client.request('sandbox:close', { sandboxId: shell.sandbox.sandboxId });
     const next = await attacker('identity-next');
-    const nextUid = lab.server.lab.byId(next.shell.sandbox.sandboxId)!.hostUid;
+    const nextUid = sandboxById(lab.server, next.shell.sandbox.sandboxId)!.hostUid;
     expect(nextUid).not.toBe(theirs.hostUid);
     expect(nextUid).toBe(closedUid);
     await next.client.request('sandbox:close', { sandboxId: next.shell.sandbox.sandboxId });
@@ -267,7 +267,7 @@ describe('host code never runs in a sandbox’s namespaces', () => {
     });
     await client.request('observe:subscribe', { sandboxId: shell.sandbox.sandboxId, views: ['hostView', 'nsMap'] });
     await hostViewSeen;
-    const sandbox = lab.server.lab.byId(shell.sandbox.sandboxId)!;
+    const sandbox = sandboxById(lab.server, shell.sandbox.sandboxId)!;
     // No host process (outside the sandbox's PID namespace) is in the sandbox's user namespace.
     const userns = readlinkSync(`/proc/${sandbox.initPid()}/ns/user`);
     const pidns = readlinkSync(`/proc/${sandbox.initPid()}/ns/pid`);

@@ -10,7 +10,7 @@ import { FLOW_CONTROL, TERMINAL_LIMITS } from '../../protocol';
 import type { LabClient } from '../../lib/lab-client';
 import { attack, healthz } from './support/attack';
 import { openShell, type Shell } from './support/shell';
-import { startTestLab, useTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, useTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 useTestLab({ env: { ISOLAB_MAX_RUNC_EXECS: '2', ISOLAB_CHECKS_PER_MINUTE: '6' } }, (context) => ({ lab } = context));
@@ -50,7 +50,7 @@ describe('one sandbox against lab-server’s thread', () => {
     shell.type(`${MIRROR_FLOOD}\r`);
 
     // The attacker's pty is paused for its mirror's cost: the program blocks, not lab-server.
-    const terminal = lab.server.lab.byId(sandbox.sandboxId)!.terminal(terminalId)!;
+    const terminal = sandboxById(lab.server, sandbox.sandboxId)!.terminal(terminalId)!;
     await expect.poll(() => terminal.mirrorThrottled, { timeout: 60_000 }).toBe(true);
     await expectNeighbourServed(neighbourClient, neighbour, 'DURING-FLOOD');
     expect(neighbourClient.socket.connected).toBe(true);
@@ -133,14 +133,14 @@ describe('lab-server’s own stalls', () => {
       const { sandbox, term } = await openShell(learner, 'stalled');
       // The tab goes away (a reload): the grace period starts.
       learner.send('terminal:detach', { terminalId: term.terminalId });
-      await expect.poll(() => stallLab.server.lab.byId(sandbox.sandboxId)!.viewerCount).toBe(0);
+      await expect.poll(() => sandboxById(stallLab.server, sandbox.sandboxId)!.viewerCount).toBe(0);
       // lab-server's thread is held for longer than the grace period (as a stall would).
       const heldUntil = Date.now() + 3000;
       while (Date.now() < heldUntil);
       // The learner is back right after: the sandbox was not reaped for lab-server's own stall.
       const back = await learner.request('terminal:open', { sandboxId: sandbox.sandboxId, terminalId: term.terminalId, cols: 100, rows: 30 });
       expect(back.exited).toBe(false);
-      expect(stallLab.server.lab.byId(sandbox.sandboxId)?.state).toBe('running');
+      expect(sandboxById(stallLab.server, sandbox.sandboxId)?.state).toBe('running');
     } finally {
       await stallLab.close();
     }

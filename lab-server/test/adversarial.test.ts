@@ -20,7 +20,7 @@ import { SANDBOX_USERNS_LIMITS } from '../src/runtime/userns-limits';
 import { attack, cgroupFile, fields, firstCgroupFile, healthz, kernelAtLeast, pathInItsFilesystem, perl, perlFile, pollUntil, processesInPidNamespace, processStatus, sandboxProcesses, sleep, uniqueName } from './support/attack';
 import { openShell, type Shell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 const execFileAsync = promisify(execFile);
 
@@ -599,7 +599,7 @@ describe('its cgroup', () => {
       ls /tmp/cg-pids | grep -c isolab || true; sleep 0.5`);
     expect(result.stdout.trim().split('\n').at(-1)).toBe('0'); // a fresh mount shows only its own subtree
     const cgroupPath = `/${lab.config.cgroupParent}/${id()}`;
-    const pids = processesInPidNamespace(lab.server.lab.byId(id())!.initPid()!);
+    const pids = processesInPidNamespace(sandboxById(lab.server, id())!.initPid()!);
     expect(pids.length).toBeGreaterThan(1);
     for (const pid of pids) {
       const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
@@ -655,7 +655,7 @@ describe('exhaustion', () => {
     expect(Number(readFileSync(cgroupFile(lab, sandboxId, 'pids.current'), 'utf8'))).toBeLessThanOrEqual(lab.config.pidsLimit);
     await neighbourAnswers();
     // Teardown wins against the bomb (runc kill --all freezes the cgroup first).
-    const dirs = lab.server.lab.byId(sandboxId)!.cgroup.dirs;
+    const dirs = sandboxById(lab.server, sandboxId)!.cgroup.dirs;
     await client.request('sandbox:close', { sandboxId });
     expect(dirs.filter(existsSync)).toEqual([]);
   });
@@ -832,7 +832,7 @@ describe('privileges', () => {
     for (const line of result.stdout.match(/^Cap(Eff|Bnd):\s+([0-9a-f]+)$/gm)!) expect(BigInt(`0x${line.split(/\s+/)[1]}`), line).toBe(expected);
     expect(result.stdout).not.toContain('MAPPED_OUTSIDE');
     expect(result.stdout).toContain('mapped_own_root=yes');
-    const base = lab.server.lab.byId(id())!.hostUid!;
+    const base = sandboxById(lab.server, id())!.hostUid!;
     const pids = sandboxProcesses(lab, id());
     expect(pids.length).toBeGreaterThan(2);
     for (const pid of pids) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassState } from '../../protocol';
 import { LabClient } from '../../lib/lab-client';
 import { openShell } from './support/shell';
-import { TEST_ORIGIN, startTestLab, type TestLab } from './support/test-lab';
+import { TEST_ORIGIN, startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 const INSTRUCTOR_TOKEN = 'class-code-test-Vb7nM2xQ9rT4kW8pL3sD6f';
 let lab: TestLab;
@@ -90,7 +90,7 @@ describe('with ISOLAB_CLASS_CODE set', () => {
     const { ended } = await instructor.request('class:end-old-code', {});
     expect(ended).toBeGreaterThanOrEqual(1);
     await expect.poll(() => early.socket.connected).toBe(false);
-    expect(lab.server.lab.byId(earlyShell.sandbox.sandboxId)).toBeUndefined();
+    expect(sandboxById(lab.server, earlyShell.sandbox.sandboxId)).toBeUndefined();
     // Its token is forgotten: coming back needs the current code.
     expect(await attempt({ token: early.session!.token })).toMatch(/^CLASS_CODE_REQUIRED/);
     expect(late.socket.connected).toBe(true);

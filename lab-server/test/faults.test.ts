@@ -11,7 +11,7 @@ import { LabRequestError } from '../../lib/lab-client';
 import { processesInPidNamespace, sleep, uniqueName } from './support/attack';
 import { labChildEnv, leftovers, removeLabChildFootprint, startLabChild } from './support/lab-child';
 import { openShell } from './support/shell';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterAll(async () => {
@@ -96,7 +96,7 @@ describe('a browser that vanishes without closing', () => {
 
   async function reaped(sandboxId: string, withinMs: number): Promise<number> {
     const started = Date.now();
-    while (lab.server.lab.byId(sandboxId)) {
+    while (sandboxById(lab.server, sandboxId)) {
       if (Date.now() - started > withinMs) throw new Error(`${sandboxId} was not reaped within ${withinMs} ms`);
       await sleep(100);
     }
@@ -108,10 +108,10 @@ describe('a browser that vanishes without closing', () => {
     cleanups.push(() => lab.close());
     lab.server.lab.onSandboxClosed((sandbox, reason) => reasons.set(sandbox.id, reason));
     const { child, sandboxId } = await browser('killed-tab');
-    const sandbox = lab.server.lab.byId(sandboxId)!;
+    const sandbox = sandboxById(lab.server, sandboxId)!;
     const dirs = sandbox.cgroup.dirs;
     await sleep(3000); // longer than the grace period: an attached viewer keeps it alive
-    expect(lab.server.lab.byId(sandboxId)).toBeDefined();
+    expect(sandboxById(lab.server, sandboxId)).toBeDefined();
     child.kill('SIGKILL');
     const ms = await reaped(sandboxId, 15_000);
     console.log(`[faults] killed tab: sandbox reaped ${ms} ms after the kill (grace 2 s)`);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import type { LabTerminal, TerminalViewer } from '../src/sandbox/terminal';
 import type { Shell } from './support/shell';
-import { useTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
@@ -18,7 +18,7 @@ describe('terminal:open on one socket', () => {
   it('starts a second shell only after the first terminal’s attach is answered', async () => {
     const { sandboxId } = shell.sandbox;
     const runTerminalId = shell.sandbox.terminals[0].terminalId;
-    const sandbox = lab.server.lab.byId(sandboxId)!;
+    const sandbox = sandboxById(lab.server, sandboxId)!;
     const run = sandbox.terminal(runTerminalId)!;
 
     // Hold terminal 1's attach where it waits for its screen, and note when a shell is spawned.

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FLOW_CONTROL } from '../../protocol';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell } from './support/shell';
-import { useTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab, sandboxById } from './support/test-lab';
 import { sleep } from './support/sleep';
 
 let lab: TestLab;
@@ -25,7 +25,7 @@ describe('flow control', () => {
     // However busy the machine, the pty is paused once the viewer is a high-water mark behind.
     // A request answered after that arrives behind every output sent before it (one ordered
     // connection), so from then on nothing more may come.
-    const terminal = lab.server.lab.byId(sandbox.sandboxId)!.terminal(term.terminalId)!;
+    const terminal = sandboxById(lab.server, sandbox.sandboxId)!.terminal(term.terminalId)!;
     await vi.waitFor(() => expect(terminal.isPaused).toBe(true), { timeout: 20_000, interval: 50 });
     await client.request('sandbox:list', {});
     const receivedEarly = received;

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import { checkOutput, openShell, type Shell } from './support/shell';
-import { useTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
@@ -35,12 +35,12 @@ describe('a sandbox', () => {
 
   it('maps root to an unprivileged host range, never to host root', async () => {
     const uidMap = (await checkOutput(client, shell.sandbox.sandboxId, 'cat /proc/self/uid_map')).trim().split(/\s+/).map(Number);
-    const hostUid = lab.server.lab.byId(shell.sandbox.sandboxId)!.hostUid!;
+    const hostUid = sandboxById(lab.server, shell.sandbox.sandboxId)!.hostUid!;
     expect(uidMap).toEqual([0, hostUid, 65536]);
     // A range of its own above the one the rootfs is shifted to (see sandbox/identity.ts).
     expect(hostUid).toBeGreaterThan(lab.config.uidBase);
     // Seen from the host, the shell runs as the mapped uid.
-    const hostPid = lab.server.lab.byId(shell.sandbox.sandboxId)!.initPid()!;
+    const hostPid = sandboxById(lab.server, shell.sandbox.sandboxId)!.initPid()!;
     const uidLine = readFileSync(`/proc/${hostPid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)![1];
     expect(Number(uidLine)).toBe(hostUid);
   });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import { openShell, type Shell } from './support/shell';
 import { bound, boundSeconds } from './support/slowdown';
-import { useTestLab, type TestLab } from './support/test-lab';
+import { useTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 let client: LabClient;
@@ -17,7 +17,7 @@ useTestLab({}, (context) => ({ lab, client } = context));
 
 /** The host-side directory of a sandbox's cgroup that holds `file` (v1: one per controller). */
 function cgroupFile(shell: Shell, file: string): string {
-  const dirs = lab.server.lab.byId(shell.sandbox.sandboxId)!.cgroup.dirs;
+  const dirs = sandboxById(lab.server, shell.sandbox.sandboxId)!.cgroup.dirs;
   const dir = dirs.find((d) => existsSync(join(d, file)));
   if (!dir) throw new Error(`no cgroup directory of ${shell.sandbox.sandboxId} has ${file}`);
   return join(dir, file);
@@ -53,7 +53,7 @@ describe('sandbox limits', () => {
     const out = await shell.term.exec(`stress-ng --vm 1 --vm-bytes 400M --vm-keep --oomable -t ${boundSeconds(10)} -q; echo hog-exit=$?`, 60_000);
     expect(out).toMatch(/hog-exit=/);
     // v2 counts OOM kills in memory.events, v1 in memory.oom_control.
-    const dirs = lab.server.lab.byId(shell.sandbox.sandboxId)!.cgroup.dirs;
+    const dirs = sandboxById(lab.server, shell.sandbox.sandboxId)!.cgroup.dirs;
     const eventsFile = dirs.map((d) => join(d, 'memory.events')).find(existsSync) ?? cgroupFile(shell, 'memory.oom_control');
     const oomKills = counter(read(eventsFile), 'oom_kill');
     expect(oomKills).toBeGreaterThanOrEqual(1);

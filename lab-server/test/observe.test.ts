@@ -10,7 +10,7 @@ import type { HostView, MeterSample, NamespaceMap, ObserveEvent, ObserveView } f
 import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import { bound, boundSeconds } from './support/slowdown';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 const MiB = 1024 * 1024;
 
@@ -194,7 +194,7 @@ describe('the host view', () => {
       () => `ps inside: ${JSON.stringify(inside)}; host view: ${JSON.stringify(listed())}`,
     );
 
-    const sandbox = lab.server.lab.byId(sandboxId)!;
+    const sandbox = sandboxById(lab.server, sandboxId)!;
     expect(view.initHostPid).toBe(sandbox.initPid());
     for (const process of view.processes) {
       // The host's own /proc agrees: NSpid is "host pid, pid inside".

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openShell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
-import { startTestLab, type TestLab } from './support/test-lab';
+import { startTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
 
@@ -46,7 +46,7 @@ describe('reconnect', () => {
     const { sandbox } = await openShell(client, 'abandoned');
     client.close();
     await new Promise((resolve) => setTimeout(resolve, 2000 + 3000));
-    expect(lab.server.lab.byId(sandbox.sandboxId)).toBeUndefined();
+    expect(sandboxById(lab.server, sandbox.sandboxId)).toBeUndefined();
     expect(await lab.server.runtime.list()).not.toContain(sandbox.sandboxId);
     const back = await lab.connect({ token });
     expect(await back.request('sandbox:list', {})).toEqual([]);

@@ -12,7 +12,7 @@ import { removeLabFootprint } from '../src/sandbox/recovery';
 import { startLabServer } from '../src/server';
 import { openShell } from './support/shell';
 import { bound } from './support/slowdown';
-import { startTestLab, testEnv, testLabName, type TestLab } from './support/test-lab';
+import { startTestLab, testEnv, testLabName, type TestLab, sandboxById } from './support/test-lab';
 
 const labs: TestLab[] = [];
 afterAll(async () => {
@@ -34,7 +34,7 @@ describe('closing a sandbox', () => {
         'sleep 1000 & (mkdir -p $d/kid && sh -c "echo \\$\\$ > $d/kid/cgroup.procs; exec sleep 1000" &) ; ' +
         'mkdir -p /tmp/m && mount -t tmpfs x /tmp/m; ip netns add leftover',
     );
-    const live = lab.server.lab.byId(sandbox.sandboxId)!;
+    const live = sandboxById(lab.server, sandbox.sandboxId)!;
     const initPid = live.initPid()!;
     const cgroupDirs = live.cgroup.dirs;
     const bundle = join(lab.config.stateDir, 'bundles', sandbox.sandboxId);
@@ -63,8 +63,8 @@ describe('restarting after a crash', () => {
     const { LabClient } = await import('../../lib/lab-client');
     const client = await LabClient.connect(crashed.url, { origin: 'http://localhost:3000', timeoutMs: bound(10_000), requestTimeoutMs: bound(30_000) });
     const { sandbox } = await openShell(client, 'crash');
-    const initPid = crashed.lab.byId(sandbox.sandboxId)!.initPid()!;
-    const cgroupDirs = crashed.lab.byId(sandbox.sandboxId)!.cgroup.dirs;
+    const initPid = sandboxById(crashed, sandbox.sandboxId)!.initPid()!;
+    const cgroupDirs = sandboxById(crashed, sandbox.sandboxId)!.cgroup.dirs;
     // A crash: the server stops answering without closing anything.
     client.close();
     crashed.http.closeAllConnections();

@@ -1,5 +1,7 @@
 /**
- * runc, driven through its command line: the same OCI runtime Docker uses.
+ * runc, driven through its command line: the same OCI runtime Docker uses. This is runc alone;
+ * what a container needs on the host around it (cgroups, user namespaces, its bundle) is
+ * RuncRuntime's (runtime/runc-runtime.ts), the lab's ContainerRuntime.
  *
  * Every call passes `--root` with the lab's own state directory, so lab-server never sees or
  * touches containers that belong to anything else on the host.
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as nodePty from 'node-pty';
 import { SANDBOX_RLIMITS } from './oci-spec';
-import type { CapturedRun, ContainerRuntime, PtyProcess, TerminalSize } from './runtime';
+import type { CapturedRun, PtyProcess, TerminalSize } from './runtime';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,13 +22,14 @@ const RUNC_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 /** `prlimit` (util-linux) arguments that start runc, and so every sandbox process, with SANDBOX_RLIMITS. */
 const PRLIMIT_ARGS = Object.entries(SANDBOX_RLIMITS).map(([name, { soft, hard }]) => `--${name}=${soft}:${hard}`);
 
-export class RuncRuntime implements ContainerRuntime {
+export class Runc {
   constructor(
     private readonly runcPath: string,
     /** runc's --root: the lab's private container state directory. */
     private readonly stateRoot: string,
   ) {}
 
+  /** Starts the container in `bundleDir` with its init process on a new pty (`runc run`). */
   run(containerId: string, bundleDir: string, size: TerminalSize): PtyProcess {
     return this.spawnPty(['run', '--bundle', bundleDir, containerId], size, bundleDir);
   }
@@ -85,6 +88,7 @@ export class RuncRuntime implements ContainerRuntime {
     }
   }
 
+  /** Kills every process of the container and removes its state. Quiet if it is already gone. */
   async destroy(containerId: string): Promise<void> {
     // kill --all freezes the cgroup, signals every process in it and its children, then thaws:
     // a fork bomb cannot outrun it.

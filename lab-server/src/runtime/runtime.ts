@@ -1,10 +1,15 @@
 /**
- * The native edge of lab-server: a container runtime with an interface the size of node-pty's.
+ * The native edge of lab-server: everything a sandbox asks of the host, behind one interface the
+ * size of node-pty's. A sandbox (sandbox/sandbox.ts) decides when to start, open, check and end;
+ * the runtime knows how: runc, cgroups, user namespaces and OCI bundles.
  *
- * `RuncRuntime` is the real one. Unit tests may plug in a fake beside it; server tests run the
- * real one, since runc works on every machine the lab runs on.
+ * `RuncRuntime` (runtime/runc-runtime.ts) is the real one. `FakeRuntime` (runtime/fake-runtime.ts)
+ * stands beside it for unit tests without root; server tests run the real one, since runc works
+ * on every machine the lab runs on.
  */
 import type { TerminalSize } from '../../../protocol';
+import type { SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
+import type { SandboxLimits } from './oci-spec';
 
 export type { TerminalSize };
 
@@ -35,18 +40,41 @@ export interface CapturedRun {
   durationMs: number;
 }
 
+/** What one container is: who it runs as on the host, what it sees and what it may use. */
+export interface ContainerSpec {
+  hostname: string;
+  /** The host uid (and gid) of root inside; the container maps MAPPED_ID_COUNT ids from it. */
+  hostUid: number;
+  /** The rootfs as that identity sees it (sandbox/identity.ts). */
+  rootfsView: string;
+  limits: SandboxLimits;
+}
 
 export interface ContainerRuntime {
-  /** Starts the container in `bundleDir` with its init process on a new pty (`runc run`). */
-  run(containerId: string, bundleDir: string, size: TerminalSize): PtyProcess;
+  /** The container's cgroup directories, made or not yet: where its meters and processes are. */
+  cgroupOf(containerId: string): SandboxCgroupDirs;
+  /**
+   * Makes what the container needs on the host (its cgroups, handed to its root; its user
+   * namespaces; its OCI bundle) and starts it with its init process on a new pty (`runc run`).
+   * Whatever it made before a failure is removed by `destroy`.
+   */
+  create(containerId: string, spec: ContainerSpec, size: TerminalSize): Promise<PtyProcess>;
   /** Starts another process on a new pty in a running container (`runc exec -t`). */
   exec(containerId: string, argv: string[], size: TerminalSize): PtyProcess;
   /** Runs a process without a tty and collects its output, cut at `maxOutputBytes` per stream. */
   execCaptured(containerId: string, argv: string[], options: { timeoutMs: number; maxOutputBytes: number }): Promise<CapturedRun>;
   /** True once the container exists in the runtime's state (it was created, and may be running). */
   exists(containerId: string): boolean;
-  /** Kills every process of the container and removes its state. Quiet if it is already gone. */
-  destroy(containerId: string): Promise<void>;
+  /**
+   * Kills every process of the container and removes its state, its bundle and its cgroups. Quiet
+   * if it is already gone. Returns the cgroup directories that could not be removed (processes
+   * that would not die): empty once everything is gone.
+   */
+  destroy(containerId: string): Promise<string[]>;
+  /** Tries again to remove what `destroy` left of the container's cgroups; returns what is still left. */
+  removeCgroups(containerId: string, attempts?: number): Promise<string[]>;
+  /** The processes in some cgroup directories and their children (what `destroy` left, say). */
+  pidsIn(dirs: string[]): number[];
   /** Ids of every container in the lab's own state directory. */
   list(): Promise<string[]>;
   /** The pid of the container's init on the host, while it runs. */

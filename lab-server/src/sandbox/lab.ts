@@ -205,11 +205,6 @@ export class Lab {
     throw new LabError('NOT_FOUND', 'There is no such terminal in your session. It may have ended; open a new one.');
   }
 
-  /** Any running sandbox by id, for tests that look at it from the host. Never for learner requests. */
-  byId(sandboxId: string): Sandbox | undefined {
-    return this.sandboxes.get(sandboxId);
-  }
-
   forSession(sessionId: string): Sandbox[] {
     return this.all().filter((s) => s.ownerSessionId === sessionId);
   }

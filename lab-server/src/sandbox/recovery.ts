@@ -10,8 +10,7 @@ import type { CgroupHost } from '../cgroups/host';
 import { listSandboxCgroups, parentDirs, removeCgroupTree } from '../cgroups/sandbox-cgroup';
 import type { Logger } from '../log';
 import { mountAt } from '../runtime/readonly-view';
-import { RuncRuntime } from '../runtime/runc';
-import type { ContainerRuntime } from '../runtime/runtime';
+import { Runc } from '../runtime/runc';
 
 export interface RecoveryReport {
   containers: number;
@@ -24,14 +23,14 @@ export interface RecoveryReport {
 }
 
 export async function removeLeftovers(
-  runtime: ContainerRuntime,
+  runc: Runc,
   cgroupHost: CgroupHost,
   cgroupParent: string,
   bundlesDir: string,
   logger: Logger,
 ): Promise<RecoveryReport> {
-  const containers = await runtime.list();
-  await Promise.all(containers.map((id) => runtime.destroy(id)));
+  const containers = await runc.list();
+  await Promise.all(containers.map((id) => runc.destroy(id)));
 
   const cgroupIds = listSandboxCgroups(cgroupHost, cgroupParent);
   const stuck: string[] = [];
@@ -72,8 +71,8 @@ function bundleHostUid(bundleDir: string): number | undefined {
  * benchmarks, which each run a lab of their own, and for stale labs that a killed test run left.
  */
 export async function removeLabFootprint(options: { stateDir: string; cgroupParent: string; runcPath: string; cgroupHost: CgroupHost }): Promise<void> {
-  const runtime = new RuncRuntime(options.runcPath, join(options.stateDir, 'runc'));
-  for (const id of await runtime.list().catch(() => [])) await runtime.destroy(id);
+  const runc = new Runc(options.runcPath, join(options.stateDir, 'runc'));
+  for (const id of await runc.list().catch(() => [])) await runc.destroy(id);
   unmountViews(join(options.stateDir, 'readonly'));
   for (const parent of parentDirs(options.cgroupHost, options.cgroupParent)) await removeCgroupTree(parent);
   rmSync(options.stateDir, { recursive: true, force: true });

@@ -1,39 +1,26 @@
 /**
- * A sandbox: one runc container owned by one learner session, and the terminals attached to it.
+ * A sandbox: one container owned by one learner session, and the terminals attached to it.
  *
- * The sandbox owns everything it makes: the bundle directory, the cgroup directories, the
- * container and its terminals. `close()` removes all of them, whatever state they are in, and is
- * safe to call more than once.
+ * The sandbox owns everything it makes: its host identity, the container (with what the runtime
+ * made for it on the host: cgroups, bundle) and its terminals. `close()` removes all of them,
+ * whatever state they are in, and is safe to call more than once.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CheckResult, CloseReason, SandboxInfo, TerminalKind, TerminalSize } from '../../../protocol';
-import type { CgroupHost } from '../cgroups/host';
-import { cgroupPids, prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
+import type { SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
 import { LabError, startFailure } from '../errors';
 import type { Logger } from '../log';
 import type { SandboxLimits } from '../runtime/oci-spec';
 import type { ContainerRuntime, PtyProcess } from '../runtime/runtime';
-import { sandboxUserNamespace } from '../runtime/userns-limits';
-import { writeBundle } from './bundle';
 import type { HostIdentities, SandboxIdentity } from './identity';
 import { TERMINAL_START_SLOT_MS, type ExecGate } from './exec-gate';
 import { LabTerminal } from './terminal';
 
 export interface SandboxEnvironment {
+  /** Makes and ends containers: runc, cgroups, user namespaces, bundles (runtime/runtime.ts). */
   runtime: ContainerRuntime;
-  cgroupHost: CgroupHost;
-  cgroupParent: string;
-  /** Host directory holding one bundle directory per sandbox. */
-  bundlesDir: string;
-  /** A read-only view of bundlesDir that runc bind-mounts files from (see runtime/readonly-view.ts). */
-  bundlesView?: string;
   /** Gives each sandbox its host uid range and its view of the rootfs. */
-  identities: HostIdentities;
-  /** isolab-ns, which makes each sandbox's user namespaces (runtime/userns-limits.ts). */
-  nsHelper: string;
-  swapAccounting: boolean;
+  identities: Pick<HostIdentities, 'acquire' | 'release'>;
   limits: SandboxLimits;
   maxTerminals: number;
   /** How long the shell may take to print its first output before the start counts as failed. */
@@ -73,10 +60,10 @@ export class Sandbox {
   readonly cgroup: SandboxCgroupDirs;
   /** Taken at start, given back once every process of the sandbox is gone. */
   private identity: SandboxIdentity | undefined;
+  private identityReleased = false;
   /** Cgroup directories that teardown could not remove (processes that would not die): the lab still counts them. */
   leftoverCgroups: string[] = [];
   private readonly terminals = new Map<string, LabTerminal>();
-  private readonly bundleDir: string;
   private checkRunning = false;
   private closing: Promise<void> | undefined;
 
@@ -88,8 +75,7 @@ export class Sandbox {
     private readonly env: SandboxEnvironment,
     private readonly hooks: SandboxHooks,
   ) {
-    this.bundleDir = join(env.bundlesDir, id);
-    this.cgroup = sandboxCgroupDirs(env.cgroupHost, env.cgroupParent, id);
+    this.cgroup = env.runtime.cgroupOf(id);
   }
 
   get hostname(): string {
@@ -97,9 +83,9 @@ export class Sandbox {
   }
 
   /**
-   * Writes the bundle, prepares the cgroup and starts the container with its init shell on a pty.
-   * Resolves once the shell has printed something; throws SPAWN_FAILED (after cleaning up) if
-   * runc exits first.
+   * Takes a host identity and starts the container with its init shell on a pty. Resolves once
+   * the shell has printed something; throws SPAWN_FAILED (after cleaning up) if the container
+   * ends first or does not print in time.
    */
   static async start(id: string, key: string, ownerSessionId: string, env: SandboxEnvironment, hooks: SandboxHooks): Promise<Sandbox> {
     const sandbox = new Sandbox(id, key, ownerSessionId, env, hooks);
@@ -116,33 +102,7 @@ export class Sandbox {
   private async startContainer(): Promise<void> {
     const { env } = this;
     const identity = (this.identity = await env.identities.acquire());
-    const userNamespace = sandboxUserNamespace(env.nsHelper, identity.hostUid);
-    userNamespace.catch(() => undefined); // awaited below
-    prepareSandboxCgroup(env.cgroupHost, env.cgroupParent, this.cgroup, identity.hostUid);
-    const { path: userNamespacePath, release } = await userNamespace;
-    try {
-      writeBundle(this.bundleDir, {
-        sandboxId: this.id,
-        hostname: this.hostname,
-        rootfsPath: identity.rootfsView,
-        uidBase: identity.hostUid,
-        userNamespacePath,
-        cgroupsPath: this.cgroup.cgroupsPath,
-        cgroupMode: env.cgroupHost.mode,
-        swapAccounting: env.swapAccounting,
-        limits: env.limits,
-        bundleView: env.bundlesView && join(env.bundlesView, this.id),
-      });
-      await this.runContainer();
-    } finally {
-      // runc has joined the namespace (or given up): the helper that held it may go.
-      release();
-    }
-  }
-
-  private async runContainer(): Promise<void> {
-    const { env } = this;
-    const pty = env.runtime.run(this.id, this.bundleDir, INITIAL_SIZE);
+    const pty = await env.runtime.create(this.id, { hostname: this.hostname, hostUid: identity.hostUid, rootfsView: identity.rootfsView, limits: env.limits }, INITIAL_SIZE);
     // Everything runc prints before the shell starts is an error message; keep it for the log.
     let earlyOutput = '';
     const started = new Promise<void>((resolve, reject) => {
@@ -277,14 +237,12 @@ export class Sandbox {
   }
 
   private async teardown(): Promise<void> {
-    const { runtime, logger } = this.env;
-    await runtime.destroy(this.id);
+    this.leftoverCgroups = await this.env.runtime.destroy(this.id);
     for (const terminal of this.terminals.values()) terminal.dispose();
-    await this.removeLeftovers();
     if (this.leftoverCgroups.length > 0) {
       // Processes may be left in them: their host uids must not go to a new sandbox, and the lab
       // keeps counting the sandbox until a sweep removes them (see Lab.retryLeftovers).
-      logger.warn('cgroup directories could not be removed; the sandbox still counts against the lab and its host uid range stays taken', {
+      this.env.logger.warn('cgroup directories could not be removed; the sandbox still counts against the lab and its host uid range stays taken', {
         sandboxId: this.id,
         code: 'CGROUP_LEFTOVER',
         leftovers: this.leftoverCgroups,
@@ -292,13 +250,13 @@ export class Sandbox {
         hostUid: this.hostUid,
       });
     }
-    rmSync(this.bundleDir, { recursive: true, force: true });
+    this.releaseIdentityIfGone();
     this.state = 'closed';
   }
 
   /** The processes still in the cgroups teardown could not remove. */
   leftoverPids(): number[] {
-    return [...new Set(this.leftoverCgroups.flatMap((dir) => cgroupPids(dir)))];
+    return this.env.runtime.pidsIn(this.leftoverCgroups);
   }
 
   /**
@@ -306,13 +264,17 @@ export class Sandbox {
    * nothing remains, every process is gone and the host uid range can go to a new sandbox.
    */
   async removeLeftovers(attempts?: number): Promise<void> {
-    this.leftoverCgroups = (await Promise.all(this.cgroup.dirs.map((dir) => removeCgroupTree(dir, attempts)))).flat();
-    if (this.leftoverCgroups.length === 0 && this.identity) {
-      this.env.identities.release(this.identity);
-    }
+    this.leftoverCgroups = await this.env.runtime.removeCgroups(this.id, attempts);
+    this.releaseIdentityIfGone();
   }
 
-  private addTerminal(kind: TerminalKind, pty: ReturnType<ContainerRuntime['run']>, size: TerminalSize): LabTerminal {
+  private releaseIdentityIfGone(): void {
+    if (this.leftoverCgroups.length > 0 || !this.identity || this.identityReleased) return;
+    this.env.identities.release(this.identity);
+    this.identityReleased = true;
+  }
+
+  private addTerminal(kind: TerminalKind, pty: PtyProcess, size: TerminalSize): LabTerminal {
     const terminal: LabTerminal = new LabTerminal(newTerminalId(), kind, pty, size, {
       onActivity: () => this.touch(),
       onViewersChanged: () => {

@@ -10,7 +10,7 @@ import { MAX_CHECK_TIMEOUT_MS, type CheckResult } from '../../../protocol';
 import type { LabClient } from '../../../lib/lab-client';
 import { cgroupPids } from '../../src/cgroups/sandbox-cgroup';
 import { bound } from './slowdown';
-import type { TestLab } from './test-lab';
+import { sandboxById, type TestLab } from './test-lab';
 
 /** Runs `script` with bash inside the sandbox, as root there, and returns what happened (`timeoutMs` on a real host, see slowdown.ts). */
 export function attack(client: LabClient, sandboxId: string, script: string, timeoutMs = 20_000): Promise<CheckResult> {
@@ -84,7 +84,7 @@ export function processesInPidNamespace(initPid: number): number[] {
 
 /** Every process of a sandbox: those in its cgroup and those in its PID namespace. */
 export function sandboxProcesses(lab: TestLab, sandboxId: string): number[] {
-  const sandbox = lab.server.lab.byId(sandboxId)!;
+  const sandbox = sandboxById(lab.server, sandboxId)!;
   const inCgroup = sandbox.cgroup.dirs.flatMap((dir) => cgroupPids(dir));
   const initPid = sandbox.initPid();
   return [...new Set([...inCgroup, ...(initPid ? processesInPidNamespace(initPid) : [])])];
@@ -106,14 +106,14 @@ export function processStatus(pid: number): Record<string, string> | undefined {
 
 /** The host-side directory of a sandbox's cgroup that holds `file` (v1 has one per controller). */
 export function cgroupFile(lab: TestLab, sandboxId: string, file: string): string {
-  const dir = lab.server.lab.byId(sandboxId)!.cgroup.dirs.find((d) => existsSync(`${d}/${file}`));
+  const dir = sandboxById(lab.server, sandboxId)!.cgroup.dirs.find((d) => existsSync(`${d}/${file}`));
   if (!dir) throw new Error(`no cgroup directory of ${sandboxId} has ${file}`);
   return `${dir}/${file}`;
 }
 
 /** The first of `files` that the sandbox's cgroup has (names differ between cgroup v1 and v2). */
 export function firstCgroupFile(lab: TestLab, sandboxId: string, ...files: string[]): string {
-  for (const dir of lab.server.lab.byId(sandboxId)!.cgroup.dirs) for (const file of files) if (existsSync(`${dir}/${file}`)) return `${dir}/${file}`;
+  for (const dir of sandboxById(lab.server, sandboxId)!.cgroup.dirs) for (const file of files) if (existsSync(`${dir}/${file}`)) return `${dir}/${file}`;
   throw new Error(`no cgroup directory of ${sandboxId} has any of ${files.join(', ')}`);
 }
 

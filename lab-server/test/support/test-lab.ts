@@ -13,6 +13,7 @@ import { loadConfig, type LabConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/log';
 import { preflight } from '../../src/preflight';
 import { removeLabFootprint } from '../../src/sandbox/recovery';
+import type { Sandbox } from '../../src/sandbox/sandbox';
 import { openShell, type Shell } from './shell';
 import { bound, SLOWDOWN } from './slowdown';
 import { startLabServer, type LabServer } from '../../src/server';
@@ -27,6 +28,14 @@ export interface TestLab {
   /** A sandbox's cgroup figures, read as the product's meters read them. */
   cgroupStats(sandboxId: string): Promise<CgroupStats>;
   close(): Promise<void>;
+}
+
+/**
+ * A sandbox by id, as the tests look at it from the host (its cgroups, its init's pid, its host
+ * uid); undefined once it is gone. The lab itself never finds a sandbox without its session.
+ */
+export function sandboxById(server: LabServer, sandboxId: string): Sandbox | undefined {
+  return server.lab.all().find((sandbox) => sandbox.id === sandboxId);
 }
 
 /** A unique name for this test lab's cgroup parent and state directory. */
@@ -80,7 +89,7 @@ export async function startTestLab(overrides: Record<string, string> = {}): Prom
       return client;
     },
     cgroupStats(sandboxId: string) {
-      return cgroupStatsReader(facts.cgroupHost!, server.lab.byId(sandboxId)!.cgroup.cgroupsPath)();
+      return cgroupStatsReader(facts.cgroupHost!, sandboxById(server, sandboxId)!.cgroup.cgroupsPath)();
     },
     async close() {
       for (const client of clients) client.close();

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSpec, type SpecInput } from '../runtime/oci-spec';
+import { generateSpec, type SpecInput } from './oci-spec';
 
 export function writeBundle(bundleDir: string, input: Omit<SpecInput, 'files'>): void {
   mkdirSync(bundleDir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,5 @@
 /**
- * A class starts at once (issue 12): N learners, each a session from its own address, open a
+ * A class starts at once: N learners, each a session from its own address, open a
  * sandbox at the same moment, against a real lab-server child process. For N = 30 and N = 100,
  * with the warm pool off, at its default, and with the class warmed up ("Get ready for N
  * learners"), it prints time to prompt (p50, p95, max, the first prompt) and how many were

@@ -1,5 +1,5 @@
 /**
- * A lesson opens ready (issue 18): in Debian's chromium, against the lab the browser tests use
+ * A lesson opens ready: in Debian's chromium, against the lab the browser tests use
  * (scripts/start.ts with a production build, started through e2e/support/lab-env.ts), a new
  * learner (a fresh browser context) opens a two-terminal lesson N times in two ways:
  * - direct: typing the lesson's URL (navigation start → prompt on screen);

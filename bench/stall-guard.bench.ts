@@ -1,5 +1,5 @@
 /**
- * Latency guard (issue 10): a neighbour's keystroke echo and /healthz while one sandbox does its
+ * Latency guard: a neighbour's keystroke echo and /healthz while one sandbox does its
  * worst to lab-server's own thread, against the same neighbour while the lab is quiet.
  *
  * The attacker, at the largest terminal the protocol allows, floods its screen mirror with
@@ -16,7 +16,7 @@ import { isolabShell, isolabTerminal, measureEcho, PROMPT, type BenchTerminal } 
 
 const KEYSTROKES = Number(process.env.BENCH_STALL_KEYSTROKES ?? 100);
 const ROUNDS = Number(process.env.BENCH_STALL_ROUNDS ?? 2);
-/** An echo slower than this is counted as this (the lab of issue 10 took 2-8 s). */
+/** An echo slower than this is counted as this (before the stall guard, the outside review saw 2-8 s). */
 const ECHO_CAP_MS = 15_000;
 
 /** Typed into the attacker's terminal: screen-wide work for a few bytes, forever. */

@@ -1,5 +1,5 @@
 /**
- * A lesson opens ready (issue 18): the first prompt never waits for anything it does not need.
+ * A lesson opens ready: the first prompt never waits for anything it does not need.
  * The PID lesson has two terminals and the host-view panel. Between the page and lab-server the
  * tests stand in the socket's way (Playwright's WebSocket routing): they hold back or refuse the
  * second terminal's start, or refuse the observe panel, and the first terminal must still come to

@@ -4,7 +4,7 @@
  * The grace period, the idle timeout and socket.io's ping timeout all measure how long a learner
  * has been away. If lab-server itself stops serving for a while (a stall: some work that held
  * the thread, or a host too busy to run it), the learner's keystrokes, reconnects and pongs wait
- * unread in the kernel, and every clock wrongly runs against them: in the attack of issue 10,
+ * unread in the kernel, and every clock wrongly runs against them: in the outside review's attack,
  * seconds of stalls dropped connections by ping timeout and then reaped every sandbox as
  * abandoned. So a heartbeat timer notices when it fires late, and the time beyond a tolerance
  * counts as stalled. Clocks ask `stalledSince(t)` and extend themselves by that much.

@@ -1,5 +1,5 @@
 /**
- * Capacity and auth abuse (issue 10, class 7), tried the way the outside review did: one
+ * Capacity and auth abuse (the outside review's class 7), tried the way the outside review did: one
  * address opening sandbox after sandbox, guessing the instructor token, reading /metrics, and
  * picking a name that displays as something else. Each is contained, with a sentence that says
  * why, while everyone else carries on.

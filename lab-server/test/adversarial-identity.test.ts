@@ -1,5 +1,5 @@
 /**
- * Adversarial probes of the sandbox's host identity (issue 10, classes 2 and 5).
+ * Adversarial probes of the sandbox's host identity (the outside review's classes 2 and 5).
  *
  * The kernel keeps many budgets per host user. When every sandbox's root was the same host uid,
  * one sandbox could spend the whole lab's share: shrink every new pipe to 8 KiB, make every new

@@ -1,5 +1,5 @@
 /**
- * Adversarial probes of issue 10, class 1: lab-server's single thread is shared by the whole
+ * Adversarial probes of the outside review, class 1: lab-server's single thread is shared by the whole
  * class, so one sandbox must not be able to stall it. Each probe attacks from inside a sandbox
  * (or by calling the protocol as fast as a script can) and asserts what the other learners would
  * notice: their keystrokes still echo, they stay connected, no sandbox is reaped, /healthz

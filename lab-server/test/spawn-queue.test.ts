@@ -1,5 +1,5 @@
 /**
- * Fair spawning (issue 12): when a class opens a lesson at once, sandboxes start a few at a time
+ * Fair spawning: when a class opens a lesson at once, sandboxes start a few at a time
  * in arrival order. A learner waiting in line is told how many are ahead, then gets a prompt; a
  * learner who leaves the line gives the place up, and no sandbox is made for them.
  */

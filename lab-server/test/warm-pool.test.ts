@@ -1,5 +1,5 @@
 /**
- * The warm pool (issue 12): a warm sandbox is exactly as fresh as a new one, the pool keeps to
+ * The warm pool: a warm sandbox is exactly as fresh as a new one, the pool keeps to
  * the global and per-session limits and refills after claims, and neither a shutdown nor a
  * kill -9 leaves a warm sandbox behind.
  */

@@ -4,7 +4,7 @@
  *
  * Each `runc exec` (a check, or a new terminal) costs host CPU that no sandbox's cgroup is
  * charged for: runc, its `runc init` and the namespace joins run in lab-server's own cgroup. In
- * the attack of issue 10, back-to-back `check:run` calls from one learner slowed every other
+ * the outside review's attack, back-to-back `check:run` calls from one learner slowed every other
  * learner. So checks hold a slot for their whole run (they are short, and the check's command runs
  * under runc exec), waiting in a short queue when all slots are taken; a new terminal holds one
  * only while it starts (until its first output), and is refused at once when none is free, as a

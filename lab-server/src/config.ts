@@ -91,6 +91,8 @@ const variables = {
   memoryLimit: ['ISOLAB_MEMORY_LIMIT', byteSize(32 * 1024 * 1024), '256M'],
   pidsLimit: ['ISOLAB_PIDS_LIMIT', integer(16, 100_000), '256'],
   cpuLimit: ['ISOLAB_CPU_LIMIT', z.coerce.number().min(0.05).max(256), '0.5'],
+  /** The CFS period of that limit: a sandbox that used its share waits at most the rest of one period (runtime/oci-spec.ts cpuBandwidth). */
+  cpuPeriodMs: ['ISOLAB_CPU_PERIOD_MS', integer(1, 1000), '10'],
   /** Each writable path (/tmp, /root, /run, /home, /var/tmp, /dev/shm) is a tmpfs of this size at most. */
   tmpfsSize: ['ISOLAB_TMPFS_SIZE', byteSize(1024 * 1024), '64M'],
   maxSandboxes: ['ISOLAB_MAX_SANDBOXES', integer(1, 10_000), '100'],

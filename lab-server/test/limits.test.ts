@@ -62,6 +62,12 @@ describe('sandbox limits', () => {
 
   it('throttles CPU to the quota: two busy loops get about half a CPU between them', async () => {
     const shell = await openShell(client, 'cpuburn');
+    // The quota is cpuLimit × a short period (v1: two files; v2: cpu.max "quota period").
+    const dirs = sandboxById(lab.server, shell.sandbox.sandboxId)!.cgroup.dirs;
+    const cpuMax = dirs.map((d) => join(d, 'cpu.max')).find(existsSync);
+    const [quota, period] = cpuMax ? read(cpuMax).trim().split(' ').map(Number) : [Number(read(cgroupFile(shell, 'cpu.cfs_quota_us'))), Number(read(cgroupFile(shell, 'cpu.cfs_period_us')))];
+    expect(period).toBe(lab.config.cpuPeriodMs * 1000);
+    expect(quota / period).toBe(lab.config.cpuLimit);
     const stat = () => read(cgroupFile(shell, 'cpu.stat'));
     const usageFile = existsSync(cgroupFile(shell, 'cpu.stat')) && stat().includes('usage_usec') ? undefined : cgroupFile(shell, 'cpuacct.usage');
     const usageSeconds = () => (usageFile ? Number(read(usageFile)) / 1e9 : counter(stat(), 'usage_usec') / 1e6);

@@ -16,6 +16,13 @@ export class LabMetrics {
     buckets: [0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
     registers: [this.registry],
   });
+  readonly echoSeconds = new Histogram({
+    name: 'isolab_terminal_echo_seconds',
+    help: "A keystroke's echo inside lab-server, by stage: shell = input written to the pty until the first output read back (pty, runc's relay, the shell, the sandbox's CPU); send = that output until it goes to the socket",
+    labelNames: ['stage'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
+    registers: [this.registry],
+  });
   readonly refusals = new Counter({ name: 'isolab_refusals_total', help: 'Requests refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly oomKills = new Counter({ name: 'isolab_oom_kills_total', help: 'Processes killed by the OOM killer inside sandboxes', registers: [this.registry] });
   readonly terminalOutputChars = new Counter({ name: 'isolab_terminal_output_chars_total', help: 'Characters sent from terminals to browsers', registers: [this.registry] });

@@ -14,6 +14,8 @@ import { seccompProfile } from './seccomp';
 /** The limits a learner is shown (memory, pids, CPUs as a fraction), plus the size of each writable tmpfs. */
 export interface SandboxLimits extends PublicSandboxLimits {
   tmpfsBytes: number;
+  /** The CFS period in which the sandbox gets `cpus` × period of CPU time (see cpuBandwidth). */
+  cpuPeriodUs: number;
   /** How many pseudo-terminals the sandbox's /dev/pts may hold (see ptysPerSandbox). */
   ptys: number;
 }
@@ -36,6 +38,7 @@ export function sandboxLimits(config: LabConfig): SandboxLimits {
     memoryBytes: config.memoryLimit,
     pids: config.pidsLimit,
     cpus: config.cpuLimit,
+    cpuPeriodUs: config.cpuPeriodMs * 1000,
     tmpfsBytes: config.tmpfsSize,
     ptys: ptysPerSandbox(config.maxTerminalsPerSandbox),
   };
@@ -73,7 +76,27 @@ export interface SpecInput {
 
 /** 65536 ids: root plus the usual system and user range, so that nested user namespaces have ids to map. */
 export const MAPPED_ID_COUNT = 65536;
-export const CPU_PERIOD_US = 100_000;
+
+/** The kernel refuses a CFS quota or period below 1 ms (min_cfs_quota_period). */
+const MIN_CFS_QUOTA_US = 1000;
+
+/**
+ * The sandbox's CPU bandwidth: `cpus` × period of CPU time in every period, written by runc to
+ * cpu.cfs_quota_us and cpu.cfs_period_us (v1) or cpu.max (v2).
+ *
+ * The quota is a backstop, not what makes sandboxes fair to each other: between sandboxes that
+ * all want CPU, the scheduler shares it by weight (cpu.shares on v1, cpu.weight on v2), left at
+ * the kernel's default so that every sandbox weighs the same. The quota caps what one sandbox
+ * can take even from an idle host. Its period decides how a sandbox that used its quota feels:
+ * it waits, with every process in it and so with the learner's keystrokes, until the next
+ * period. At the kernel's usual 100 ms period that is up to 50 ms at 0.5 CPU; at 10 ms (the
+ * default, ISOLAB_CPU_PERIOD_MS) it is at most 5 ms, and the share over a second is the same.
+ * The period grows where a small limit would make the quota shorter than the kernel allows.
+ */
+export function cpuBandwidth(cpus: number, periodUs: number): { quota: number; period: number } {
+  const period = Math.max(periodUs, Math.ceil(MIN_CFS_QUOTA_US / cpus));
+  return { quota: Math.round(cpus * period), period };
+}
 /** Where the sandbox sees its own config.json. */
 export const CONFIG_PATH_INSIDE = '/run/isolab/config.json';
 /** A second sysfs mount; see the note on mounts below. Made by the rootfs build. */
@@ -205,7 +228,7 @@ export function generateSpec(input: SpecInput) {
         // swap = memory + swap in runc's terms: equal to the limit means no swap, so a hog is OOM-killed.
         memory: { limit: limits.memoryBytes, ...(input.swapAccounting ? { swap: limits.memoryBytes } : {}) },
         pids: { limit: limits.pids },
-        cpu: { quota: Math.round(limits.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
+        cpu: cpuBandwidth(limits.cpus, limits.cpuPeriodUs),
         // runc adds the standard set (null, zero, full, random, urandom, tty, ptmx) after this deny-all.
         devices: [{ allow: false, access: 'rwm' }],
       },

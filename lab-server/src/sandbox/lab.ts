@@ -312,6 +312,10 @@ export class Lab {
         },
         onUsage: (sandbox) => this.onUsage(sandbox),
         onTerminalOutput: (chars) => this.metrics?.terminalOutputChars.inc(chars),
+        onTerminalEcho: (shellMs, sendMs) => {
+          this.metrics?.echoSeconds.observe({ stage: 'shell' }, shellMs / 1000);
+          this.metrics?.echoSeconds.observe({ stage: 'send' }, sendMs / 1000);
+        },
       });
     } catch (error) {
       const code = error instanceof LabError ? error.code : 'SPAWN_FAILED';

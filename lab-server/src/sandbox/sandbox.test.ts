@@ -37,7 +37,7 @@ function lab(overrides: Partial<SandboxEnvironment> = {}) {
   const env: SandboxEnvironment = {
     runtime,
     identities,
-    limits: { memoryBytes: 256 * 2 ** 20, pids: 256, cpus: 0.5, tmpfsBytes: 64 * 2 ** 20, ptys: 16 },
+    limits: { memoryBytes: 256 * 2 ** 20, pids: 256, cpus: 0.5, cpuPeriodUs: 10_000, tmpfsBytes: 64 * 2 ** 20, ptys: 16 },
     maxTerminals: 3,
     startTimeoutMs: 30_000,
     execGate: new ExecGate(8, 30),

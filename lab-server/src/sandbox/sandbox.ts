@@ -36,6 +36,7 @@ export interface SandboxHooks {
   /** Viewers attached or left, or input arrived. */
   onUsage(sandbox: Sandbox): void;
   onTerminalOutput?(chars: number): void;
+  onTerminalEcho?(shellMs: number, sendMs: number): void;
 }
 
 export type SandboxState = 'starting' | 'running' | 'closing' | 'closed';
@@ -282,6 +283,7 @@ export class Sandbox {
         this.hooks.onUsage(this);
       },
       onOutput: (chars) => this.hooks.onTerminalOutput?.(chars),
+      onEcho: (shellMs, sendMs) => this.hooks.onTerminalEcho?.(shellMs, sendMs),
       onExit: (exitCode) => {
         if (kind === 'run') {
           if (this.state === 'running') this.hooks.onInitExit(this, exitCode);

@@ -90,3 +90,29 @@ describe('LabTerminal flow control (fake pty, no root)', { timeout: 60_000 }, ()
     await until(() => expect(pty.paused).toBe(false));
   });
 });
+
+describe('LabTerminal echo timing (for isolab_terminal_echo_seconds)', () => {
+  it('times the first output after input, once, and output nobody typed for not at all', async () => {
+    const pty = new FakePty();
+    const echoes: Array<[number, number]> = [];
+    const term = new LabTerminal('term-bbbbbbbb', 'run', pty, { cols: 80, rows: 24 }, { onEcho: (shellMs, sendMs) => echoes.push([shellMs, sendMs]) });
+    terminals.push(term);
+    const owner = viewer('owner', true);
+    await term.attach(owner.view);
+    pty.output('a program prints on its own\r\n');
+    await until(() => expect(owner.text()).toContain('on its own'));
+    expect(echoes).toEqual([]);
+
+    term.write('x');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    pty.output('x');
+    pty.output('more of the same batch');
+    await until(() => expect(owner.text()).toContain('same batch'));
+    pty.output('later output');
+    await until(() => expect(owner.text()).toContain('later output'));
+    expect(echoes).toHaveLength(1);
+    const [shellMs, sendMs] = echoes[0];
+    expect(shellMs).toBeGreaterThanOrEqual(15);
+    expect(sendMs).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -43,6 +43,13 @@ export interface TerminalHooks {
   onViewersChanged?(): void;
   /** Output chars, for metrics. */
   onOutput?(chars: number): void;
+  /**
+   * The first output after input (a keystroke's echo, for metrics): `shellMs` from the input to
+   * its first output read from the pty (the pty, runc's console relay, the shell, the sandbox's
+   * CPU, and lab-server reading the pty), `sendMs` from there to the batch that carried it going
+   * to the viewers (batching and lab-server's event loop).
+   */
+  onEcho?(shellMs: number, sendMs: number): void;
 }
 
 /** A batch goes out at once above this size. */
@@ -56,6 +63,8 @@ const STREAM_COALESCE_MS = 3;
 const STREAM_BATCH_CHARS = 8 * 1024;
 /** With nobody watching, a terminal keeps filling its mirror up to this much, then pauses. */
 const UNWATCHED_BUDGET_CHARS = 256 * 1024;
+/** Output later than this after input is not that input's echo (a program that prints on its own). */
+const ECHO_WINDOW_MS = 5000;
 /** RIS: resets a terminal before a snapshot is written into it. */
 const RESET = '\x1bc';
 
@@ -76,6 +85,9 @@ export class LabTerminal implements Disposable {
   private unwatchedChars = 0;
   private exiting = false;
   private disposed = false;
+  /** When input went to the pty with no output since, and when the output that followed arrived (onEcho). */
+  private inputAt: number | undefined;
+  private echoAt: { inputAt: number; outputAt: number } | undefined;
 
   constructor(
     readonly id: string,
@@ -138,6 +150,7 @@ export class LabTerminal implements Disposable {
   write(data: string): void {
     if (this.exit || this.disposed) return;
     this.pty.write(data);
+    this.inputAt ??= performance.now();
     this.hooks.onActivity?.();
   }
 
@@ -171,6 +184,11 @@ export class LabTerminal implements Disposable {
 
   private onPtyData(data: string): void {
     if (this.disposed) return;
+    if (this.inputAt !== undefined) {
+      const now = performance.now();
+      if (now - this.inputAt < ECHO_WINDOW_MS) this.echoAt ??= { inputAt: this.inputAt, outputAt: now };
+      this.inputAt = undefined;
+    }
     this.batch += data;
     if (this.viewers.size === 0) this.unwatchedChars += data.length;
     if (this.batch.length >= BATCH_CHARS) this.flush();
@@ -198,6 +216,10 @@ export class LabTerminal implements Disposable {
       if (!state.viewer.governsFlow && state.unackedChars > FLOW_CONTROL.highWaterChars * 2) state.lagging = true;
     }
     this.hooks.onOutput?.(data.length);
+    if (this.echoAt) {
+      this.hooks.onEcho?.(this.echoAt.outputAt - this.echoAt.inputAt, this.lastFlushAt - this.echoAt.outputAt);
+      this.echoAt = undefined;
+    }
     this.updateFlow();
   }
 

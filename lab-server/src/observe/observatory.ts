@@ -235,8 +235,11 @@ class SandboxObserver {
   }
 
   private async readMeters(): Promise<void> {
+    // The figures were read somewhere between the start and the end of the read: the middle is
+    // the best guess, and a slow read then skews a CPU rate least.
+    const readStarted = Date.now();
     const stats = await this.readStats();
-    const at = Date.now();
+    const at = Math.round((readStarted + Date.now()) / 2);
     const previous = this.previous;
     const seconds = previous ? (at - previous.at) / 1000 : 0;
     const sample: MeterSample = {

@@ -26,6 +26,12 @@ export type SessionInfo = ServerPayload<'session'>;
 export interface ConnectOptions {
   /** A session token from an earlier connection; without one the server issues a new session. */
   token?: string;
+  /**
+   * Several lab nodes: the node that holds the session (the `session` event's `node`), for the
+   * router (`?node=`). Without it, a node that is not the session's home names it and the client
+   * reconnects there.
+   */
+  node?: string;
   displayName?: string;
   /** The instructor's secret, on the instructor's page only. */
   instructorToken?: string;
@@ -47,6 +53,9 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   protocolVersion?: number;
 }
+
+/** WRONG_NODE answers followed in a row before giving up (each names the node to go to; one is usual). */
+const MAX_NODE_REDIRECTS = 3;
 
 /** A refusal from the server, with its code. */
 export class LabRequestError extends Error {
@@ -91,11 +100,18 @@ export class LabClient {
         ...(options.origin ? { origin: options.origin } : {}),
         ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
       },
+      ...(options.node ? { query: { node: options.node } } : {}),
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       forceNew: true,
     });
     const client = new LabClient(socket, options.requestTimeoutMs);
+    let redirects = 0;
+    // Every later reconnect goes straight to the session's node.
+    client.onSession((session) => {
+      redirects = 0;
+      if (session.node) socket.io.opts.query = { node: session.node };
+    });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.close();
@@ -106,6 +122,14 @@ export class LabClient {
         resolve(client);
       });
       socket.on('connect_error', (error: Error & { data?: LabErrorPayload }) => {
+        // socket.io has no redirect: a fresh connection, this time naming the node, for the router.
+        if (error.data?.code === 'WRONG_NODE' && error.data.node && redirects < MAX_NODE_REDIRECTS) {
+          redirects++;
+          socket.io.opts.query = { node: error.data.node };
+          socket.disconnect();
+          socket.connect();
+          return;
+        }
         // A page, not a terminal, is the answer: /join asks for the code (unless the caller gave one and handles it).
         if (error.data?.code === 'CLASS_CODE_REQUIRED' && options.classCode === undefined) askForClassCode();
         if (options.reconnection) return;

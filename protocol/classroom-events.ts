@@ -40,6 +40,8 @@ export const LearnerSummary = z.object({
   following: z.boolean(),
   /** Joined before the class code was set or last changed (the instructor may end such sessions). */
   oldCode: z.boolean().optional(),
+  /** Several lab nodes: the node this learner's sandboxes live on. */
+  node: z.string().optional(),
 });
 export type LearnerSummary = z.infer<typeof LearnerSummary>;
 

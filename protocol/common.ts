@@ -107,6 +107,8 @@ export const ErrorCode = z.enum([
   'ADDRESS_LIMIT', // this address already runs the most sandboxes one address may
   'TOO_MANY_ATTEMPTS', // too many wrong secrets (instructor token, class code) from this address
   'CLASS_CODE_REQUIRED', // the lab is for a class: a new learner needs its code (missing or wrong)
+  'WRONG_NODE', // several lab nodes: this session lives on another one, named in the refusal's `node` (the client reconnects there)
+  'CLUSTER_UNAVAILABLE', // several lab nodes: their shared state (Redis) cannot be reached right now
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -116,6 +118,8 @@ export const LabErrorPayload = z.object({
   message: z.string(),
   /** The event that caused it, when there was one. */
   event: z.string().optional(),
+  /** WRONG_NODE only: the lab node to reconnect to (`?node=` for the router). */
+  node: z.string().optional(),
 });
 export type LabErrorPayload = z.infer<typeof LabErrorPayload>;
 

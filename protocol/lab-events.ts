@@ -82,6 +82,10 @@ export const labServerEvents = {
     protocolVersion: z.literal(PROTOCOL_VERSION),
     /** True when this token was just issued, i.e. any old sandboxes are gone. */
     isNew: z.boolean(),
+    /** Several lab nodes (README "More than one machine"): the node holding this session's sandboxes. */
+    node: z.string().optional(),
+    /** The node that held this session's sandboxes stopped; the session lives on here, without them. */
+    homeLost: z.boolean().optional(),
   }),
   'terminal:output': z.object({ terminalId: TerminalId, data: z.string() }),
   'terminal:exit': z.object({ terminalId: TerminalId, exitCode: z.number(), signal: z.number().optional() }),

@@ -13,8 +13,9 @@ fi
 
 # runc runs the sandboxes, debootstrap builds their rootfs, chromium runs the browser tests (with
 # its recommended packages, fonts-liberation among them, so pages render as they do for learners),
-# caddy serves the lab on one HTTPS origin (`npm start -- --caddy`, deploy/Caddyfile).
-APT_PACKAGES=(runc debootstrap chromium fonts-liberation caddy)
+# caddy serves the lab on one HTTPS origin (`npm start -- --caddy`, deploy/Caddyfile); redis-server
+# and haproxy carry a class over several lab nodes (`npm run cluster`, README "More than one machine").
+APT_PACKAGES=(runc debootstrap chromium fonts-liberation caddy redis-server haproxy)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -25,8 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
   # Debian starts its own Caddy on port 80 with a placeholder site; Isolab runs Caddy itself.
-  if [[ " ${missing[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
-    systemctl disable --now caddy.service >/dev/null 2>&1 || true
+  # The same for Redis (port 6379) and HAProxy: `npm run cluster` starts its own, on its own ports.
+  if [ -d /run/systemd/system ]; then
+    for service in caddy redis-server haproxy; do
+      [[ " ${missing[*]} " == *" $service "* ]] && { systemctl disable --now "$service.service" >/dev/null 2>&1 || true; }
+    done
   fi
 fi
 

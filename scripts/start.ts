@@ -15,6 +15,9 @@
  * /socket.io/ path. The web app and lab-server then listen on loopback only, and lab-server
  * believes the X-Forwarded-For of loopback (ISOLAB_TRUSTED_PROXIES), i.e. of Caddy.
  *
+ * With `--web-only` it starts the web app alone, for a lab that runs elsewhere on ISOLAB_PORT:
+ * `npm run cluster` (scripts/cluster.ts) puts its router there.
+ *
  * If any process fails to start it exits non-zero with that process's own message (e.g. "Port
  * 3001 is busy"). Ports and paths come from the environment: PORT (web, 3000), ISOLAB_PORT
  * (lab-server, 3001), ISOLAB_NEXT_DIST (build directory, .next), and lab-server's ISOLAB_*
@@ -36,6 +39,7 @@ const WEB_SOURCES = ['app', 'proxy.ts', 'components', 'lib', 'protocol', 'lesson
 const READY_TIMEOUT_MS = 60_000;
 const UNPRIVILEGED = { user: 'nobody', group: 'nogroup' } as const;
 const BEHIND_CADDY = process.argv.includes('--caddy');
+const WEB_ONLY = process.argv.includes('--web-only');
 const CADDYFILE = join(ROOT, 'deploy/Caddyfile');
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -252,12 +256,16 @@ async function main(): Promise<void> {
     ...(BEHIND_CADDY ? { ISOLAB_HOST: process.env.ISOLAB_HOST ?? '127.0.0.1', ISOLAB_TRUSTED_PROXIES: process.env.ISOLAB_TRUSTED_PROXIES ?? '127.0.0.1,::1' } : {}),
   };
 
-  console.log(bold('▸ Starting lab-server'));
-  const labPortTaken = await portAnswers(LAB_PORT);
-  const lab = start('lab', 36, process.execPath, ['--import', 'tsx', 'lab-server/src/main.ts'], env);
-  const labReady = waitUntilReady(lab, `http://127.0.0.1:${LAB_PORT}/healthz`, labPortTaken);
-  // Surface a failed lab-server at once, even while the build is still running.
-  labReady.catch(failed);
+  let lab: Managed | undefined;
+  let labReady = Promise.resolve();
+  if (!WEB_ONLY) {
+    console.log(bold('▸ Starting lab-server'));
+    const labPortTaken = await portAnswers(LAB_PORT);
+    lab = start('lab', 36, process.execPath, ['--import', 'tsx', 'lab-server/src/main.ts'], env);
+    labReady = waitUntilReady(lab, `http://127.0.0.1:${LAB_PORT}/healthz`, labPortTaken);
+    // Surface a failed lab-server at once, even while the build is still running.
+    labReady.catch(failed);
+  }
 
   const stale = buildIsStale();
   if (stale) await buildWebApp(stale).catch(failed);
@@ -288,7 +296,7 @@ async function main(): Promise<void> {
   );
 
   // If any one dies on its own, take the others down too: half a lab only confuses learners.
-  const first = await Promise.race([lab, web, ...(caddy ? [caddy] : [])].map((managed) => managed.exited.then((result) => ({ managed, result }))));
+  const first = await Promise.race([...(lab ? [lab] : []), web, ...(caddy ? [caddy] : [])].map((managed) => managed.exited.then((result) => ({ managed, result }))));
   if (shuttingDown) return;
   console.error(`\n✗ ${first.managed.name} stopped unexpectedly (${first.result.signal ?? `exit code ${first.result.code}`}); stopping the rest.`);
   await stopAll();

@@ -55,6 +55,8 @@ export class LabConnection {
   private attempt = 0;
   /** Bumped by every open() and by dispose(); an attempt that is not the latest is dropped. */
   private generation = 0;
+  /** Several lab nodes: the node holding this session, from its last `session` event. */
+  private node: string | undefined;
   private disposed = false;
 
   constructor(private readonly options: LabConnectionOptions) {}
@@ -103,6 +105,7 @@ export class LabConnection {
       url = await this.options.labUrl();
       client = await (this.options.connect ?? LabClient.connect)(url, {
         token: this.options.tokens.get(),
+        ...(this.node ? { node: this.node } : {}),
         reconnection: false,
         timeoutMs: CONNECT_TIMEOUT_MS,
         ...(this.options.instructorToken ? { instructorToken: this.options.instructorToken } : {}),
@@ -158,7 +161,11 @@ export class LabConnection {
     };
     client.socket.on('disconnect', onDisconnect);
     this.cleanups.push(
-      client.onSession((session) => this.options.tokens.set(session.token)),
+      client.onSession((session) => {
+        this.options.tokens.set(session.token);
+        // Several lab nodes: the next connection goes straight to the one holding the sandboxes.
+        this.node = session.node;
+      }),
       () => client.socket.off('disconnect', onDisconnect),
     );
     for (const listener of this.clientListeners) {

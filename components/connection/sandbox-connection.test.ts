@@ -3,7 +3,7 @@ import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import { FakeLabClient } from '../../lib/fake-lab-client';
 import type { SandboxInfo } from '../../protocol/common';
 import { RETRY_DELAYS_MS } from './lab-connection';
-import { SandboxConnection, type TerminalSlot } from './sandbox-connection';
+import { HOME_LOST_MESSAGE, SandboxConnection, type TerminalSlot } from './sandbox-connection';
 
 /**
  * A stand-in for lab-server behind LabClient: it keeps sandboxes per session token, answers the
@@ -34,9 +34,16 @@ class FakeLab {
     return sandbox;
   }
 
-  connect = async (_url: string, options: { token?: string }): Promise<LabClient> => {
+  /** Several lab nodes: the node each connection named, and the one the next `session` reports. */
+  readonly nodesAsked: Array<string | undefined> = [];
+  node: string | undefined;
+  homeLost = false;
+
+  connect = async (_url: string, options: { token?: string; node?: string }): Promise<LabClient> => {
     if (this.refuse) throw this.refuse;
     const client = new FakeLabClient({ token: options.token, answer: (event, payload) => this.answer(event, payload) });
+    this.nodesAsked.push(options.node);
+    if (this.node) Object.assign(client.session, { node: this.node, ...(this.homeLost ? { homeLost: true } : {}) });
     this.clients.push(client);
     return client.client;
   };
@@ -221,6 +228,24 @@ describe('SandboxConnection', () => {
     await settle(RETRY_DELAYS_MS[0]);
     expect(connection.state.get().state).toBe('ended');
     expect(connection.state.get().message).toMatch(/ended while the connection was down/);
+    expect(lab.requests.filter(([event]) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
+  it('goes back to the node holding the sandbox, and says so when that lab machine stopped', async () => {
+    const { lab, connection } = setup();
+    lab.node = 'lab2';
+    connection.register(new FakeSlot(0));
+    connection.start();
+    await settle();
+    // lab2 died: its sandbox is gone, and lab3 took the session over.
+    lab.sandboxes = [];
+    lab.node = 'lab3';
+    lab.homeLost = true;
+    lab.latest.drop();
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(lab.nodesAsked).toEqual([undefined, 'lab2']);
+    expect(connection.state.get()).toMatchObject({ state: 'ended', message: HOME_LOST_MESSAGE });
+    expect(HOME_LOST_MESSAGE).toBe('The lab machine running your sandbox stopped. Your progress is kept: start a new sandbox.');
     expect(lab.requests.filter(([event]) => event === 'sandbox:open')).toHaveLength(1);
   });
 

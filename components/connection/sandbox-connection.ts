@@ -57,6 +57,9 @@ export interface SandboxConnectionOptions extends Omit<LabConnectionOptions, 'on
 export const STARTING_STATUS: ConnectionStatus = { state: 'connecting', message: 'Starting your sandbox…', liveTerminals: 0 };
 
 /** Refusals that retrying cannot fix; the learner (or operator) has to act. FORBIDDEN is a wrong instructor link. */
+/** Several lab nodes: the node that held the sandbox stopped (issue 16's sentence). */
+export const HOME_LOST_MESSAGE = 'The lab machine running your sandbox stopped. Your progress is kept: start a new sandbox.';
+
 const FATAL_HANDSHAKE_CODES = new Set(['ORIGIN_REFUSED', 'PROTOCOL_MISMATCH', 'BAD_HANDSHAKE', 'TOO_MANY_CONNECTIONS', 'FORBIDDEN']);
 
 type Mode = 'open' | 'resume' | 'restart';
@@ -239,7 +242,11 @@ export class SandboxConnection {
       if (stale()) return;
       markFirstPrompt('sandbox-open');
       if (!info) {
-        this.end('Your sandbox ended while the connection was down (the lab server may have restarted). Start a fresh one to carry on.');
+        this.end(
+          client.session?.homeLost
+            ? HOME_LOST_MESSAGE
+            : 'Your sandbox ended while the connection was down (the lab server may have restarted). Start a fresh one to carry on.',
+        );
         return;
       }
       if (info.sandboxId !== this.sandbox?.sandboxId) this.terminalIds.clear();

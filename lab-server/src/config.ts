@@ -139,6 +139,15 @@ const variables = {
   /** Who may read /metrics and the details of /healthz: these addresses, or a bearer token. */
   metricsAllow: ['ISOLAB_METRICS_ALLOW', addressList, '127.0.0.1,::1'],
   metricsToken: ['ISOLAB_METRICS_TOKEN', secret('the metrics token'), ''],
+  /**
+   * Several lab nodes for one class (README "More than one machine"): the Redis they share, e.g.
+   * redis://10.0.0.5:6379. Empty: this lab-server is the whole lab, with no Redis at all.
+   */
+  redisUrl: ['ISOLAB_REDIS_URL', z.union([z.literal(''), z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')]), ''],
+  /** This node's name among the lab nodes, as the router's `server` lines name it. Empty: the host name. */
+  nodeId: ['ISOLAB_NODE_ID', z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, 'must be 1 to 63 letters, digits, dots, dashes or underscores')]), ''],
+  /** With ISOLAB_REDIS_URL: learners' sandboxes in the whole class, over all nodes. 0: only each node's ISOLAB_MAX_SANDBOXES. */
+  classMaxSandboxes: ['ISOLAB_CLASS_MAX_SANDBOXES', integer(0, 1_000_000), '0'],
 } as const;
 
 type Variables = typeof variables;

@@ -6,6 +6,7 @@
 import { chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { progressDbPath, warmPoolBase, type LabConfig } from './config';
@@ -44,6 +45,8 @@ import { Course } from './progress/course';
 import { ProgressDb } from './progress/progress-db';
 import { RecordedSessionStore } from './progress/recorded-sessions';
 import { progressHandlers } from './transport/progress-handlers';
+import type { Cluster } from './cluster/cluster';
+import type { ClusterWiring } from './cluster/wiring';
 
 export interface LabServerDeps {
   config: LabConfig;
@@ -99,6 +102,25 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     stateClaim.release();
     throw error;
   }
+  // Several lab nodes for one class: only with ISOLAB_REDIS_URL, and only then is Redis loaded at all.
+  let labForLoad: Lab | undefined;
+  let cluster: Cluster | undefined;
+  if (config.redisUrl) {
+    try {
+      const { Cluster } = await import('./cluster/cluster');
+      cluster = await Cluster.start({
+        redisUrl: config.redisUrl,
+        nodeId: config.nodeId || hostname(),
+        classMaxSandboxes: config.classMaxSandboxes,
+        logger,
+        load: () => ({ sandboxes: labForLoad?.size ?? 0, max: config.maxSandboxes }),
+      });
+    } catch (error) {
+      progressDb.close();
+      stateClaim.release();
+      throw error;
+    }
+  }
   const recovery = await removeLeftovers(new Runc(config.runcPath, runcStateRoot), cgroupHost, config.cgroupParent, bundlesDir, logger);
   unmountViews(join(config.stateDir, 'readonly'));
   // runc reaches the rootfs and the bundles only through read-only views, which the kernel locks
@@ -150,6 +172,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     logger,
     metrics,
   );
+  labForLoad = lab;
   const budgetWatch = new BudgetWatch(lab, { cgroupHost, ptysPerSandbox: env.limits.ptys, logger });
   const classCode = new ClassCode(config.classCode || undefined);
   const sessions = new RecordedSessionStore(progressDb, (session) => classCode.admitted(session));
@@ -180,7 +203,9 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   });
   const observatory = new Observatory(lab, { cgroupHost, logger, metrics });
   const instructorToken = config.instructorToken || randomBytes(24).toString('base64url');
-  const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger, { classCode, sessions });
+  let wiring: ClusterWiring | undefined;
+  if (cluster) wiring = (await import('./cluster/wiring')).clusterWiring(cluster, { lab, sessions, logger });
+  const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger, { classCode, sessions }, wiring?.peers);
   const progress = new ClassProgress(progressDb, course, sessions, classroom, { checkTimeoutMs: config.checkTimeoutMs, logger });
   classroom.onRename((sessionId, displayName) => progress.renamed(sessionId, displayName));
   const limits = new AddressLimits(config);
@@ -192,10 +217,12 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     trustedProxies,
     instructorToken,
     classCode,
-    handlers: [labHandlers(lab, limits, { checkTimeoutMs: config.checkTimeoutMs, metrics }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom), progressHandlers(lab, progress, limits)],
+    handlers: [labHandlers(lab, limits, { checkTimeoutMs: config.checkTimeoutMs, metrics, classPlaces: wiring?.classPlaces }), observeHandlers(lab, observatory), classroomHandlers(lab, classroom), progressHandlers(lab, progress, limits)],
     logger,
     metrics,
+    cluster: wiring?.gate,
   });
+  wiring?.attach(sockets.io as never, classroom);
 
   classroom.attach({
     toLearners: (event, payload) => sockets.io.to(LEARNERS_ROOM).emit(event, payload),
@@ -214,6 +241,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     // Not serving: the read-only views and the claim must not outlive this attempt.
     bundlesView.release();
     await identities.dispose();
+    await cluster?.leave();
     progressDb.close();
     stateClaim.release();
     throw error;
@@ -245,6 +273,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       observatory.dispose();
       stopStallReports();
       await sockets.close();
+      await cluster?.leave();
       http.closeAllConnections();
       progressDb.close();
       stateClaim.release();

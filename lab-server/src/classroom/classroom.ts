@@ -27,6 +27,20 @@ export interface ClassroomOutbox {
   disconnectSession(sessionId: string): void;
 }
 
+/**
+ * The other lab nodes of the class, when there are several (cluster/wiring.ts). Each call acts
+ * on them only; this classroom acts on its own node itself.
+ */
+export interface ClassPeers {
+  endAll(): Promise<number>;
+  resetLearner(sessionId: string): Promise<number>;
+  setOpen(open: boolean): Promise<void>;
+  /** Their learners, each marked with its node. */
+  learners(): Promise<LearnerSummary[]>;
+  /** This node's name, to mark its own learners. */
+  readonly nodeId: string;
+}
+
 export interface ClassWatcher {
   id: string;
   sendState(state: ClassState): void;
@@ -67,6 +81,7 @@ export class Classroom {
     private readonly cgroupHost: CgroupHost,
     private readonly logger: Logger,
     private readonly admission: { classCode: ClassCode; sessions: SessionStore },
+    private readonly peers?: ClassPeers,
   ) {
     this.refresher = setInterval(() => {
       this.roster.sweep(ABSENT_LEARNERS_KEPT_MS);
@@ -162,6 +177,10 @@ export class Classroom {
    */
   async follow(socketId: string, sessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer): Promise<{ terminal: LabTerminal; mirror: Mirror }> {
     const broadcast = this.broadcast;
+    if (!broadcast && this.peers) {
+      // Several nodes: the broadcast may run on another one, whose stream does not reach this node yet (issue 16).
+      throw new LabError('NOT_FOUND', 'The instructor is not broadcasting from the lab machine your sandbox is on, and following a broadcast from another machine of the class is not possible yet. Watch the projector.');
+    }
     if (!broadcast) throw new LabError('NOT_FOUND', 'The instructor is not broadcasting right now.');
     this.unfollow(socketId);
     const snapshot = await broadcast.terminal.attach(makeViewer(broadcast.terminal));
@@ -183,9 +202,9 @@ export class Classroom {
 
   // ---- the instructor -----------------------------------------------------------------------
 
-  watch(watcher: ClassWatcher): ClassState {
+  async watch(watcher: ClassWatcher): Promise<ClassState> {
     this.watchers.set(watcher.id, watcher);
-    return this.state();
+    return this.withPeers(this.state());
   }
 
   startBroadcast(sessionId: string, terminal: LabTerminal): void {
@@ -239,24 +258,41 @@ export class Classroom {
     return spotlight.terminal.id;
   }
 
+  /** Closes the learner's sandboxes, on whichever node they are. */
   async resetLearner(sessionId: string): Promise<number> {
+    const [here, there] = await Promise.all([this.resetLearnerHere(sessionId), this.peers?.resetLearner(sessionId) ?? 0]);
+    return here + there;
+  }
+
+  async resetLearnerHere(sessionId: string): Promise<number> {
     const sandboxes = this.lab.forSession(sessionId);
     await Promise.all(sandboxes.map((sandbox) => this.lab.close(sandbox, 'instructor')));
     return sandboxes.length;
   }
 
-  /** Ends every learner's sandbox; the instructors' own demo sandboxes carry on. */
+  /** Ends every learner's sandbox, on every node; the instructors' own demo sandboxes carry on. */
   async endAll(): Promise<number> {
+    const [here, there] = await Promise.all([this.endAllHere(), this.peers?.endAll() ?? 0]);
+    return here + there;
+  }
+
+  async endAllHere(): Promise<number> {
     const learners = this.lab.all().filter((sandbox) => !this.instructorSessions.has(sandbox.ownerSessionId));
     await Promise.all(learners.map((sandbox) => this.lab.close(sandbox, 'instructor')));
     return learners.length;
   }
 
-  setOpen(open: boolean): boolean {
+  /** Opens or closes the class to new sandboxes, on every node. */
+  async setOpen(open: boolean): Promise<boolean> {
+    this.setOpenHere(open);
+    await this.peers?.setOpen(open);
+    return open;
+  }
+
+  setOpenHere(open: boolean): void {
     this.lab.acceptingNew = open;
     this.logger.info(open ? 'lab opened to new sandboxes' : 'lab closed to new sandboxes');
     this.changed();
-    return open;
   }
 
   setCode(code: string | null): string | null {
@@ -305,7 +341,7 @@ export class Classroom {
   private async push(): Promise<void> {
     this.pushTimer = undefined;
     this.lastPushAt = Date.now();
-    const state = await this.stateWithGlances();
+    const state = await this.withPeers(await this.stateWithGlances());
     for (const watcher of this.watchers.values()) watcher.sendState(state);
   }
 
@@ -333,24 +369,51 @@ export class Classroom {
         };
       })
       .sort((a, b) => a.displayName.localeCompare(b.displayName));
-    const stepPasses: ClassState['stepPasses'] = {};
-    for (const learner of learners) {
-      for (const [lesson, steps] of Object.entries(learner.passed)) {
-        stepPasses[lesson] ??= {};
-        for (const step of steps) stepPasses[lesson][step] = (stepPasses[lesson][step] ?? 0) + 1;
-      }
-    }
     const broadcast = this.broadcast ? { terminalId: this.broadcast.terminal.id, cols: this.broadcast.terminal.cols, rows: this.broadcast.terminal.rows } : null;
     const classCode = { code: this.admission.classCode.current, oldSessions: learners.filter((learner) => learner.oldCode).length };
     return {
       learners,
-      stepPasses,
+      stepPasses: stepPasses(learners),
       labOpen: this.lab.acceptingNew,
       broadcast,
       sandboxes: { live: this.lab.size, max: this.lab.maxSandboxes },
       warmPool: this.lab.warmPool(),
       classCode,
     };
+  }
+
+  /**
+   * With several nodes: this node's learners marked with its name, and the other nodes' added.
+   * A learner listed by two nodes (moved after a node stopped, or back from a restarted one) is
+   * shown once: connected if either says so, with every step either recorded.
+   */
+  private async withPeers(state: ClassState): Promise<ClassState> {
+    if (!this.peers) return state;
+    let others: LearnerSummary[] = [];
+    try {
+      others = await this.peers.learners();
+    } catch (error) {
+      this.logger.warn('the other lab nodes\' learners could not be read; the dashboard shows this node\'s only', { err: error });
+    }
+    const merged = new Map<string, LearnerSummary>();
+    for (const learner of [...state.learners.map((l) => ({ ...l, node: this.peers!.nodeId })), ...others]) {
+      const seen = merged.get(learner.sessionId);
+      if (!seen) {
+        merged.set(learner.sessionId, learner);
+        continue;
+      }
+      const [first, second] = learner.connected && !seen.connected ? [learner, seen] : [seen, learner];
+      const passed = { ...second.passed };
+      for (const [lesson, steps] of Object.entries(first.passed)) passed[lesson] = [...new Set([...(passed[lesson] ?? []), ...steps])];
+      merged.set(learner.sessionId, { ...first, passed, lastActivityAt: Math.max(first.lastActivityAt, second.lastActivityAt), sandbox: first.sandbox ?? second.sandbox });
+    }
+    const learners = [...merged.values()].sort((a, b) => a.displayName.localeCompare(b.displayName));
+    return { ...state, learners, stepPasses: stepPasses(learners) };
+  }
+
+  /** This node's learners as the dashboard shows them, with glances (what the other nodes read). */
+  async localLearners(): Promise<LearnerSummary[]> {
+    return (await this.stateWithGlances()).learners.map((learner) => ({ ...learner, node: this.peers?.nodeId }));
   }
 
   /** The state plus a memory and pids glance at each learner's most recent sandbox. */
@@ -380,4 +443,16 @@ export class Classroom {
   private mostRecent(sandboxes: Sandbox[]): Sandbox | undefined {
     return sandboxes.filter((s) => s.state === 'running').sort((a, b) => b.lastActivityAt - a.lastActivityAt)[0];
   }
+}
+
+/** Per lesson, per step: how many of these learners passed it. */
+function stepPasses(learners: LearnerSummary[]): ClassState['stepPasses'] {
+  const passes: ClassState['stepPasses'] = {};
+  for (const learner of learners) {
+    for (const [lesson, steps] of Object.entries(learner.passed)) {
+      passes[lesson] ??= {};
+      for (const step of steps) passes[lesson][step] = (passes[lesson][step] ?? 0) + 1;
+    }
+  }
+  return passes;
 }

@@ -44,6 +44,16 @@ export class RecordedSessionStore implements SessionStore {
     return this.memory.sweep(maxIdleMs, isInUse);
   }
 
+  /**
+   * Takes in a session another lab node issued (cluster/wiring.ts): the learner reached this
+   * node with that node's token, and keeps their id and name here.
+   */
+  adopt(known: { id: string; displayName: string; createdAt: number }, token: string): Session {
+    const { session } = this.memory.withToken(known, token);
+    this.onRestored(session);
+    return session;
+  }
+
   /** A new token for a recorded learner (a resume code was redeemed), kept on disk too. */
   issueFor(learner: StoredLearner): { session: Session; token: string } {
     const issued = this.memory.withToken(learner, newToken());

@@ -57,7 +57,7 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
       'class:reset-learner': async (_socket, { sessionId }) => ({ closed: await classroom.resetLearner(sessionId) }),
       'class:end-all': async () => ({ closed: await classroom.endAll() }),
       'class:warm-up': (_socket, { learners }) => lab.getReadyFor(learners),
-      'class:set-open': (_socket, { open }) => ({ open: classroom.setOpen(open) }),
+      'class:set-open': async (_socket, { open }) => ({ open: await classroom.setOpen(open) }),
       'class:set-code': (_socket, { code }) => ({ code: classroom.setCode(code) }),
       'class:end-old-code': async () => ({ ended: await classroom.endOldCode() }),
     },

@@ -26,6 +26,8 @@ export interface SocketData {
   address: string;
   /** What the connection views and subscribes to; disposed once when it goes away. */
   scope: ConnectionScope;
+  /** Several lab nodes: the node that held this session's sandboxes stopped (cluster/wiring.ts). */
+  homeLost?: boolean;
 }
 
 export type LabSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

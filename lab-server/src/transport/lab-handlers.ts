@@ -10,7 +10,13 @@ import type { LabTerminal, TerminalViewer } from '../sandbox/terminal';
 import type { AddressLimits } from './address-limits';
 import type { HandlerSet, LabSocket } from './handler-types';
 
-export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTimeoutMs: number; metrics?: LabMetrics }): HandlerSet {
+/** A place under a limit wider than this node (the class's, over several nodes: cluster/wiring.ts). */
+export interface SandboxPlaces {
+  /** Takes a place or refuses with a LabError; the ticket keeps it for the sandbox, or gives it back. */
+  reserve(): Promise<{ started(sandboxId: string): void; release(): void }>;
+}
+
+export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTimeoutMs: number; metrics?: LabMetrics; classPlaces?: SandboxPlaces }): HandlerSet {
   let opening = 0;
   /**
    * Each socket's attaches in flight (`terminal:open` with a terminalId). A new shell asked for on
@@ -27,6 +33,14 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
         const running = lab.forSession(socket.data.session.id).some((s) => s.key === key && s.state === 'running');
         // Sessions are free to make, so sandboxes are also counted per address; the instructor's are not.
         const slot = instructor || running ? undefined : limits.reserveSandbox(socket.data.address);
+        let classPlace: Awaited<ReturnType<SandboxPlaces['reserve']>> | undefined;
+        try {
+          // A closed lab says so (lab.open below) rather than that the class is full.
+          classPlace = instructor || running || !lab.acceptingNew ? undefined : await options.classPlaces?.reserve();
+        } catch (error) {
+          slot?.release();
+          throw error;
+        }
         // A learner who goes away while waiting in line gives the place up.
         const left = new AbortController();
         const place = `sandbox:open#${++opening}`;
@@ -37,11 +51,15 @@ export function labHandlers(lab: Lab, limits: AddressLimits, options: { checkTim
             signal: left.signal,
             onQueued: (ahead) => socket.emit('sandbox:queue', { key, ahead }),
           });
-          if (sandbox.state === 'running') slot?.started(sandbox.id);
+          if (sandbox.state === 'running') {
+            slot?.started(sandbox.id);
+            classPlace?.started(sandbox.id);
+          }
           return sandbox.info();
         } finally {
           socket.data.scope.forget(place);
           slot?.release();
+          classPlace?.release();
         }
       },
 

@@ -5,19 +5,33 @@
  * goes.
  */
 import type { Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import { Server, type ExtendedError } from 'socket.io';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '../../../protocol';
 import { loopStalls } from '../loop-stalls';
 import type { Lab } from '../sandbox/lab';
 import { ConnectionScope } from './connection-scope';
 import { createDispatch } from './dispatch';
-import type { HandlerSet, SocketData } from './handler-types';
+import type { HandlerSet, LabSocket, SocketData } from './handler-types';
 import { handshake, type HandshakeOptions } from './handshake';
 
 export interface SocketServerOptions extends HandshakeOptions {
   lab: Lab;
   /** The handlers of every feature; together they must cover the whole protocol. */
   handlers: HandlerSet[];
+  /** Several lab nodes (cluster/wiring.ts): where sessions live; absent on a lab of one node. */
+  cluster?: ClusterGate;
+}
+
+export type Middleware = (socket: LabSocket, next: (error?: ExtendedError) => void) => void;
+
+export interface ClusterGate {
+  nodeId: string;
+  /** socket.io's adapter over Redis, so room emits reach every node. */
+  adapter: Parameters<Server['adapter']>[0];
+  /** Before the handshake: takes in a token another node issued. */
+  beforeHandshake: Middleware;
+  /** After it: sends the session to its home node, or makes this node its home. */
+  afterHandshake: Middleware;
 }
 
 /** The largest socket.io message: a 64k-char paste in JSON, with room to spare. */
@@ -62,9 +76,12 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     cors: { origin: options.allowedOrigins, credentials: false },
     pingInterval: PING_INTERVAL_MS,
     pingTimeout: PING_TIMEOUT_MS,
+    ...(options.cluster ? { adapter: options.cluster.adapter } : {}),
   });
   io.engine.on('connection', (raw: EngineSocket) => spareStalledPings(raw));
+  if (options.cluster) io.use(options.cluster.beforeHandshake);
   io.use(handshake(options));
+  if (options.cluster) io.use(options.cluster.afterHandshake);
 
   io.on('connection', (socket) => {
     const { session, address } = socket.data;
@@ -79,6 +96,8 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
       displayName: session.displayName,
       protocolVersion: PROTOCOL_VERSION,
       isNew: socket.data.isNew,
+      ...(options.cluster ? { node: options.cluster.nodeId } : {}),
+      ...(socket.data.homeLost ? { homeLost: true } : {}),
     });
     socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
     for (const handlers of options.handlers) handlers.onConnect?.(socket);

@@ -56,7 +56,7 @@ export async function labChildEnv(overrides: Record<string, string> = {}): Promi
 }
 
 /** Starts lab-server; resolves once /healthz answers, or once it exits (see `waitReady`). */
-export async function startLabChild(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<LabChild> {
+export async function startLabChild(env: Record<string, string>, options: { waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<LabChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'lab-server/src/main.ts'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -78,7 +78,8 @@ export async function startLabChild(env: Record<string, string>, options: { wait
       } catch {
         // Not listening yet.
       }
-      if (attempt > 300) throw new Error(`lab-server did not become ready in 30 s:\n${output}`);
+      const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+      if (attempt > readyTimeoutMs / 100) throw new Error(`lab-server did not become ready in ${readyTimeoutMs / 1000} s:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

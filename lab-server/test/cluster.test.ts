@@ -1,0 +1,180 @@
+/**
+ * One class over three lab nodes on this machine: redis-server, three lab-servers and HAProxy in
+ * front (bench/cluster/cluster.ts, as `npm run cluster` starts them). Learners connect through
+ * the router only, as browsers do. README "More than one machine"; ../shared/SCALE-OUT.md.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabClient, LabRequestError } from '../../lib/lab-client';
+import { loadLessons } from '../../lib/lessons/load-lessons';
+import { startCluster, until, type LabCluster } from '../../bench/cluster/cluster';
+import { checkOutput, openShell } from './support/shell';
+import { TEST_ORIGIN } from './support/test-lab';
+
+const INSTRUCTOR_TOKEN = 'cluster-test-instructor-Hq4vN8xT2mW6rB9kJ3pZ';
+const CLASS_MAX_SANDBOXES = 12;
+
+let cluster: LabCluster;
+const clients: LabClient[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    env: {
+      ISOLAB_INSTRUCTOR_TOKEN: INSTRUCTOR_TOKEN,
+      ISOLAB_MAX_SANDBOXES: '10',
+      ISOLAB_CLASS_MAX_SANDBOXES: String(CLASS_MAX_SANDBOXES),
+      // Twelve sandboxes start at once on two cores; a busy machine must not turn that into failures.
+      ISOLAB_START_TIMEOUT_SECONDS: '120',
+    },
+  });
+}, 300_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await cluster?.stop();
+}, 120_000);
+
+const learner = async (options: Parameters<LabCluster['connect']>[0] = {}) => {
+  const client = await cluster.connect(options);
+  clients.push(client);
+  return client;
+};
+const nodeOf = (client: LabClient) => client.session!.node!;
+
+/** New learners through the router until one sits on each of `nodes` (the others are closed). */
+async function onePerNode(nodes: string[], displayName: string): Promise<Map<string, LabClient>> {
+  const found = new Map<string, LabClient>();
+  for (let attempt = 0; found.size < nodes.length && attempt < 30; attempt++) {
+    const client = await learner({ displayName: `${displayName}-${attempt}` });
+    if (nodes.includes(nodeOf(client)) && !found.has(nodeOf(client))) found.set(nodeOf(client), client);
+    else client.close();
+  }
+  expect([...found.keys()].sort()).toEqual([...nodes].sort());
+  return found;
+}
+
+/** What a browser does after its node went away: connect again with its token and node until a node answers. */
+async function comeBack(token: string, node: string): Promise<LabClient> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await learner({ token, node });
+    } catch (error) {
+      const code = (error as LabRequestError).code;
+      if (attempt >= 60 || !['WRONG_NODE', 'DISCONNECTED', 'TIMEOUT', 'CLUSTER_UNAVAILABLE'].includes(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+describe('a class over three lab nodes', () => {
+  it('spreads 30 new learners over the nodes, and a reconnect lands on the same node', async () => {
+    const learners = await Promise.all(Array.from({ length: 30 }, (_, i) => learner({ displayName: `placed-${i}` })));
+    const perNode = new Map<string, number>();
+    for (const client of learners) perNode.set(nodeOf(client), (perNode.get(nodeOf(client)) ?? 0) + 1);
+    expect([...perNode.keys()].sort()).toEqual(['lab1', 'lab2', 'lab3']);
+    for (const count of perNode.values()) expect(count).toBeLessThanOrEqual(12);
+
+    // A reload: the token alone (no node), then with the node the page kept.
+    for (const client of learners.slice(0, 6)) {
+      const { token, sessionId } = client.session!;
+      client.close();
+      const back = await learner({ token });
+      expect(back.session).toMatchObject({ sessionId, node: nodeOf(client), isNew: false });
+      expect(back.session!.homeLost).toBeUndefined();
+      back.close();
+    }
+    for (const client of learners) client.close();
+  }, 120_000);
+
+  it('a node that is not the session\'s home refuses it with WRONG_NODE, naming the home', async () => {
+    const client = await learner();
+    const home = nodeOf(client);
+    const other = cluster.nodeIds.find((id) => id !== home)!;
+    // Straight to the other node, without the router: it names the home every time.
+    const direct = LabClient.connect(cluster.node(other).url, { origin: TEST_ORIGIN, token: client.session!.token });
+    await expect(direct).rejects.toMatchObject({ code: 'WRONG_NODE' });
+    client.close();
+  });
+
+  it(`admits exactly ${CLASS_MAX_SANDBOXES} of 20 sandboxes opened at once across the nodes, and closing the class closes every node`, async () => {
+    const learners = await Promise.all(Array.from({ length: 20 }, (_, i) => learner({ displayName: `admitted-${i}` })));
+    expect(new Set(learners.map(nodeOf)).size).toBe(3);
+    const opened = await Promise.allSettled(learners.map((client) => client.request('sandbox:open', { key: 'uts' }, 180_000)));
+    const refused = opened.filter((result) => result.status === 'rejected').map((result) => (result as PromiseRejectedResult).reason as LabRequestError);
+    expect(refused.map((error) => error.code)).toEqual(Array(20 - CLASS_MAX_SANDBOXES).fill('LAB_FULL'));
+    expect(refused[0].message).toBe(`The class is full: all ${CLASS_MAX_SANDBOXES} sandboxes of the class are in use. Try again in a few minutes.`);
+
+    // Places come back when sandboxes close, on whichever node.
+    const withSandbox = learners.filter((_, i) => opened[i].status === 'fulfilled');
+    for (const [i, client] of withSandbox.entries()) {
+      const sandbox = (opened[learners.indexOf(client)] as PromiseFulfilledResult<{ sandboxId: string }>).value;
+      if (i < 3) await client.request('sandbox:close', { sandboxId: sandbox.sandboxId });
+    }
+    const late = learners.filter((_, i) => opened[i].status === 'rejected').slice(0, 3);
+    const reopened = await Promise.all(late.map((client) => client.request('sandbox:open', { key: 'uts' }, 180_000)));
+    expect(reopened).toHaveLength(3);
+
+    // The instructor, on one node, closes the class: a learner on another node is refused.
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const elsewhere = [...(await onePerNode(cluster.nodeIds, 'elsewhere'))].find(([node]) => node !== nodeOf(instructor))![1];
+    await instructor.request('class:set-open', { open: false });
+    await expect(elsewhere.request('sandbox:open', { key: 'uts' })).rejects.toMatchObject({ code: 'LAB_CLOSED' });
+    await instructor.request('class:set-open', { open: true });
+
+    // End all, from that one node, ends sandboxes on every node.
+    const { closed } = await instructor.request('class:end-all', {});
+    expect(closed).toBe(CLASS_MAX_SANDBOXES);
+    for (const client of [...learners, instructor, elsewhere]) client.close();
+  }, 300_000);
+
+  it('kill -9 of one node: its learners are told and start again elsewhere; the others keep typing; the roster survives its restart and Redis\'s', async () => {
+    const lesson = loadLessons().find((candidate) => candidate.steps.some((s) => s.check?.command.includes('/run/uts-keep')))!;
+    const step = lesson.steps.find((s) => s.check?.command.includes('/run/uts-keep'))!;
+    const byNode = await onePerNode(['lab1', 'lab2', 'lab3'], 'typist');
+    const shells = new Map<string, Awaited<ReturnType<typeof openShell>>>();
+    for (const [node, client] of byNode) shells.set(node, await openShell(client, lesson.slug, { keepText: true }));
+
+    // The learner on lab2 passes a step: lab2's class record keeps it.
+    const doomed = byNode.get('lab2')!;
+    const doomedSandbox = shells.get('lab2')!.sandbox.sandboxId;
+    await checkOutput(doomed, doomedSandbox, 'touch /run/uts-keep && unshare --uts=/run/uts-keep hostname kept-alive');
+    expect((await doomed.request('progress:check', { sandboxId: doomedSandbox, lessonSlug: lesson.slug, stepId: step.id })).passed).toBe(true);
+    const { token, sessionId } = doomed.session!;
+
+    const drops: string[] = [];
+    for (const node of ['lab1', 'lab3']) byNode.get(node)!.socket.on('disconnect', () => drops.push(node));
+    await cluster.kill('lab2');
+
+    const back = await comeBack(token, 'lab2');
+    expect(back.session).toMatchObject({ sessionId, isNew: false, homeLost: true });
+    expect(['lab1', 'lab3']).toContain(nodeOf(back));
+    expect(await back.request('sandbox:list', {})).toEqual([]);
+    const fresh = await openShell(back, lesson.slug);
+    expect(await fresh.term.exec('echo moved-$((40+2))')).toContain('moved-42');
+
+    for (const node of ['lab1', 'lab3']) expect(await shells.get(node)!.term.exec(`echo still-${node}-$((1+1))`)).toContain(`still-${node}-2`);
+    expect(drops).toEqual([]);
+    // lab2's places in the class count are freed by a live node.
+    const redis = new Redis(cluster.redisUrl);
+    await until(async () => (await redis.hget('isolab:count', 'lab2')) === null, "lab2's class places to be freed");
+
+    // lab2 starts again: its record brings the learner's pass back to the dashboard.
+    await cluster.restart('lab2');
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const listed = async () => (await instructor.request('class:watch', {})).learners.find((l) => l.sessionId === sessionId);
+    await until(async () => (await listed())?.passed[lesson.slug]?.includes(step.id) === true, "the dashboard to show the pass lab2 recorded");
+    expect(await listed()).toMatchObject({ connected: true, node: nodeOf(back) });
+
+    // Redis stops: open terminals carry on, new connections get a clear refusal; then it comes back.
+    await redis.quit();
+    await cluster.restartRedis({
+      whileDown: async () => {
+        expect(await shells.get('lab1')!.term.exec('echo no-redis-$((2+2))')).toContain('no-redis-4');
+        await expect(cluster.connect()).rejects.toMatchObject({ code: 'CLUSTER_UNAVAILABLE' });
+      },
+    });
+    await until(async () => (await cluster.connect().then((client) => (client.close(), true), () => false)), 'new connections after Redis is back');
+    await until(async () => (await listed())?.passed[lesson.slug]?.includes(step.id) === true, 'the dashboard to list the learner again after Redis restarted');
+    expect(drops).toEqual([]);
+  }, 300_000);
+});

@@ -86,6 +86,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<LabClu
   const routerPort = options.routerPort ?? (await freePort());
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const children: ChildProcess[] = [];
+  // If the test or script dies first, its redis-server and haproxy must not live on.
+  const killChildren = () => children.forEach((child) => child.kill('SIGTERM'));
+  process.once('exit', killChildren);
   const nodes = new Map<string, LabChild>();
   const envs = new Map<string, Record<string, string>>();
 
@@ -99,6 +102,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<LabClu
 
   const stop = async () => {
     await Promise.all([...nodes.values()].map((node) => node.stop()));
+    process.off('exit', killChildren);
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await Promise.all([...envs.values()].map((env) => removeLabChildFootprint(env)));
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench -- cluster`: a class over three lab nodes behind HAProxy on this machine
+ * (bench/cluster/cluster.ts). Measures a sandbox's open through the router against straight to a
+ * node, how long one class event (`class:broadcast-status`, sent on one node) takes to reach
+ * every one of IDLE idle learners spread over the nodes, and each node's memory with them.
+ * ISOLAB_BENCH_IDLE sets the number of idle learners (1000).
+ */
+import { performance } from 'node:perf_hooks';
+import { LabClient } from '../lib/lab-client';
+import { TEST_ORIGIN } from '../lab-server/test/support/test-lab';
+import { startCluster } from './cluster/cluster';
+import { emitResult, printTable, round, summarize } from './support/stats';
+
+const IDLE = Number(process.env.ISOLAB_BENCH_IDLE || 1000);
+const OPENS = 8;
+const INSTRUCTOR_TOKEN = 'cluster-bench-instructor-Xy7pQ2mK9vR4tL8wN3bZ';
+
+const cluster = await startCluster({
+  env: {
+    ISOLAB_INSTRUCTOR_TOKEN: INSTRUCTOR_TOKEN,
+    ISOLAB_LOG_LEVEL: 'warn',
+    // One benchmark process is every learner: the per-address limits would count it as one.
+    ISOLAB_MAX_SESSIONS_PER_ADDRESS: '100000',
+    ISOLAB_NEW_SESSION_BURST: '100000',
+    ISOLAB_NEW_SESSIONS_PER_MINUTE: '100000',
+  },
+});
+const clients: LabClient[] = [];
+try {
+  // Opens, one at a time, each by a new learner, through the router and straight to lab1 in
+  // turn (so a busier minute of the machine weighs on both alike), after one unmeasured open on
+  // each node (its first sandbox mounts views the next ones reuse).
+  const openOnce = async (connect: () => Promise<LabClient>) => {
+    const client = await connect();
+    const started = performance.now();
+    const sandbox = await client.request('sandbox:open', { key: 'uts' }, 120_000);
+    const ms = performance.now() - started;
+    await client.request('sandbox:close', { sandboxId: sandbox.sandboxId });
+    client.close();
+    return ms;
+  };
+  const throughRouter = () => cluster.connect();
+  const toLab1 = () => LabClient.connect(cluster.node('lab1').url, { origin: TEST_ORIGIN });
+  for (const id of cluster.nodeIds) await openOnce(() => LabClient.connect(cluster.node(id).url, { origin: TEST_ORIGIN }));
+  const routerTimes: number[] = [];
+  const directTimes: number[] = [];
+  for (let i = 0; i < OPENS; i++) {
+    routerTimes.push(await openOnce(throughRouter));
+    directTimes.push(await openOnce(toLab1));
+  }
+  const viaRouter = summarize(routerTimes);
+  const direct = summarize(directTimes);
+  printTable('Sandbox open (ms), one at a time, no warm pool', ['path', 'n', 'p50', 'p95', 'max'], [
+    ['through HAProxy', viaRouter.n, viaRouter.p50, viaRouter.p95, viaRouter.max],
+    ['straight to lab1', direct.n, direct.p50, direct.p95, direct.max],
+  ]);
+
+  const rssBefore = Object.fromEntries(cluster.nodeIds.map((id) => [id, cluster.node(id).rss()]));
+  for (let i = 0; i < IDLE; i += 50) {
+    clients.push(...(await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, () => cluster.connect({ timeoutMs: 60_000 })))));
+  }
+  const perNode = new Map<string, number>();
+  for (const client of clients) perNode.set(client.session!.node!, (perNode.get(client.session!.node!) ?? 0) + 1);
+  // Let the nodes settle (rosters published, garbage collected) before reading memory.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const rssAfter = Object.fromEntries(cluster.nodeIds.map((id) => [id, cluster.node(id).rss()]));
+
+  // One class event from the instructor's node to every idle learner on all three nodes.
+  const instructor = await cluster.connect({ instructorToken: INSTRUCTOR_TOKEN });
+  const demo = await instructor.request('sandbox:open', { key: 'demo' }, 120_000);
+  const arrivals: number[] = [];
+  let sentAt = 0;
+  const all = Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((resolve) => {
+          const off = client.on('class:broadcast-status', ({ active }) => {
+            if (!active) return;
+            arrivals.push(performance.now() - sentAt);
+            off();
+            resolve();
+          });
+        }),
+    ),
+  );
+  sentAt = performance.now();
+  await instructor.request('class:broadcast', { terminalId: demo.terminals[0].terminalId });
+  await all;
+  const reach = summarize(arrivals);
+  const listed = (await instructor.request('class:watch', {})).learners.filter((learner) => learner.connected).length;
+
+  // RSS moves with garbage collection by more than a few hundred idle sockets cost: both are shown, no per-learner figure.
+  printTable(`${IDLE} idle learners through HAProxy`, ['node', 'learners', 'RSS before (MB)', 'RSS with them (MB)'], cluster.nodeIds.map((id) => [id, perNode.get(id) ?? 0, round(rssBefore[id] / 2 ** 20, 1), round(rssAfter[id] / 2 ** 20, 1)]));
+  printTable('One class event (broadcast-status) to every idle learner, ms after the instructor asked', ['learners', 'p50', 'p99', 'last'], [[reach.n, reach.p50, reach.p99, reach.max]]);
+  console.log(`\nThe dashboard (on the instructor's node) lists ${listed} connected learners.`);
+
+  emitResult({
+    openMs: { viaRouter, direct },
+    idle: { learners: IDLE, perNode: Object.fromEntries(perNode), rssMB: Object.fromEntries(cluster.nodeIds.map((id) => [id, { before: round(rssBefore[id] / 2 ** 20, 1), after: round(rssAfter[id] / 2 ** 20, 1) }])) },
+    classEventMs: reach,
+    dashboardConnected: listed,
+  });
+  instructor.close();
+} finally {
+  for (const client of clients) client.close();
+  await cluster.stop();
+}
+process.exit(0);

@@ -301,8 +301,8 @@ const commands = summarize(stats.commandMs);
 const timedCommands = stats.timedCommandMs.length ? summarize(stats.timedCommandMs) : undefined;
 const reconnects = stats.reconnectMs.length ? summarize(stats.reconnectMs) : undefined;
 const rssAtEnd = round(lab.rss() / 2 ** 20, 1);
-// Steady state: every learner started and none finished yet.
-const steady = rssSamples.filter((s) => s.learnersActive === LEARNERS);
+// Steady state: after the ramp and before the end (a learner who dropped does not end it).
+const steady = rssSamples.filter((s) => s.minute * 60_000 >= RAMP_MS && s.minute * 60_000 <= DURATION_MS);
 const steadyRss = steady.length ? [...steady].sort((a, b) => a.rssMiB - b.rssMiB)[Math.floor(steady.length / 2)] : undefined;
 const rssPerSandboxMiB = steadyRss && steadyRss.sandboxes ? round((steadyRss.rssMiB - rssAtStart) / steadyRss.sandboxes, 2) : undefined;
 // Growth from minute 2 (or the end of the ramp, if later) to the last steady sample.
@@ -334,9 +334,8 @@ if (steadyStart && steadyEnd && steadyEnd !== steadyStart) {
   };
   const shell = stage('shell');
   const send = stage('send');
-  const window = steady.filter((s) => s.minute * 60_000 >= RAMP_MS);
-  const maxOf = (key: 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'labCpuPercent') => window.reduce((m, s) => Math.max(m, s[key]), 0);
-  const medianOf = (key: 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'labCpuPercent') => (window.length ? [...window].sort((a, b) => a[key] - b[key])[Math.floor(window.length / 2)][key] : NaN);
+  const maxOf = (key: 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'labCpuPercent') => steady.reduce((m, s) => Math.max(m, s[key]), 0);
+  const medianOf = (key: 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'labCpuPercent') => (steady.length ? [...steady].sort((a, b) => a[key] - b[key])[Math.floor(steady.length / 2)][key] : NaN);
   const seconds = (steadyEnd.at - steadyStart.at) / 1000;
   const throttled = steadyEnd.throttling.throttled - steadyStart.throttling.throttled;
   const periods = steadyEnd.throttling.periods - steadyStart.throttling.periods;

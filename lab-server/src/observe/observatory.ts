@@ -23,12 +23,17 @@ import { buildHostView } from './host-view';
 import { buildNamespaceMap } from './namespace-map';
 import { scanSandbox } from './sandbox-scan';
 
-/** Where one watcher's readings go (a socket, in practice). */
+/**
+ * Where one watcher's readings go (a socket, in practice). A reading returns false when it was
+ * not sent because the connection is not taking what it was sent (observe-handlers.ts): a meter
+ * reading is then missed, as the next one replaces it, and a host view or map goes again at the
+ * next scan. So a watcher that stops reading costs lab-server no memory that grows.
+ */
 export interface ObserveSink {
-  meters(sample: MeterSample): void;
+  meters(sample: MeterSample): boolean;
   event(event: ObserveEvent): void;
-  hostView(hostView: HostView): void;
-  nsMap(nsMap: NamespaceMap): void;
+  hostView(hostView: HostView): boolean;
+  nsMap(nsMap: NamespaceMap): boolean;
 }
 
 export interface ObservatoryOptions {
@@ -210,8 +215,11 @@ class SandboxObserver {
     return false;
   }
 
-  private send(view: ObserveView, deliver: (sink: ObserveSink) => void): void {
-    for (const watcher of this.watchers.values()) if (watcher.views.has(view)) deliver(watcher.sink);
+  /** False if a watcher's connection did not take it. */
+  private send(view: ObserveView, deliver: (sink: ObserveSink) => boolean | void): boolean {
+    let sent = true;
+    for (const watcher of this.watchers.values()) if (watcher.views.has(view) && deliver(watcher.sink) === false) sent = false;
+    return sent;
   }
 
   private async tick(): Promise<void> {
@@ -283,16 +291,14 @@ class SandboxObserver {
       const hostView = buildHostView(scan);
       const key = JSON.stringify({ ...hostView, at: 0 });
       if (key !== this.lastHostView) {
-        this.lastHostView = key;
-        this.send('hostView', (sink) => sink.hostView(hostView));
+        this.lastHostView = this.send('hostView', (sink) => sink.hostView(hostView)) ? key : '';
       }
     }
     if (this.wants('nsMap')) {
       const nsMap = buildNamespaceMap(scan);
       const key = JSON.stringify({ ...nsMap, at: 0 });
       if (key !== this.lastNsMap) {
-        this.lastNsMap = key;
-        this.send('nsMap', (sink) => sink.nsMap(nsMap));
+        this.lastNsMap = this.send('nsMap', (sink) => sink.nsMap(nsMap)) ? key : '';
       }
     }
   }

@@ -24,12 +24,11 @@ step "Browser tests (Playwright in Debian's chromium)"
 npx playwright test
 
 # The hosts most users have: cgroup v2 under Debian 12's own kernel 6.1, in a QEMU VM (no KVM
-# needed; root; 15 to 60 minutes). Not yet part of every run: it has not passed reliably on the
-# shared 2-core development box (see the README's "Tests"), and a stage that can fail on a busy
-# machine would stop CI for everybody.
+# needed; root). About 15 minutes on the 2-core box, 20 the first time (it builds the VM image).
+# ISOLAB_SKIP_V2_STAGE=1 leaves it out, for a quick run on a machine that is not CI.
 step "cgroup v2 on Debian 12's kernel 6.1, in a QEMU VM (scripts/test-cgroup-v2.sh)"
-if [ "${ISOLAB_V2_STAGE:-0}" = 1 ]; then
-  bash scripts/test-cgroup-v2.sh
+if [ "${ISOLAB_SKIP_V2_STAGE:-0}" = 1 ]; then
+  echo "Skipped (ISOLAB_SKIP_V2_STAGE=1). Run it alone with: sudo bash scripts/test-cgroup-v2.sh"
 else
-  echo "Skipped: set ISOLAB_V2_STAGE=1 to run it here, or run it alone: sudo bash scripts/test-cgroup-v2.sh"
+  bash scripts/test-cgroup-v2.sh
 fi

@@ -13,11 +13,10 @@
  *
  *   npm run bench -- cpu-period          (BENCH_PERIOD_KEYSTROKES, BENCH_PERIOD_ROUNDS)
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { detectCgroupHost } from '../lab-server/src/cgroups/host';
 import { sandboxCgroupDirs } from '../lab-server/src/cgroups/sandbox-cgroup';
 import { sleep } from '../lab-server/test/support/sleep';
+import { cgroupThrottling, type Throttling } from './support/lab-probe';
 import { startLabProcess, type LabProcess } from './support/lab-process';
 import { emitResult, printTable, round, summarize } from './support/stats';
 import { isolabShell, measureEcho, PROMPT, type BenchTerminal } from './support/terminal-clients';
@@ -37,13 +36,13 @@ for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
 }
 const cgroupHost = detectCgroupHost();
 
-/** The sandbox's cpu.stat counters, read on the host: v1 gives ns of throttled time, v2 µs. */
-function throttling(lab: LabProcess, sandboxId: string): { periods: number; throttled: number; throttledMs: number } {
-  const dir = sandboxCgroupDirs(cgroupHost, lab.name, sandboxId).dirs.find((d) => existsSync(join(d, 'cpu.stat')))!;
-  const stat = readFileSync(join(dir, 'cpu.stat'), 'utf8');
-  const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(stat)?.[1] ?? 0);
-  const throttledMs = stat.includes('throttled_usec') ? counter('throttled_usec') / 1000 : counter('throttled_time') / 1e6;
-  return { periods: counter('nr_periods'), throttled: counter('nr_throttled'), throttledMs };
+/** The sandbox's cpu.stat counters, read on the host. */
+function throttling(lab: LabProcess, sandboxId: string): Throttling {
+  for (const dir of sandboxCgroupDirs(cgroupHost, lab.name, sandboxId).dirs) {
+    const found = cgroupThrottling(dir);
+    if (found) return found;
+  }
+  throw new Error(`no cgroup of ${sandboxId} has the cpu controller`);
 }
 
 interface Subject {

@@ -74,24 +74,34 @@ export interface Throttling {
   throttledMs: number;
 }
 
+/**
+ * One cgroup's CPU throttling from its cpu.stat (v1 counts throttled time in ns, v2 in µs);
+ * undefined where the cpu controller is not (another v1 hierarchy, or the cgroup just ended).
+ */
+export function cgroupThrottling(dir: string): Throttling | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(join(dir, 'cpu.stat'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (!stat.includes('nr_periods')) return undefined;
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(stat)?.[1] ?? 0);
+  const throttledMs = stat.includes('throttled_usec') ? counter('throttled_usec') / 1000 : counter('throttled_time') / 1e6;
+  return { periods: counter('nr_periods'), throttled: counter('nr_throttled'), throttledMs };
+}
+
 /** CPU throttling summed over every sandbox cgroup of a lab, read on the host (v1 and v2). */
 export function labThrottling(labName: string): Throttling {
   const total: Throttling = { periods: 0, throttled: 0, throttledMs: 0 };
   for (const parent of parentDirs(detectCgroupHost(), labName)) {
     if (!existsSync(parent)) continue;
     for (const entry of readdirSync(parent, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(join(parent, entry.name, 'cpu.stat'), 'utf8');
-      } catch {
-        continue; // not the cpu hierarchy, or the sandbox just ended
-      }
-      const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(stat)?.[1] ?? 0);
-      if (!stat.includes('nr_periods')) continue;
-      total.periods += counter('nr_periods');
-      total.throttled += counter('nr_throttled');
-      total.throttledMs += stat.includes('throttled_usec') ? counter('throttled_usec') / 1000 : counter('throttled_time') / 1e6;
+      const one = entry.isDirectory() ? cgroupThrottling(join(parent, entry.name)) : undefined;
+      if (!one) continue;
+      total.periods += one.periods;
+      total.throttled += one.throttled;
+      total.throttledMs += one.throttledMs;
     }
   }
   return total;

@@ -22,10 +22,14 @@ test.slow();
 const SCREENSHOTS = 'e2e/output';
 const LAB_URL = `http://127.0.0.1:${E2E_LAB_PORT}`;
 
-/** Opens the dashboard the way the printed link does, and waits until it shows the class. */
+/**
+ * Opens the dashboard the way the printed link does, and waits until it shows the class. The
+ * dashboard appears once the instructor's socket is in, so it gets the terminal's settle time
+ * (the page's load and a connect attempt on a busy machine), not the default 15 s.
+ */
 async function openDashboard(page: Page): Promise<void> {
   await page.goto(`/instructor#token=${E2E_INSTRUCTOR_TOKEN}`);
-  await expect(page.getByTestId('class-dashboard')).toBeVisible();
+  await expect(page.getByTestId('class-dashboard')).toBeVisible({ timeout: SETTLE_MS });
 }
 
 /** Waits until the instructor's own demo terminal is at a prompt. */

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LabClient } from '../lib/lab-client';
+import { openShell } from '../lab-server/test/support/shell';
 import { TEST_ORIGIN } from '../lab-server/test/support/test-lab';
 import { startCluster } from './cluster/cluster';
 import { emitResult, printTable, round, summarize } from './support/stats';
@@ -67,7 +68,7 @@ try {
 
   // One class event from the instructor's node to every idle learner on all three nodes.
   const instructor = await cluster.connect({ instructorToken: INSTRUCTOR_TOKEN });
-  const demo = await instructor.request('sandbox:open', { key: 'demo' }, 120_000);
+  const { sandbox: demo, term } = await openShell(instructor, 'demo');
   const arrivals: number[] = [];
   let sentAt = 0;
   const all = Promise.all(
@@ -89,6 +90,45 @@ try {
   const reach = summarize(arrivals);
   const listed = (await instructor.request('class:watch', {})).learners.filter((learner) => learner.connected).length;
 
+  // Every idle learner follows the broadcast (through their node's replica); the instructor types
+  // a marker, and each follower's arrival time is taken from when the instructor sent it.
+  const followed = new Map<LabClient, string>();
+  const followLatencies: number[] = [];
+  const marker = { expected: '', typedAt: 0, got: new Set<LabClient>(), done: () => undefined as void };
+  for (const client of clients) {
+    client.on('terminal:output', ({ terminalId, data }) => {
+      if (terminalId !== demo.terminals[0].terminalId) return;
+      const text = (followed.get(client) ?? '').slice(-200) + data;
+      followed.set(client, text);
+      if (!marker.expected || marker.got.has(client) || !text.includes(marker.expected)) return;
+      marker.got.add(client);
+      followLatencies.push(performance.now() - marker.typedAt);
+      if (marker.got.size === clients.length) marker.done();
+    });
+  }
+  for (let i = 0; i < clients.length; i += 50) {
+    await Promise.all(
+      clients.slice(i, i + 50).map(async (client) => {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          if (await client.request('class:follow', {}).then(() => true, () => false)) return;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        throw new Error('a learner could not follow the broadcast');
+      }),
+    );
+  }
+  for (let n = 1; n <= 5; n++) {
+    const everyone = new Promise<void>((resolve) => (marker.done = resolve));
+    marker.got.clear();
+    marker.expected = `mark-${n}-${20 + n}`;
+    marker.typedAt = performance.now();
+    term.run(`echo mark-${n}-$((20+${n}))`);
+    await everyone;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const follow = summarize(followLatencies);
+  printTable(`The instructor's typing seen by ${clients.length} followers over three nodes (ms from the keystroke to the marker on screen, 5 markers)`, ['samples', 'p50', 'p99', 'max'], [[follow.n, follow.p50, follow.p99, follow.max]]);
+
   // RSS moves with garbage collection by more than a few hundred idle sockets cost: both are shown, no per-learner figure.
   printTable(`${IDLE} idle learners through HAProxy`, ['node', 'learners', 'RSS before (MB)', 'RSS with them (MB)'], cluster.nodeIds.map((id) => [id, perNode.get(id) ?? 0, round(rssBefore[id] / 2 ** 20, 1), round(rssAfter[id] / 2 ** 20, 1)]));
   printTable('One class event (broadcast-status) to every idle learner, ms after the instructor asked', ['learners', 'p50', 'p99', 'last'], [[reach.n, reach.p50, reach.p99, reach.max]]);
@@ -98,6 +138,7 @@ try {
     openMs: { viaRouter, direct },
     idle: { learners: IDLE, perNode: Object.fromEntries(perNode), rssMB: Object.fromEntries(cluster.nodeIds.map((id) => [id, { before: round(rssBefore[id] / 2 ** 20, 1), after: round(rssAfter[id] / 2 ** 20, 1) }])) },
     classEventMs: reach,
+    followerMarkerMs: follow,
     dashboardConnected: listed,
   });
   instructor.close();

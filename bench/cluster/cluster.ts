@@ -71,7 +71,9 @@ export function haproxyConfig(bind: string, nodes: Array<{ id: string; address: 
     '    balance leastconn',
     // 503 while a node starts or stops: the router sends nobody new there.
     '    option httpchk GET /healthz',
-    '    default-server inter 1s fall 2 rise 2',
+    // A stopped node refuses connections, which a check sees at once; a node only busy gets 5 s to answer.
+    '    timeout check 5s',
+    '    default-server inter 1s fall 3 rise 2',
     // A node named by the client that is not up is ignored, and leastconn picks one.
     '    use-server %[urlp(node)] if { urlp(node) -m found }',
     ...nodes.map(({ id, address }) => `    server ${id} ${address} check`),

@@ -225,7 +225,8 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   wiring?.attach(sockets.io as never, classroom);
 
   classroom.attach({
-    toLearners: (event, payload) => sockets.io.to(LEARNERS_ROOM).emit(event, payload),
+    // Several nodes: each tells its own learners, when its replica of the broadcast is ready (cluster/broadcast-replica.ts).
+    toLearners: (event, payload) => (wiring ? sockets.io.local : sockets.io).to(LEARNERS_ROOM).emit(event, payload),
     toSession: (sessionId, event, payload) => sockets.io.to(sessionRoom(sessionId)).emit(event, payload),
     disconnectSession: (sessionId) => sockets.io.in(sessionRoom(sessionId)).disconnectSockets(true),
   });
@@ -266,6 +267,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       status = 'stopping';
       clearInterval(sessionSweeper);
       classroom.dispose();
+      wiring?.dispose();
       budgetWatch.dispose();
       await lab.dispose();
       bundlesView.release();

@@ -34,10 +34,22 @@ afterAll(async () => {
   await cluster?.stop();
 }, 120_000);
 
+/**
+ * A learner's connection through the router. A connection the router or a node dropped before
+ * the handshake answered (a busy machine) is tried again, as the page's backoff does; a refusal
+ * with a code is not.
+ */
 const learner = async (options: Parameters<LabCluster['connect']>[0] = {}) => {
-  const client = await cluster.connect(options);
-  clients.push(client);
-  return client;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const client = await cluster.connect(options);
+      clients.push(client);
+      return client;
+    } catch (error) {
+      if (attempt >= 10 || !['DISCONNECTED', 'TIMEOUT'].includes((error as LabRequestError).code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 };
 const nodeOf = (client: LabClient) => client.session!.node!;
 
@@ -125,6 +137,33 @@ describe('a class over three lab nodes', () => {
     const { closed } = await instructor.request('class:end-all', {});
     expect(closed).toBe(CLASS_MAX_SANDBOXES);
     for (const client of [...learners, instructor, elsewhere]) client.close();
+  }, 300_000);
+
+  it("learners on the other nodes follow the instructor's broadcast: the screen so far on joining, then live output", async () => {
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const demo = await openShell(instructor, 'demo', { keepText: true });
+    await demo.term.exec('echo before-the-class-$((2*3))');
+    await instructor.request('class:broadcast', { terminalId: demo.term.terminalId });
+
+    const followers = [...(await onePerNode(cluster.nodeIds, 'follower'))].filter(([node]) => node !== nodeOf(instructor)).map(([, client]) => client);
+    expect(followers).toHaveLength(2);
+    const seen = followers.map(() => '');
+    const stopped = followers.map((follower) => new Promise<void>((resolve) => follower.on('class:broadcast-status', ({ active }) => active || resolve())));
+    for (const [i, follower] of followers.entries()) {
+      follower.on('terminal:output', ({ terminalId, data }) => terminalId === demo.term.terminalId && (seen[i] += data));
+      // The follower's node copies the broadcast once its replica has the screen.
+      let mirror: Awaited<ReturnType<typeof follower.request<'class:follow'>>> | undefined;
+      await until(async () => (mirror = await follower.request('class:follow', {}).catch(() => undefined)) !== undefined, 'the broadcast to reach the follower\'s node');
+      expect(mirror!.terminalId).toBe(demo.term.terminalId);
+      expect(mirror!.snapshot).toContain('before-the-class-6');
+    }
+    await demo.term.exec('echo live-from-the-front-$((6*7))');
+    for (const i of followers.keys()) await until(() => seen[i].includes('live-from-the-front-42'), 'the follower to see the instructor\'s output');
+
+    await instructor.request('class:broadcast', { terminalId: null });
+    await Promise.all(stopped);
+    for (const follower of followers) await expect(follower.request('class:follow', {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    for (const client of [instructor, ...followers]) client.close();
   }, 300_000);
 
   it('kill -9 of one node: its learners are told and start again elsewhere; the others keep typing; the roster survives its restart and Redis\'s', async () => {

@@ -39,6 +39,9 @@ export interface ClassPeers {
   learners(): Promise<LearnerSummary[]>;
   /** This node's name, to mark its own learners. */
   readonly nodeId: string;
+  /** This node's instructor broadcasts `terminal`: the other nodes follow it through their replicas. */
+  broadcastStarted(terminal: LabTerminal): void;
+  broadcastStopped(): void;
 }
 
 export interface ClassWatcher {
@@ -49,6 +52,8 @@ export interface ClassWatcher {
 interface Broadcast {
   sessionId: string;
   terminal: LabTerminal;
+  /** Several nodes: a copy of a broadcast running on another node (cluster/broadcast-replica.ts). */
+  replica?: boolean;
 }
 
 interface Spotlight {
@@ -177,10 +182,6 @@ export class Classroom {
    */
   async follow(socketId: string, sessionId: string, makeViewer: (terminal: LabTerminal) => TerminalViewer): Promise<{ terminal: LabTerminal; mirror: Mirror }> {
     const broadcast = this.broadcast;
-    if (!broadcast && this.peers) {
-      // Several nodes: the broadcast may run on another one, whose stream does not reach this node yet (issue 16).
-      throw new LabError('NOT_FOUND', 'The instructor is not broadcasting from the lab machine your sandbox is on, and following a broadcast from another machine of the class is not possible yet. Watch the projector.');
-    }
     if (!broadcast) throw new LabError('NOT_FOUND', 'The instructor is not broadcasting right now.');
     this.unfollow(socketId);
     const snapshot = await broadcast.terminal.attach(makeViewer(broadcast.terminal));
@@ -213,11 +214,27 @@ export class Classroom {
     this.broadcast = { sessionId, terminal };
     this.outbox?.toLearners('class:broadcast-status', { active: true });
     this.logger.info('broadcast started', { sessionId, terminalId: terminal.id });
+    this.peers?.broadcastStarted(terminal);
     this.changed();
+  }
+
+  /** Several nodes: another node's broadcast, copied here, is what this node's learners follow. */
+  followReplica(terminal: LabTerminal): void {
+    if (this.broadcast && !this.broadcast.replica) return;
+    this.stopBroadcast();
+    this.broadcast = { sessionId: '', terminal, replica: true };
+    this.outbox?.toLearners('class:broadcast-status', { active: true });
+    this.changed();
+  }
+
+  /** The replica's broadcast ended (or its node stopped); a broadcast of this node's own stays. */
+  dropReplica(): void {
+    if (this.broadcast?.replica) this.stopBroadcast();
   }
 
   stopBroadcast(): void {
     if (!this.broadcast) return;
+    if (!this.broadcast.replica) this.peers?.broadcastStopped();
     for (const [socketId, following] of this.followers) {
       following.terminal.detach(socketId);
       this.followers.delete(socketId);
@@ -260,26 +277,31 @@ export class Classroom {
 
   /** Closes the learner's sandboxes, on whichever node they are. */
   async resetLearner(sessionId: string): Promise<number> {
-    const [here, there] = await Promise.all([this.resetLearnerHere(sessionId), this.peers?.resetLearner(sessionId) ?? 0]);
-    return here + there;
+    const here = this.resetLearnerHere(sessionId);
+    const there = (await this.peers?.resetLearner(sessionId)) ?? 0;
+    await here.closed;
+    return here.count + there;
   }
 
-  async resetLearnerHere(sessionId: string): Promise<number> {
-    const sandboxes = this.lab.forSession(sessionId);
-    await Promise.all(sandboxes.map((sandbox) => this.lab.close(sandbox, 'instructor')));
-    return sandboxes.length;
+  /** Starts closing the learner's sandboxes on this node: how many, and when they are gone. */
+  resetLearnerHere(sessionId: string): { count: number; closed: Promise<unknown> } {
+    return this.closeAll(this.lab.forSession(sessionId));
   }
 
   /** Ends every learner's sandbox, on every node; the instructors' own demo sandboxes carry on. */
   async endAll(): Promise<number> {
-    const [here, there] = await Promise.all([this.endAllHere(), this.peers?.endAll() ?? 0]);
-    return here + there;
+    const here = this.endAllHere();
+    const there = (await this.peers?.endAll()) ?? 0;
+    await here.closed;
+    return here.count + there;
   }
 
-  async endAllHere(): Promise<number> {
-    const learners = this.lab.all().filter((sandbox) => !this.instructorSessions.has(sandbox.ownerSessionId));
-    await Promise.all(learners.map((sandbox) => this.lab.close(sandbox, 'instructor')));
-    return learners.length;
+  endAllHere(): { count: number; closed: Promise<unknown> } {
+    return this.closeAll(this.lab.all().filter((sandbox) => !this.instructorSessions.has(sandbox.ownerSessionId)));
+  }
+
+  private closeAll(sandboxes: Sandbox[]): { count: number; closed: Promise<unknown> } {
+    return { count: sandboxes.length, closed: Promise.all(sandboxes.map((sandbox) => this.lab.close(sandbox, 'instructor'))) };
   }
 
   /** Opens or closes the class to new sandboxes, on every node. */
@@ -308,7 +330,7 @@ export class Classroom {
    */
   async endOldCode(): Promise<number> {
     const old = this.roster.all().filter((learner) => !this.instructorSessions.has(learner.sessionId) && this.isOldCode(learner.sessionId));
-    await Promise.all(old.map((learner) => this.resetLearner(learner.sessionId)));
+    await Promise.all(old.map((learner) => this.resetLearnerHere(learner.sessionId).closed));
     for (const learner of old) {
       this.admission.sessions.forget(learner.sessionId);
       this.outbox?.disconnectSession(learner.sessionId);

@@ -19,10 +19,11 @@ import type { Lab } from '../sandbox/lab';
 import type { LabSocket } from '../transport/handler-types';
 import type { SandboxPlaces } from '../transport/lab-handlers';
 import type { ClusterGate, Middleware } from '../transport/socket-server';
+import { BroadcastRelay } from './broadcast-replica';
 import type { Cluster } from './cluster';
 
 /** How long a node waits for the others to answer a class control. */
-const PEER_TIMEOUT_MS = 5000;
+const PEER_TIMEOUT_MS = 10_000;
 
 const UNAVAILABLE = "The lab's machines cannot reach their shared state (Redis) right now, so new connections wait until it is back. Try again in a minute.";
 
@@ -32,6 +33,7 @@ export interface ClusterWiring {
   classPlaces: SandboxPlaces;
   /** Once socket.io and the classroom exist: answers the other nodes' class controls. */
   attach(io: Server, classroom: Classroom): void;
+  dispose(): void;
 }
 
 export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: RecordedSessionStore; logger: Logger }): ClusterWiring {
@@ -117,7 +119,10 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
       await ask('isolab:set-open', open);
     },
     learners: () => cluster.otherRosters(),
+    broadcastStarted: (terminal) => relay.started(terminal),
+    broadcastStopped: () => relay.stopped(),
   };
+  const relay = new BroadcastRelay(cluster.nodeId, logger);
 
   /** Sandbox id → its give-back, for the places this node holds under the class limit. */
   const held = new Map<string, () => void>();
@@ -153,17 +158,22 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
     gate: { nodeId: cluster.nodeId, adapter: createAdapter(cluster.pub, cluster.sub, { key: 'isolab', requestsTimeout: PEER_TIMEOUT_MS }), beforeHandshake, afterHandshake },
     peers,
     classPlaces,
+    dispose: () => relay.dispose(),
     attach(server, classroom) {
       io = server;
       const on = server.on.bind(server) as (event: string, listener: (...args: never[]) => void) => void;
-      on('isolab:end-all', (answer: (n: number) => void) => void classroom.endAllHere().then(answer, () => answer(0)));
-      on('isolab:reset-learner', (sessionId: string, answer: (n: number) => void) => {
-        if (typeof sessionId !== 'string') return answer(0);
-        void classroom.resetLearnerHere(sessionId).then(answer, () => answer(0));
-      });
+      // Answered as soon as the closing starts: the instructor's node must not wait out a busy node's teardowns.
+      on('isolab:end-all', (answer: (n: number) => void) => answer(classroom.endAllHere().count));
+      on('isolab:reset-learner', (sessionId: string, answer: (n: number) => void) => answer(typeof sessionId === 'string' ? classroom.resetLearnerHere(sessionId).count : 0));
       on('isolab:set-open', (open: boolean, answer: (done: boolean) => void) => {
         classroom.setOpenHere(open === true);
         answer(true);
+      });
+      relay.attach(classroom, (event, ...args) => void server.serverSideEmit(event, ...args), ask, on);
+      // The first node to see a node gone tells the others: a broadcast from it has ended.
+      cluster.onNodeReaped((node) => {
+        relay.drop(node);
+        server.serverSideEmit('isolab:bc-stop', node);
       });
       // A node that starts (or restarts) while the class is closed stays closed.
       void cluster.classOpen().then(

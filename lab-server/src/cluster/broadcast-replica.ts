@@ -70,13 +70,13 @@ export class BroadcastRelay {
     this.classroom = classroom;
     this.emit = emit;
     this.ask = ask;
-    on('isolab:bc-start', () => void this.follow());
+    on('isolab:bc-start', () => this.startFollowing());
     on('isolab:bc-stop', (node: string) => this.drop(node));
     on('isolab:bc-out', (seq: number, data: string) => this.output(seq, data));
     on('isolab:bc-resize', (cols: number, rows: number) => this.replica?.terminal.resize(cols, rows));
     on('isolab:bc-snapshot', (answer: (snapshot: Snapshot | null) => void) => void this.snapshot().then(answer, () => answer(null)));
     // A node that starts while a broadcast runs elsewhere follows it at once.
-    void this.follow();
+    this.startFollowing();
   }
 
   // ---- the broadcasting node ----------------------------------------------------------------
@@ -96,7 +96,11 @@ export class BroadcastRelay {
       sendExit: () => undefined,
       sendResize: (cols, rows) => this.emit('isolab:bc-resize', cols, rows),
     };
-    void terminal.attach(relay).then(() => this.emit('isolab:bc-start'));
+    terminal.attach(relay).then(
+      () => this.emit('isolab:bc-start'),
+      // The terminal ended meanwhile: the classroom stops the broadcast with it.
+      (error: unknown) => this.logger.warn('the broadcast could not be relayed to the other lab nodes', { err: error }),
+    );
   }
 
   stopped(): void {
@@ -122,6 +126,10 @@ export class BroadcastRelay {
   }
 
   // ---- the other nodes ----------------------------------------------------------------------
+
+  private startFollowing(): void {
+    this.follow().catch((error: unknown) => this.logger.warn("the broadcast of another lab node could not be followed", { err: error }));
+  }
 
   /** Starts (or restarts) the replica from the broadcasting node's current screen. */
   private async follow(): Promise<void> {
@@ -157,11 +165,11 @@ export class BroadcastRelay {
       return;
     }
     const replica = this.replica;
-    if (!replica) return void this.follow();
+    if (!replica) return this.startFollowing();
     if (seq <= replica.seq) return;
     if (seq !== replica.seq + 1) {
       // A message was lost (Redis restarted, say): the screen again, rather than a garbled one.
-      void this.follow();
+      this.startFollowing();
       return;
     }
     replica.seq = seq;

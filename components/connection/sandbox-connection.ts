@@ -56,10 +56,10 @@ export interface SandboxConnectionOptions extends Omit<LabConnectionOptions, 'on
 /** What the page shows from its first paint (the server renders it) until the terminal is live. */
 export const STARTING_STATUS: ConnectionStatus = { state: 'connecting', message: 'Starting your sandbox…', liveTerminals: 0 };
 
-/** Refusals that retrying cannot fix; the learner (or operator) has to act. FORBIDDEN is a wrong instructor link. */
-/** Several lab nodes: the node that held the sandbox stopped (issue 16's sentence). */
+/** Several lab nodes: the node that held the sandbox stopped, and a live node took the session over. */
 export const HOME_LOST_MESSAGE = 'The lab machine running your sandbox stopped. Your progress is kept: start a new sandbox.';
 
+/** Refusals that retrying cannot fix; the learner (or operator) has to act. FORBIDDEN is a wrong instructor link. */
 const FATAL_HANDSHAKE_CODES = new Set(['ORIGIN_REFUSED', 'PROTOCOL_MISMATCH', 'BAD_HANDSHAKE', 'TOO_MANY_CONNECTIONS', 'FORBIDDEN']);
 
 type Mode = 'open' | 'resume' | 'restart';

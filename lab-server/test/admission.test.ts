@@ -2,7 +2,7 @@
  * Admission and lifetimes: limits refuse with a sentence that says why, never a hang; idle and
  * over-age sandboxes end, and their owners are told.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openShell } from './support/shell';
 import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, type TestLab } from './support/test-lab';
@@ -92,6 +92,7 @@ describe('the run terminal', () => {
     await client.request('terminal:close', { terminalId: sandbox.terminals[0].terminalId });
     expect(await closed).toBe('closed');
     expect(await client.request('sandbox:list', {})).toEqual([]);
-    expect(await lab.server.runtime.list()).not.toContain(sandbox.sandboxId);
+    // The owner is told at once; the container's teardown then waits its turn in the spawn queue.
+    await vi.waitFor(async () => expect(await lab.server.runtime.list()).not.toContain(sandbox.sandboxId), { timeout: 10_000, interval: 100 });
   });
 });

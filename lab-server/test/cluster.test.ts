@@ -166,6 +166,35 @@ describe('a class over three lab nodes', () => {
     for (const client of [instructor, ...followers]) client.close();
   }, 300_000);
 
+  it('a class code set on one node holds on every node, and ending the sessions that joined without it ends them on every node', async () => {
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const before = [...(await onePerNode(cluster.nodeIds, 'before-the-code'))];
+    const direct = (node: string, options: { classCode?: string; token?: string } = {}) => LabClient.connect(cluster.node(node).url, { origin: TEST_ORIGIN, ...options });
+    try {
+      expect(await instructor.request('class:set-code', { code: 'kestrel-5' })).toEqual({ code: 'KESTREL5' });
+      for (const node of cluster.nodeIds) {
+        await expect(direct(node)).rejects.toMatchObject({ code: 'CLASS_CODE_REQUIRED' });
+        const admitted = await direct(node, { classCode: 'Kestrel 5' });
+        clients.push(admitted);
+        expect(nodeOf(admitted)).toBe(node);
+      }
+
+      // The learners who joined before the code, on every node, are ended from the instructor's node.
+      const { ended } = await instructor.request('class:end-old-code', {});
+      expect(ended).toBeGreaterThanOrEqual(before.length);
+      for (const [node, client] of before) {
+        await until(() => !client.socket.connected, `the learner on ${node} who joined without the code to be disconnected`);
+        // Their token is forgotten by every node, theirs included: coming back needs the code.
+        for (const to of cluster.nodeIds) await expect(direct(to, { token: client.session!.token })).rejects.toMatchObject({ code: 'CLASS_CODE_REQUIRED' });
+      }
+    } finally {
+      expect(await instructor.request('class:set-code', { code: null })).toEqual({ code: null });
+    }
+    // Removed on every node: anyone may join again.
+    for (const node of cluster.nodeIds) (await direct(node)).close();
+    instructor.close();
+  }, 300_000);
+
   it('kill -9 of one node: its learners are told and start again elsewhere; the others keep typing; the roster survives its restart and Redis\'s', async () => {
     const lesson = loadLessons().find((candidate) => candidate.steps.some((s) => s.check?.command.includes('/run/uts-keep')))!;
     const step = lesson.steps.find((s) => s.check?.command.includes('/run/uts-keep'))!;

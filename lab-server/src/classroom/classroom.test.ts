@@ -136,7 +136,7 @@ describe('Classroom (fake lab, no root)', { timeout: 60_000 }, () => {
     const { classroom, closed, cut, admission } = classroomWith();
     const early = admission.sessions.issue('Early');
     admission.classCode.admitted(early.session);
-    classroom.setCode('abc-123');
+    await classroom.setCode('abc-123');
     const onTime = admission.sessions.issue('On time');
     admission.classCode.admitted(onTime.session);
     classroom.connected(early.session.id, 'Early', 'learner');

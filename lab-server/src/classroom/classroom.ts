@@ -35,6 +35,11 @@ export interface ClassPeers {
   endAll(): Promise<number>;
   resetLearner(sessionId: string): Promise<number>;
   setOpen(open: boolean): Promise<void>;
+  setCode(code: string | null): Promise<void>;
+  /** How many sessions with an old class code they ended. */
+  endOldCode(): Promise<number>;
+  /** No node takes these sessions in again by a token it learnt from another. */
+  forgetSessions(sessionIds: string[]): Promise<void>;
   /** Their learners, each marked with its node. */
   learners(): Promise<LearnerSummary[]>;
   /** This node's name, to mark its own learners. */
@@ -317,7 +322,14 @@ export class Classroom {
     this.changed();
   }
 
-  setCode(code: string | null): string | null {
+  /** Sets or removes the class code, on every node. */
+  async setCode(code: string | null): Promise<string | null> {
+    const current = this.setCodeHere(code);
+    await this.peers?.setCode(current);
+    return current;
+  }
+
+  setCodeHere(code: string | null): string | null {
     const current = this.admission.classCode.set(code);
     this.logger.info(current ? 'class code set' : 'class code removed');
     this.changed();
@@ -325,12 +337,20 @@ export class Classroom {
   }
 
   /**
-   * Ends every learner session that joined without the current class code: its sandboxes close,
-   * its connections are cut and its token is forgotten, so coming back needs the current code.
+   * Ends every learner session that joined without the current class code, on every node: its
+   * sandboxes close, its connections are cut and its token is forgotten, so coming back needs the
+   * current code.
    */
   async endOldCode(): Promise<number> {
+    const [here, there] = await Promise.all([this.endOldCodeHere(), this.peers?.endOldCode() ?? 0]);
+    return here + there;
+  }
+
+  async endOldCodeHere(): Promise<number> {
     const old = this.roster.all().filter((learner) => !this.instructorSessions.has(learner.sessionId) && this.isOldCode(learner.sessionId));
     await Promise.all(old.map((learner) => this.resetLearnerHere(learner.sessionId).closed));
+    // Before they are cut off: a page reconnects at once, and must not be taken in on its token.
+    await this.peers?.forgetSessions(old.map((learner) => learner.sessionId));
     for (const learner of old) {
       this.admission.sessions.forget(learner.sessionId);
       this.outbox?.disconnectSession(learner.sessionId);

@@ -21,6 +21,8 @@ const KEY = {
   node: (id: string) => `isolab:node:${id}`,
   reap: (id: string) => `isolab:reap:${id}`,
   token: (token: string) => `isolab:tok:${hashToken(token)}`,
+  /** The token keys of one session, so they can all be forgotten. */
+  tokens: (sessionId: string) => `isolab:toks:${sessionId}`,
   home: (sessionId: string) => `isolab:home:${sessionId}`,
   count: 'isolab:count',
   klass: 'isolab:class',
@@ -178,7 +180,20 @@ export class Cluster {
   }
 
   async saveToken(token: string, session: { id: string; displayName: string; createdAt: number }): Promise<void> {
-    await this.redis.set(KEY.token(token), JSON.stringify({ id: session.id, displayName: session.displayName, createdAt: session.createdAt }), 'PX', SESSION_KEPT_MS);
+    await this.redis
+      .multi()
+      .set(KEY.token(token), JSON.stringify({ id: session.id, displayName: session.displayName, createdAt: session.createdAt }), 'PX', SESSION_KEPT_MS)
+      .sadd(KEY.tokens(session.id), KEY.token(token))
+      .pexpire(KEY.tokens(session.id), SESSION_KEPT_MS)
+      .exec();
+  }
+
+  /** No node takes these sessions in again by their tokens (the instructor ended them). */
+  async forgetSessions(sessionIds: string[]): Promise<void> {
+    for (const sessionId of sessionIds) {
+      const keys = await this.redis.smembers(KEY.tokens(sessionId));
+      await this.redis.del(...keys, KEY.tokens(sessionId));
+    }
   }
 
   async claimHome(sessionId: string): Promise<HomeClaim> {
@@ -236,6 +251,17 @@ export class Cluster {
   /** Whether the class is open to new sandboxes; true unless an instructor closed it. */
   async classOpen(): Promise<boolean> {
     return (await this.redis.hget(KEY.klass, 'open')) !== '0';
+  }
+
+  /** The code an instructor set (stored as '' once removed), for a node that starts later. */
+  async setClassCode(code: string | null): Promise<void> {
+    await this.redis.hset(KEY.klass, 'code', code ?? '');
+  }
+
+  /** The class code an instructor set: null once removed, undefined if none ever was (ISOLAB_CLASS_CODE stands). */
+  async classCode(): Promise<string | null | undefined> {
+    const code = await this.redis.hget(KEY.klass, 'code');
+    return code === null ? undefined : code || null;
   }
 
   // ---- the dashboard ------------------------------------------------------------------------

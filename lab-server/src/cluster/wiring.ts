@@ -118,6 +118,12 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
       await cluster.setClassOpen(open);
       await ask('isolab:set-open', open);
     },
+    async setCode(code) {
+      await cluster.setClassCode(code);
+      await ask('isolab:set-code', code);
+    },
+    endOldCode: async () => sum(await ask('isolab:end-old-code')),
+    forgetSessions: (sessionIds) => cluster.forgetSessions(sessionIds),
     learners: () => cluster.otherRosters(),
     broadcastStarted: (terminal) => relay.started(terminal),
     broadcastStopped: () => relay.stopped(),
@@ -169,15 +175,25 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
         classroom.setOpenHere(open === true);
         answer(true);
       });
+      on('isolab:set-code', (code: string | null, answer: (done: boolean) => void) => {
+        classroom.setCodeHere(typeof code === 'string' ? code : null);
+        answer(true);
+      });
+      on('isolab:end-old-code', (answer: (n: number) => void) => void classroom.endOldCodeHere().then(answer, () => answer(0)));
       relay.attach(classroom, (event, ...args) => void server.serverSideEmit(event, ...args), ask, on);
       // The first node to see a node gone tells the others: a broadcast from it has ended.
       cluster.onNodeReaped((node) => {
         relay.drop(node);
         server.serverSideEmit('isolab:bc-stop', node);
       });
-      // A node that starts (or restarts) while the class is closed stays closed.
+      // A node that starts (or restarts) while the class is closed stays closed, and takes the
+      // class code an instructor set meanwhile.
       void cluster.classOpen().then(
         (open) => open || classroom.setOpenHere(false),
+        () => undefined,
+      );
+      void cluster.classCode().then(
+        (code) => code !== undefined && classroom.setCodeHere(code),
         () => undefined,
       );
       cluster.publishRoster(() => classroom.localLearners());

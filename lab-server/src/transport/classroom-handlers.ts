@@ -58,7 +58,7 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
       'class:end-all': async () => ({ closed: await classroom.endAll() }),
       'class:warm-up': (_socket, { learners }) => lab.getReadyFor(learners),
       'class:set-open': async (_socket, { open }) => ({ open: await classroom.setOpen(open) }),
-      'class:set-code': (_socket, { code }) => ({ code: classroom.setCode(code) }),
+      'class:set-code': async (_socket, { code }) => ({ code: await classroom.setCode(code) }),
       'class:end-old-code': async () => ({ ended: await classroom.endOldCode() }),
     },
 

@@ -21,6 +21,7 @@ import { RuncRuntime } from './runtime/runc-runtime';
 import { ensureNsHelper } from './runtime/ns-helper';
 import { sandboxLimits } from './runtime/oci-spec';
 import { mountReadonlyView } from './runtime/readonly-view';
+import { startSpawner } from './runtime/spawner';
 import type { ContainerRuntime } from './runtime/runtime';
 import { loopStalls } from './loop-stalls';
 import { Observatory } from './observe/observatory';
@@ -92,6 +93,9 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
 
   // Before touching anything: another lab-server on this state directory must not lose its sandboxes.
   const stateClaim = claimStateDir(config.stateDir);
+  // Processes are started by a helper (runtime/spawner.ts), off the event loop; it is started
+  // now, while lab-server is small and holds no learner's terminal for it to inherit.
+  startSpawner();
   // The course and the class record before any sandbox: either can stop the start with a clear sentence.
   let course: Course;
   let progressDb: ProgressDb;

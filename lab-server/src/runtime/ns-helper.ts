@@ -6,9 +6,10 @@
  * It is built from source with the host's C compiler (node-pty's native addon already needs one)
  * the first time lab-server starts, and again whenever the source is newer than the binary.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnChild } from './spawner';
 
 const NATIVE_DIR = join(import.meta.dirname, '..', '..', 'native');
 const SOURCE = join(NATIVE_DIR, 'isolab-ns.c');
@@ -43,19 +44,17 @@ export interface HeldNamespace {
  * stdin closes. Resolves with /proc/PID/ns/<kind>.
  */
 export function holdNamespace(helper: string, args: string[], kind: string): Promise<HeldNamespace> {
-  const child = spawn(helper, args, { env: SYSTEM_PATH, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnChild(helper, args, { env: SYSTEM_PATH, stdin: true });
   let stdout = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(0, 2000)));
-    // The helper may have failed before reading its stdin; its exit is reported below.
-    child.stdin.on('error', () => undefined);
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.on('stderr', (chunk) => (stderr = (stderr + chunk.toString()).slice(0, 2000)));
+    child.on('stdout', (chunk) => {
       stdout += chunk.toString();
       const pid = /^ready (\d+)\n/.exec(stdout)?.[1];
-      if (pid) resolve({ path: `/proc/${pid}/ns/${kind}`, release: () => child.stdin.end() });
+      if (pid) resolve({ path: `/proc/${pid}/ns/${kind}`, release: () => child.end() });
     });
     child.on('error', reject);
-    child.on('close', (code) => reject(new Error(stderr.trim() || `isolab-ns ${args[0]} exited with code ${code}`)));
+    child.on('close', ({ code }) => reject(new Error(stderr.trim() || `isolab-ns ${args[0]} exited with code ${code}`)));
   });
 }

@@ -24,12 +24,10 @@
  * A view belongs to one lab-server. It is made at startup (a rootfs view: when its identity is
  * first used), replaced if a killed lab-server left one behind, and removed at shutdown.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { MAPPED_ID_COUNT } from './oci-spec';
-
-const execFileAsync = promisify(execFile);
+import { runChecked } from './spawner';
 
 const SYSTEM_PATH = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 
@@ -68,9 +66,9 @@ export function mountReadonlyView(source: string, path: string): ReadonlyView {
 export async function mountIdmappedView(helper: string, source: string, path: string, diskId: number, shownId: number): Promise<ReadonlyView> {
   clearMountpoint(path);
   try {
-    await execFileAsync(helper, ['idmapped-view', source, path, String(diskId), String(shownId), String(MAPPED_ID_COUNT)], { env: SYSTEM_PATH, timeout: 10_000 });
+    await runChecked(helper, ['idmapped-view', source, path, String(diskId), String(shownId), String(MAPPED_ID_COUNT)], { env: SYSTEM_PATH, timeoutMs: 10_000 });
   } catch (error) {
-    throw new Error(`Could not make an idmapped read-only view of ${source} at ${path}: ${String((error as { stderr?: string }).stderr ?? error).trim()}`);
+    throw new Error(`Could not make an idmapped read-only view of ${source} at ${path}: ${(error as Error).message}`);
   }
   const mounted = mountAt(path);
   if (!mounted?.options.includes('ro') || !mounted.options.includes('idmapped')) {
@@ -117,6 +115,8 @@ export function mountAt(path: string, mountinfo = readFileSync('/proc/self/mount
   return found;
 }
 
+// mount and umount run on lab-server's own thread (not through runtime/spawner.ts): they are
+// needed at startup and shutdown, and after a crash, when no learner is being served.
 function mount(args: string[]): void {
   execFileSync('mount', args, { env: SYSTEM_PATH, stdio: ['ignore', 'ignore', 'pipe'] });
 }

@@ -6,15 +6,12 @@
  * Every call passes `--root` with the lab's own state directory, so lab-server never sees or
  * touches containers that belong to anything else on the host.
  */
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as nodePty from 'node-pty';
 import { SANDBOX_RLIMITS } from './oci-spec';
 import type { CapturedRun, PtyProcess, TerminalSize } from './runtime';
-
-const execFileAsync = promisify(execFile);
+import { runChecked, runProcess, spawnChild } from './spawner';
 
 /** runc only needs a PATH; nothing of lab-server's environment should leak into it. */
 const RUNC_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
@@ -42,14 +39,14 @@ export class Runc {
     const started = performance.now();
     // `timeout` inside the sandbox ends the command itself; killing runc would only orphan it.
     const seconds = (options.timeoutMs / 1000).toFixed(3);
-    const child = spawn('prlimit', this.limitedArgs(['exec', containerId, '/usr/bin/timeout', '--kill-after=1', seconds, ...argv]), {
+    const child = spawnChild('prlimit', this.limitedArgs(['exec', containerId, '/usr/bin/timeout', '--kill-after=1', seconds, ...argv]), {
       env: RUNC_ENV,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      maxOutputBytes: options.maxOutputBytes,
     });
-    const stdout = new BoundedBuffer(options.maxOutputBytes);
-    const stderr = new BoundedBuffer(options.maxOutputBytes);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.on('stdout', (chunk) => stdout.push(chunk));
+    child.on('stderr', (chunk) => stderr.push(chunk));
     let timedOut = false;
     // A backstop in case runc itself hangs: the inner timeout has 1 s to act, then 2 s of slack.
     const backstop = setTimeout(() => {
@@ -58,16 +55,16 @@ export class Runc {
     }, options.timeoutMs + 3000);
     return new Promise((resolve) => {
       child.on('error', (error) => stderr.push(Buffer.from(String(error))));
-      child.on('close', (code, signal) => {
+      child.on('close', ({ code, signal, truncated }) => {
         clearTimeout(backstop);
         const durationMs = performance.now() - started;
         // coreutils timeout exits 124 after TERM, or 137 after its KILL.
         if ((code === 124 || code === 137) && durationMs >= options.timeoutMs) timedOut = true;
         resolve({
           exitCode: signal ? null : code,
-          stdout: stdout.text(),
-          stderr: stderr.text(),
-          truncated: stdout.truncated || stderr.truncated,
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
+          truncated,
           timedOut,
           durationMs: Math.round(durationMs),
         });
@@ -98,7 +95,7 @@ export class Runc {
 
   async list(): Promise<string[]> {
     if (!existsSync(this.stateRoot)) return [];
-    const { stdout } = await execFileAsync(this.runcPath, this.args(['list', '--quiet']), { env: RUNC_ENV });
+    const stdout = await runChecked(this.runcPath, this.args(['list', '--quiet']), { env: RUNC_ENV });
     return stdout.split('\n').filter(Boolean);
   }
 
@@ -112,11 +109,8 @@ export class Runc {
   }
 
   private async quietly(args: string[]): Promise<void> {
-    try {
-      await execFileAsync(this.runcPath, this.args(args), { env: RUNC_ENV });
-    } catch {
-      // "container does not exist" or "not running": already in the state we want.
-    }
+    // A non-zero exit is "container does not exist" or "not running": already in the state we want.
+    await runProcess(this.runcPath, this.args(args), { env: RUNC_ENV }).catch(() => undefined);
   }
 
   private spawnPty(args: string[], size: TerminalSize, cwd?: string): PtyProcess {
@@ -140,7 +134,7 @@ export class Runc {
       for (const listener of listeners) listener(data);
       if (!addCarriageReturns) {
         addCarriageReturns = true;
-        execFile('stty', ['-F', (pty as unknown as { ptsName: string }).ptsName, '-opost'], { env: RUNC_ENV }, () => undefined);
+        runProcess('stty', ['-F', (pty as unknown as { ptsName: string }).ptsName, '-opost'], { env: RUNC_ENV }).catch(() => undefined);
       }
     });
     return {
@@ -168,30 +162,5 @@ export class Runc {
         }
       },
     };
-  }
-}
-
-/** Collects a stream up to a byte limit, then only counts what it drops. */
-class BoundedBuffer {
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
-
-  constructor(private readonly limit: number) {}
-
-  push(chunk: Buffer): void {
-    const room = this.limit - this.size;
-    if (room <= 0) {
-      this.truncated = true;
-      return;
-    }
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    if (kept.length < chunk.length) this.truncated = true;
-    this.chunks.push(kept);
-    this.size += kept.length;
-  }
-
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
   }
 }

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runChecked, runProcess, spawnChild, startSpawner } from './spawner';
 
 const ENV = { PATH: '/usr/bin:/bin' };
 
 /** The parent pid of a process, from /proc. */
+const stateOf = (pid: number) => /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
 const parentOf = (pid: number) => Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 describe('spawner', () => {
@@ -34,6 +35,7 @@ describe('spawner', () => {
     try {
       process.kill(helperPid, 'SIGSTOP');
       stopped.push(helperPid);
+      await vi.waitFor(() => expect(stateOf(helperPid)).toBe('T'), { interval: 5 });
       const started = runProcess('/bin/echo', ['started'], { env: ENV }).then((result) => events.push(result.stdout.trim()));
       const echoed = await new Promise<string>((resolve) => {
         const client = connect((server.address() as AddressInfo).port, '127.0.0.1', () => client.write('keystroke'));

@@ -166,6 +166,50 @@ describe('a class over three lab nodes', () => {
     for (const client of [instructor, ...followers]) client.close();
   }, 300_000);
 
+  it('the instructor spotlights a learner on another node: the screen, live output even after a flood, the badge, and the end from either side', async () => {
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const learnerThere = [...(await onePerNode(cluster.nodeIds, 'spotlit'))].find(([node]) => node !== nodeOf(instructor))![1];
+    const shell = await openShell(learnerThere, 'spotlit', { keepText: true });
+    await shell.term.exec('echo stuck-on-step-$((3*3))');
+
+    const badge = new Promise<boolean>((resolve) => learnerThere.on('class:spotlighted', ({ active }) => resolve(active)));
+    const view = await instructor.request('class:spotlight', { sessionId: learnerThere.session!.sessionId });
+    expect(view).toMatchObject({ sandboxId: shell.sandbox.sandboxId, terminalId: shell.term.terminalId });
+    expect(view.snapshot).toContain('stuck-on-step-9');
+    expect(await badge).toBe(true);
+    let seen = '';
+    // As the dashboard's mirror does: what arrives is acknowledged, so the instructor never lags.
+    instructor.on('terminal:output', ({ terminalId, data }) => {
+      if (terminalId !== view.terminalId) return;
+      seen += data;
+      instructor.send('terminal:ack', { terminalId, chars: data.length });
+    });
+    await shell.term.exec('echo typed-live-$((6*7))');
+    await until(() => seen.includes('typed-live-42'), "the instructor to see the learner's output");
+
+    // A flood larger than what one stream may put between nodes: the instructor's copy catches
+    // up with the screen, and what the learner types next still arrives.
+    await shell.term.exec('yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 3000000; echo flood-done-$((5+5))', 120_000);
+    await until(() => seen.includes('flood-done-10'), "the instructor's copy to catch up after the flood");
+    await shell.term.exec('echo after-the-flood-$((7*7))');
+    await until(() => seen.includes('after-the-flood-49'), "the instructor to see output after the flood");
+    // The learner's node says a spotlight is on: the dashboard shows it.
+    await until(async () => (await instructor.request('class:watch', {})).learners.find((l) => l.sessionId === learnerThere.session!.sessionId)?.spotlighted === true, 'the dashboard to show the spotlight');
+
+    // The instructor looks away: the learner's badge goes.
+    const badgeOff = new Promise<boolean>((resolve) => learnerThere.on('class:spotlighted', ({ active }) => !active && resolve(active)));
+    await instructor.request('class:spotlight-end', {});
+    expect(await badgeOff).toBe(false);
+
+    // Again, and this time the learner's sandbox closes: the instructor's spotlight ends with it.
+    await instructor.request('class:spotlight', { sessionId: learnerThere.session!.sessionId });
+    const ended = new Promise<boolean>((resolve) => learnerThere.on('class:spotlighted', ({ active }) => !active && resolve(active)));
+    await learnerThere.request('sandbox:close', { sandboxId: shell.sandbox.sandboxId });
+    expect(await ended).toBe(false);
+    await expect(instructor.request('class:spotlight', { sessionId: learnerThere.session!.sessionId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    for (const client of [instructor, learnerThere]) client.close();
+  }, 300_000);
+
   it('a class code set on one node holds on every node, and ending the sessions that joined without it ends them on every node', async () => {
     const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
     const before = [...(await onePerNode(cluster.nodeIds, 'before-the-code'))];

@@ -44,9 +44,22 @@ export interface ClassPeers {
   learners(): Promise<LearnerSummary[]>;
   /** This node's name, to mark its own learners. */
   readonly nodeId: string;
+  /**
+   * A copy of the terminal of a learner whose sandbox is on another node; undefined if no node
+   * has one. `ended` runs when it ends from the far side (the sandbox closed, the node stopped).
+   */
+  spotlight(learnerSessionId: string, ended: () => void): Promise<RemoteSpotlight | undefined>;
   /** This node's instructor broadcasts `terminal`: the other nodes follow it through their replicas. */
   broadcastStarted(terminal: LabTerminal): void;
   broadcastStopped(): void;
+}
+
+/** A spotlight on another node's learner, seen here through a copy of the terminal (cluster/spotlight-relay.ts). */
+export interface RemoteSpotlight {
+  terminal: LabTerminal;
+  sandboxId: string;
+  /** The instructor looked away: the learner's node stops relaying. */
+  end(): void;
 }
 
 export interface ClassWatcher {
@@ -65,7 +78,11 @@ interface Spotlight {
   learnerSessionId: string;
   terminal: LabTerminal;
   viewerId: string;
+  /** Runs once when the spotlight ends, for whatever reason (several nodes: the other side ends too). */
+  ended?: () => void;
 }
+
+const NO_SANDBOX_TO_LOOK_AT = 'This learner has no running sandbox to look at.';
 
 /** Learners who left are still listed (as disconnected) for this long. */
 const ABSENT_LEARNERS_KEPT_MS = 2 * 60 * 60 * 1000;
@@ -249,22 +266,52 @@ export class Classroom {
     this.changed();
   }
 
-  /** Shows the instructor a learner's terminal, read-only, and tells the learner. Returns it as follow() does. */
+  /**
+   * Shows the instructor a learner's terminal, read-only, and tells the learner. Returns it as
+   * follow() does. With several nodes, a learner whose sandbox is elsewhere is seen through a
+   * copy of their terminal.
+   */
   async spotlight(
     viewerId: string,
     learnerSessionId: string,
     makeViewer: (terminal: LabTerminal) => TerminalViewer,
   ): Promise<{ terminal: LabTerminal; mirror: Mirror & { sandboxId: string } }> {
+    if (this.hasSandbox(learnerSessionId) || !this.peers) return this.spotlightHere(viewerId, learnerSessionId, makeViewer);
+    this.endSpotlight(viewerId);
+    let remote: RemoteSpotlight | undefined;
+    remote = await this.peers.spotlight(learnerSessionId, () => {
+      if (remote && this.spotlights.get(viewerId)?.terminal === remote.terminal) this.endSpotlight(viewerId);
+    });
+    if (!remote) throw new LabError('NOT_FOUND', NO_SANDBOX_TO_LOOK_AT);
+    const { terminal } = remote;
+    const snapshot = await terminal.attach(makeViewer(terminal));
+    this.endSpotlight(viewerId);
+    this.spotlights.set(viewerId, { learnerSessionId, terminal, viewerId, ended: remote.end });
+    this.changed();
+    return { terminal, mirror: { sandboxId: remote.sandboxId, terminalId: terminal.id, cols: terminal.cols, rows: terminal.rows, snapshot } };
+  }
+
+  /** The spotlight on a learner of this node; `ended` runs once when it ends. */
+  async spotlightHere(
+    viewerId: string,
+    learnerSessionId: string,
+    makeViewer: (terminal: LabTerminal) => TerminalViewer,
+    ended?: () => void,
+  ): Promise<{ terminal: LabTerminal; mirror: Mirror & { sandboxId: string } }> {
     const sandbox = this.mostRecent(this.lab.forSession(learnerSessionId));
     const terminal = sandbox?.info().terminals.find((t) => !t.exited);
-    if (!sandbox || !terminal) throw new LabError('NOT_FOUND', 'This learner has no running sandbox to look at.');
+    if (!sandbox || !terminal) throw new LabError('NOT_FOUND', NO_SANDBOX_TO_LOOK_AT);
     this.endSpotlight(viewerId);
     const labTerminal = sandbox.terminal(terminal.terminalId)!;
     const snapshot = await labTerminal.attach(makeViewer(labTerminal));
-    this.spotlights.set(viewerId, { learnerSessionId, terminal: labTerminal, viewerId });
+    this.spotlights.set(viewerId, { learnerSessionId, terminal: labTerminal, viewerId, ended });
     this.outbox?.toSession(learnerSessionId, 'class:spotlighted', { active: true });
     this.changed();
     return { terminal: labTerminal, mirror: { sandboxId: sandbox.id, terminalId: labTerminal.id, cols: labTerminal.cols, rows: labTerminal.rows, snapshot } };
+  }
+
+  hasSandbox(sessionId: string): boolean {
+    return this.lab.forSession(sessionId).length > 0;
   }
 
   /** Ends the viewer's spotlight; returns the terminal that was watched, if any. */
@@ -273,6 +320,7 @@ export class Classroom {
     if (!spotlight) return undefined;
     spotlight.terminal.detach(viewerId);
     this.spotlights.delete(viewerId);
+    spotlight.ended?.();
     if (![...this.spotlights.values()].some((s) => s.learnerSessionId === spotlight.learnerSessionId)) {
       this.outbox?.toSession(spotlight.learnerSessionId, 'class:spotlighted', { active: false });
     }

@@ -21,6 +21,8 @@ import type { SandboxPlaces } from '../transport/lab-handlers';
 import type { ClusterGate, Middleware } from '../transport/socket-server';
 import { BroadcastRelay } from './broadcast-replica';
 import type { Cluster } from './cluster';
+import { SpotlightRelay } from './spotlight-relay';
+import { TerminalStreams } from './terminal-stream';
 
 /** How long a node waits for the others to answer a class control. */
 const PEER_TIMEOUT_MS = 10_000;
@@ -125,10 +127,13 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
     endOldCode: async () => sum(await ask('isolab:end-old-code')),
     forgetSessions: (sessionIds) => cluster.forgetSessions(sessionIds),
     learners: () => cluster.otherRosters(),
-    broadcastStarted: (terminal) => relay.started(terminal),
-    broadcastStopped: () => relay.stopped(),
+    spotlight: (learnerSessionId, ended) => spotlights.spotlight(learnerSessionId, ended),
+    broadcastStarted: (terminal) => broadcast.started(terminal),
+    broadcastStopped: () => broadcast.stopped(),
   };
-  const relay = new BroadcastRelay(cluster.nodeId, logger);
+  const streams = new TerminalStreams(cluster.nodeId);
+  const broadcast = new BroadcastRelay(streams, logger);
+  const spotlights = new SpotlightRelay(cluster.nodeId, streams);
 
   /** Sandbox id → its give-back, for the places this node holds under the class limit. */
   const held = new Map<string, () => void>();
@@ -164,7 +169,11 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
     gate: { nodeId: cluster.nodeId, adapter: createAdapter(cluster.pub, cluster.sub, { key: 'isolab', requestsTimeout: PEER_TIMEOUT_MS }), beforeHandshake, afterHandshake },
     peers,
     classPlaces,
-    dispose: () => relay.dispose(),
+    dispose: () => {
+      spotlights.dispose();
+      broadcast.dispose();
+      streams.dispose();
+    },
     attach(server, classroom) {
       io = server;
       const on = server.on.bind(server) as (event: string, listener: (...args: never[]) => void) => void;
@@ -180,11 +189,20 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
         answer(true);
       });
       on('isolab:end-old-code', (answer: (n: number) => void) => void classroom.endOldCodeHere().then(answer, () => answer(0)));
-      relay.attach(classroom, (event, ...args) => void server.serverSideEmit(event, ...args), ask, on);
-      // The first node to see a node gone tells the others: a broadcast from it has ended.
+      const emit = (event: string, ...args: unknown[]) => void server.serverSideEmit(event, ...args);
+      streams.attach(emit, ask, on);
+      broadcast.attach(classroom, emit, ask, on);
+      spotlights.attach(classroom, emit, ask, on);
+      // The first node to see a node gone tells the others: the streams it published, and the
+      // spotlights its instructor had elsewhere, have ended.
+      const nodeGone = (node: string) => {
+        streams.dropFrom(node);
+        spotlights.nodeGone(node);
+      };
+      on('isolab:node-gone', (node: string) => nodeGone(String(node)));
       cluster.onNodeReaped((node) => {
-        relay.drop(node);
-        server.serverSideEmit('isolab:bc-stop', node);
+        nodeGone(node);
+        emit('isolab:node-gone', node);
       });
       // A node that starts (or restarts) while the class is closed stays closed, and takes the
       // class code an instructor set meanwhile.

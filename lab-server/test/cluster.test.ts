@@ -243,6 +243,7 @@ describe('a class over three lab nodes', () => {
     const lesson = loadLessons().find((candidate) => candidate.steps.some((s) => s.check?.command.includes('/run/uts-keep')))!;
     const step = lesson.steps.find((s) => s.check?.command.includes('/run/uts-keep'))!;
     const byNode = await onePerNode(['lab1', 'lab2', 'lab3'], 'typist');
+    const staysAway = (await onePerNode(['lab2'], 'stays-away')).get('lab2')!.session!.sessionId;
     const shells = new Map<string, Awaited<ReturnType<typeof openShell>>>();
     for (const [node, client] of byNode) shells.set(node, await openShell(client, lesson.slug, { keepText: true }));
 
@@ -253,12 +254,21 @@ describe('a class over three lab nodes', () => {
     expect((await doomed.request('progress:check', { sandboxId: doomedSandbox, lessonSlug: lesson.slug, stepId: step.id })).passed).toBe(true);
     const { token, sessionId } = doomed.session!;
 
+    // The learner chose a name: the node that takes them in later must know it.
+    await doomed.request('class:rename', { displayName: 'Renamed Before The Crash' });
+    const redis = new Redis(cluster.redisUrl);
+    const sharedName = async () => {
+      const [key] = await redis.smembers(`isolab:toks:${sessionId}`);
+      return key ? (JSON.parse((await redis.get(key)) ?? '{}') as { displayName?: string }).displayName : undefined;
+    };
+    await until(async () => (await sharedName()) === 'Renamed Before The Crash', 'the new name to reach Redis');
+
     const drops: string[] = [];
     for (const node of ['lab1', 'lab3']) byNode.get(node)!.socket.on('disconnect', () => drops.push(node));
     await cluster.kill('lab2');
 
     const back = await comeBack(token, 'lab2');
-    expect(back.session).toMatchObject({ sessionId, isNew: false, homeLost: true });
+    expect(back.session).toMatchObject({ sessionId, isNew: false, homeLost: true, displayName: 'Renamed Before The Crash' });
     expect(['lab1', 'lab3']).toContain(nodeOf(back));
     expect(await back.request('sandbox:list', {})).toEqual([]);
     const fresh = await openShell(back, lesson.slug);
@@ -267,8 +277,13 @@ describe('a class over three lab nodes', () => {
     for (const node of ['lab1', 'lab3']) expect(await shells.get(node)!.term.exec(`echo still-${node}-$((1+1))`)).toContain(`still-${node}-2`);
     expect(drops).toEqual([]);
     // lab2's places in the class count are freed by a live node.
-    const redis = new Redis(cluster.redisUrl);
     await until(async () => (await redis.hget('isolab:count', 'lab2')) === null, "lab2's class places to be freed");
+    // lab2's learners who do not come back stay on the dashboard, disconnected, where they were.
+    const watching = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const awayListed = async () => (await watching.request('class:watch', {})).learners.find((l) => l.sessionId === staysAway);
+    await until(async () => (await awayListed()) !== undefined, "lab2's learner who stays away to be listed");
+    expect(await awayListed()).toMatchObject({ connected: false, node: 'lab2', sandbox: null });
+    watching.close();
 
     // lab2 starts again: its record brings the learner's pass back to the dashboard.
     await cluster.restart('lab2');

@@ -27,6 +27,8 @@ const KEY = {
   count: 'isolab:count',
   klass: 'isolab:class',
   roster: (id: string) => `isolab:roster:${id}`,
+  /** Nodes that stopped, whose last roster is still shown (everyone on it disconnected). */
+  stopped: 'isolab:stopped',
 };
 
 /** A node's lease lives this long unless refreshed; refreshed every LEASE_REFRESH_MS. */
@@ -34,6 +36,8 @@ const LEASE_MS = 6000;
 const LEASE_REFRESH_MS = 2000;
 /** A node's roster for the dashboard, rewritten every LEASE_REFRESH_MS. */
 const ROSTER_MS = 10_000;
+/** A stopped node's learners stay on the dashboard, disconnected, this long (as a node keeps learners who left). */
+const STOPPED_ROSTER_MS = 2 * 60 * 60 * 1000;
 /** Tokens and homes outlive a day of class; each connection refreshes them. */
 const SESSION_KEPT_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -188,6 +192,14 @@ export class Cluster {
       .exec();
   }
 
+  /** The learner chose a new name: a node that takes the session in later knows it by that name. */
+  async renameSession(sessionId: string, displayName: string): Promise<void> {
+    for (const key of await this.redis.smembers(KEY.tokens(sessionId))) {
+      const stored = await this.redis.get(key);
+      if (stored) await this.redis.set(key, JSON.stringify({ ...(JSON.parse(stored) as object), displayName }), 'KEEPTTL');
+    }
+  }
+
   /** No node takes these sessions in again by their tokens (the instructor ended them). */
   async forgetSessions(sessionIds: string[]): Promise<void> {
     for (const sessionId of sessionIds) {
@@ -266,9 +278,9 @@ export class Cluster {
 
   // ---- the dashboard ------------------------------------------------------------------------
 
-  /** Every other live node's learners, each marked with its node. */
+  /** Every other node's learners, each marked with its node: the live nodes', and the last of those that stopped. */
   async otherRosters(): Promise<LearnerSummary[]> {
-    const others = [...(await this.liveNodes()).keys()].filter((id) => id !== this.nodeId);
+    const others = [...new Set([...(await this.liveNodes()).keys(), ...(await this.redis.smembers(KEY.stopped))])].filter((id) => id !== this.nodeId);
     if (others.length === 0) return [];
     const rosters = await this.redis.mget(others.map(KEY.roster));
     return rosters.flatMap((roster) => (roster ? (JSON.parse(roster) as LearnerSummary[]) : []));
@@ -279,7 +291,7 @@ export class Cluster {
   private async renewLease(): Promise<void> {
     const { sandboxes, max } = this.options.load();
     const lease: NodeLease = { bootId: this.bootId, sandboxes, max };
-    await this.redis.multi().sadd(KEY.nodes, this.nodeId).set(KEY.node(this.nodeId), JSON.stringify(lease), 'PX', LEASE_MS).exec();
+    await this.redis.multi().sadd(KEY.nodes, this.nodeId).srem(KEY.stopped, this.nodeId).set(KEY.node(this.nodeId), JSON.stringify(lease), 'PX', LEASE_MS).exec();
   }
 
   private async beat(): Promise<void> {
@@ -302,16 +314,30 @@ export class Cluster {
       if (leases[i] || id === this.nodeId) continue;
       if ((await this.redis.set(KEY.reap(id), this.nodeId, 'PX', 30_000, 'NX')) !== 'OK') continue;
       await this.redis.multi().hdel(KEY.count, id).srem(KEY.nodes, id).exec();
+      await this.keepRosterOfStopped(id);
       this.options.logger.warn('a lab node stopped answering: its learners get a new sandbox on another node', { code: 'NODE_LOST', node: id });
       for (const listener of this.reapListeners) listener(id);
     }
+  }
+
+  /**
+   * The learners of a node that stopped stay on the dashboard, disconnected, with what they
+   * passed: each comes back as connected when their page reaches a live node (or the node
+   * restarts and publishes its roster again).
+   */
+  private async keepRosterOfStopped(id: string): Promise<void> {
+    const roster = await this.redis.get(KEY.roster(id));
+    if (!roster) return;
+    const away = (JSON.parse(roster) as LearnerSummary[]).map((learner) => ({ ...learner, connected: false, sandbox: null, spotlighted: false, following: false }));
+    await this.redis.multi().set(KEY.roster(id), JSON.stringify(away), 'PX', STOPPED_ROSTER_MS).sadd(KEY.stopped, id).exec();
   }
 
   /** A clean stop: the node's lease and places go at once, so nobody waits for them to expire. */
   async leave(): Promise<void> {
     clearInterval(this.heartbeat);
     try {
-      await this.redis.multi().del(KEY.node(this.nodeId)).del(KEY.roster(this.nodeId)).hdel(KEY.count, this.nodeId).srem(KEY.nodes, this.nodeId).exec();
+      await this.keepRosterOfStopped(this.nodeId);
+      await this.redis.multi().del(KEY.node(this.nodeId)).hdel(KEY.count, this.nodeId).srem(KEY.nodes, this.nodeId).exec();
     } catch {
       // Redis is down: the lease expires by itself.
     }

@@ -214,6 +214,9 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
         (code) => code !== undefined && classroom.setCodeHere(code),
         () => undefined,
       );
+      classroom.onRename((sessionId, displayName) =>
+        cluster.renameSession(sessionId, displayName).catch((error: unknown) => logger.warn('a new display name could not be shared with the other lab nodes', { err: error })),
+      );
       cluster.publishRoster(() => classroom.localLearners());
     },
   };

@@ -3,7 +3,7 @@
  *
  * - spawn → first prompt through the socket.io protocol (sandbox:open + terminal:open + the
  *   prompt on screen), p50/p95 over ≥ 30 sandboxes, interleaved with a bare `runc run` of the
- *   same config.json under node-pty, and the ratio of the two;
+ *   same config.json on a pty with nothing around it, and the ratio of the two;
  * - keystroke echo round trip, p50/p99;
  * - output throughput of a 1 GB flood (`yes | head -c 1G`) to a client that acks like a fast
  *   browser, and lab-server's RSS growth during it.
@@ -43,7 +43,7 @@ async function labSpawn(i: number): Promise<number> {
   return elapsed;
 }
 
-// The same config.json, started by runc under node-pty with nothing else around it.
+// The same config.json, started by runc on a pty (as the lab does) with nothing else around it.
 const config = loadConfig({ ...process.env, ...lab.env, ISOLAB_CGROUP_PARENT: `${lab.name}-bare` });
 const { facts } = preflight(config);
 const cgroupHost = detectCgroupHost();
@@ -108,7 +108,7 @@ const spawnBare = summarize(bareTimes);
 const spawnRatio = round(spawnLab.p50 / spawnBare.p50);
 printTable(`Spawn → first prompt (ms), ${SPAWNS} sandboxes each`, ['path', 'p50', 'p95', 'min', 'max'], [
   ['Isolab (socket.io protocol)', spawnLab.p50, spawnLab.p95, spawnLab.min, spawnLab.max],
-  ['bare runc run (node-pty)', spawnBare.p50, spawnBare.p95, spawnBare.min, spawnBare.max],
+  ['bare runc run (on a pty)', spawnBare.p50, spawnBare.p95, spawnBare.min, spawnBare.max],
   ['ratio Isolab / bare (p50)', spawnRatio, round(spawnLab.p95 / spawnBare.p95), '', ''],
 ]);
 

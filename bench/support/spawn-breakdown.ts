@@ -1,10 +1,11 @@
 /**
  * Where one spawn's time goes, measured outside lab-server with the lab's own pieces (the bundle
- * writer, the cgroup preparation, RuncRuntime under node-pty), one spawn at a time:
+ * writer, the cgroup preparation, Runc on a pty from the spawner), one spawn at a time:
  *
  *   bundle     writing config.json, hostname and hosts
  *   cgroup     making and delegating the sandbox's cgroup directories
- *   node-pty   forking runc onto a new pty (until spawn() returns)
+ *   pty        opening runc's pty and asking the spawner to start runc on it (until run()
+ *              returns; the start itself happens in the spawner, counted under runc)
  *   runc       until runc has made the container (state.json): namespaces, mounts, cgroup limits,
  *              and the seccomp filter, which runc compiles from config.json with libseccomp
  *   shell      until the shell prints its prompt
@@ -35,7 +36,7 @@ import { PROMPT } from './terminal-clients';
 
 type Variant = 'as the lab runs it' | 'without seccomp' | 'without cgroup limits' | 'one shared uid' | 'bash without -l' | 'echo instead of a shell';
 const VARIANTS: Variant[] = ['as the lab runs it', 'without seccomp', 'without cgroup limits', 'one shared uid', 'bash without -l', 'echo instead of a shell'];
-const PHASES = ['userns', 'bundle', 'cgroup', 'node-pty', 'runc', 'shell'] as const;
+const PHASES = ['userns', 'bundle', 'cgroup', 'pty', 'runc', 'shell'] as const;
 
 export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_RUNS ?? 12)) {
   const name = `isolab-bench-breakdown-${process.pid}`;
@@ -114,7 +115,7 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
       phases.userns.push(t0 - t);
       phases.bundle.push(t1 - t0);
       phases.cgroup.push(t2 - t1);
-      phases['node-pty'].push(t3 - t2);
+      phases.pty.push(t3 - t2);
       phases.runc.push(t4 - t3);
       phases.shell.push(t5 - t4);
       phases.total.push(t5 - t);

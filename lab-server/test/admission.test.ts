@@ -85,6 +85,9 @@ describe('lifetimes', () => {
 
 describe('the run terminal', () => {
   it('closing it closes the sandbox', async () => {
+    // The sandboxes of the tests above were closed as idle; their places are free once their
+    // teardowns, which run after their owners are told, are done.
+    await vi.waitFor(() => expect(lab.server.lab.size).toBeLessThan(lab.server.lab.maxSandboxes), { timeout: 30_000, interval: 100 });
     const client = await lab.connect();
     const { sandbox } = await openShell(client, 'close-run');
     await TerminalDriver.open(client, sandbox.sandboxId);

@@ -8,9 +8,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as nodePty from 'node-pty';
 import { SANDBOX_RLIMITS } from './oci-spec';
 import type { CapturedRun, PtyProcess, TerminalSize } from './runtime';
+import { spawnHostPty } from './host-pty';
 import { runChecked, runProcess, spawnChild } from './spawner';
 
 /** runc only needs a PATH; nothing of lab-server's environment should leak into it. */
@@ -114,13 +114,7 @@ export class Runc {
   }
 
   private spawnPty(args: string[], size: TerminalSize, cwd?: string): PtyProcess {
-    const pty = nodePty.spawn('prlimit', this.limitedArgs(args), {
-      name: 'xterm-256color',
-      cols: size.cols,
-      rows: size.rows,
-      cwd: cwd ?? '/',
-      env: RUNC_ENV,
-    });
+    const pty = spawnHostPty('prlimit', this.limitedArgs(args), { env: { ...RUNC_ENV, TERM: 'xterm-256color' }, cwd: cwd ?? '/', cols: size.cols, rows: size.rows });
     // runc keeps `opost onlcr` on its own side of the pty (it turns ONLCR off on the container's
     // side), so the kernel turns each "\n" into "\r\n" here. Cooked output is the kernel's slow
     // path: on this machine kind a pty moves about 9 MB/s cooked and 100 MB/s raw. So once runc
@@ -134,33 +128,20 @@ export class Runc {
       for (const listener of listeners) listener(data);
       if (!addCarriageReturns) {
         addCarriageReturns = true;
-        runProcess('stty', ['-F', (pty as unknown as { ptsName: string }).ptsName, '-opost'], { env: RUNC_ENV }).catch(() => undefined);
+        runProcess('stty', ['-F', pty.ptsName, '-opost'], { env: RUNC_ENV }).catch(() => undefined);
       }
     });
     return {
-      pid: pty.pid,
       onData: (listener) => {
         listeners.add(listener);
         return { dispose: () => listeners.delete(listener) };
       },
-      onExit: (listener) => pty.onExit(({ exitCode, signal }) => listener({ exitCode, signal: signal || undefined })),
+      onExit: (listener) => pty.onExit(listener),
       write: (data) => pty.write(data),
-      resize: (cols, rows) => {
-        try {
-          pty.resize(cols, rows);
-        } catch {
-          // The pty closed between the check and the call; the exit event follows.
-        }
-      },
+      resize: (cols, rows) => pty.resize(cols, rows),
       pause: () => pty.pause(),
       resume: () => pty.resume(),
-      kill: (signal) => {
-        try {
-          pty.kill(signal);
-        } catch {
-          // Already gone.
-        }
-      },
+      kill: (signal) => pty.kill(signal),
     };
   }
 }

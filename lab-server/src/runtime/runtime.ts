@@ -19,7 +19,6 @@ export interface Disposable {
 
 /** A process attached to a pty: what node-pty's spawn() returns, reduced to what a terminal uses. */
 export interface PtyProcess {
-  readonly pid: number;
   onData(listener: (data: string) => void): Disposable;
   onExit(listener: (exit: { exitCode: number; signal?: number }) => void): Disposable;
   write(data: string): void;

@@ -80,6 +80,8 @@ interface Spotlight {
   viewerId: string;
   /** Runs once when the spotlight ends, for whatever reason (several nodes: the other side ends too). */
   ended?: () => void;
+  /** The learner is on another node, which shows them the badge. */
+  remote?: boolean;
 }
 
 const NO_SANDBOX_TO_LOOK_AT = 'This learner has no running sandbox to look at.';
@@ -286,7 +288,7 @@ export class Classroom {
     const { terminal } = remote;
     const snapshot = await terminal.attach(makeViewer(terminal));
     this.endSpotlight(viewerId);
-    this.spotlights.set(viewerId, { learnerSessionId, terminal, viewerId, ended: remote.end });
+    this.spotlights.set(viewerId, { learnerSessionId, terminal, viewerId, ended: remote.end, remote: true });
     this.changed();
     return { terminal, mirror: { sandboxId: remote.sandboxId, terminalId: terminal.id, cols: terminal.cols, rows: terminal.rows, snapshot } };
   }
@@ -321,7 +323,7 @@ export class Classroom {
     spotlight.terminal.detach(viewerId);
     this.spotlights.delete(viewerId);
     spotlight.ended?.();
-    if (![...this.spotlights.values()].some((s) => s.learnerSessionId === spotlight.learnerSessionId)) {
+    if (!spotlight.remote && ![...this.spotlights.values()].some((s) => s.learnerSessionId === spotlight.learnerSessionId)) {
       this.outbox?.toSession(spotlight.learnerSessionId, 'class:spotlighted', { active: false });
     }
     this.changed();

@@ -34,7 +34,8 @@ async function main(): Promise<void> {
       ISOLAB_INSTRUCTOR_TOKEN: instructorToken,
       ISOLAB_LOG_LEVEL: process.env.ISOLAB_LOG_LEVEL || 'warn',
       ISOLAB_WARM_SANDBOXES: process.env.ISOLAB_WARM_SANDBOXES || 'auto',
-      ...(process.env.ISOLAB_PUBLIC_URL ? { ISOLAB_PUBLIC_URL: process.env.ISOLAB_PUBLIC_URL } : {}),
+      // The nodes accept sockets only from the web app's origin, wherever PORT put it.
+      ISOLAB_PUBLIC_URL: process.env.ISOLAB_PUBLIC_URL || `http://localhost:${WEB_PORT}`,
     },
     nodeEnv: (i) => ({
       ISOLAB_STATE_DIR: `/run/isolab-lab${i + 1}`,

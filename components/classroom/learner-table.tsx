@@ -96,6 +96,12 @@ function LearnerRow({
             <span className={cn('block max-w-40 truncate font-semibold', learner.connected ? 'text-foreground' : 'text-muted-foreground')}>{learner.displayName}</span>
             <span className="flex items-center gap-2 text-xs text-muted-foreground">
               {learner.connected ? 'online' : 'left'}
+              {/* Several lab nodes: which machine holds the learner's sandboxes. */}
+              {learner.node ? (
+                <span data-testid="learner-node" title="The lab node this learner's sandboxes run on">
+                  on {learner.node}
+                </span>
+              ) : null}
               {learner.following ? (
                 <span className="inline-flex items-center gap-1 text-accent" title="Following your broadcast">
                   <BroadcastIcon className="size-3" /> following

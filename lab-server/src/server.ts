@@ -210,7 +210,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   let wiring: ClusterWiring | undefined;
   if (cluster) wiring = (await import('./cluster/wiring')).clusterWiring(cluster, { lab, sessions, logger });
   const classroom = new Classroom(lab, new MemoryClassRoster(), cgroupHost, logger, { classCode, sessions }, wiring?.peers);
-  const progress = new ClassProgress(progressDb, course, sessions, classroom, { checkTimeoutMs: config.checkTimeoutMs, logger });
+  const progress = new ClassProgress(progressDb, course, sessions, classroom, { checkTimeoutMs: config.checkTimeoutMs, logger, shared: wiring?.sharedPasses });
   classroom.onRename((sessionId, displayName) => progress.renamed(sessionId, displayName));
   const limits = new AddressLimits(config);
   const sockets = createSocketServer(http, {
@@ -226,7 +226,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     metrics,
     cluster: wiring?.gate,
   });
-  wiring?.attach(sockets.io as never, classroom);
+  wiring?.attach(sockets.io as never, classroom, progress);
 
   classroom.attach({
     // Several nodes: each tells its own learners, when its replica of the broadcast is ready (cluster/broadcast-replica.ts).

@@ -271,6 +271,8 @@ describe('a class over three lab nodes', () => {
     expect(back.session).toMatchObject({ sessionId, isNew: false, homeLost: true, displayName: 'Renamed Before The Crash' });
     expect(['lab1', 'lab3']).toContain(nodeOf(back));
     expect(await back.request('sandbox:list', {})).toEqual([]);
+    // The pass recorded on lab2 is the learner's own on the node that took them in.
+    expect((await back.request('progress:get', {})).passes).toContainEqual(expect.objectContaining({ lessonSlug: lesson.slug, stepId: step.id }));
     const fresh = await openShell(back, lesson.slug);
     expect(await fresh.term.exec('echo moved-$((40+2))')).toContain('moved-42');
 

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { LearnerSummary } from '../../../protocol';
+import type { LearnerSummary, StepPass } from '../../../protocol';
 import { LabError } from '../errors';
 import type { Logger } from '../log';
 import { hashToken } from '../session/session-store';
@@ -27,6 +27,8 @@ const KEY = {
   count: 'isolab:count',
   klass: 'isolab:class',
   roster: (id: string) => `isolab:roster:${id}`,
+  /** A session's passes, recorded on any node: "lesson step" → when. */
+  passes: (sessionId: string) => `isolab:passes:${sessionId}`,
   /** Nodes that stopped, whose last roster is still shown (everyone on it disconnected). */
   stopped: 'isolab:stopped',
 };
@@ -190,6 +192,23 @@ export class Cluster {
       .sadd(KEY.tokens(session.id), KEY.token(token))
       .pexpire(KEY.tokens(session.id), SESSION_KEPT_MS)
       .exec();
+  }
+
+  /** A pass a node recorded, for the node that takes the learner in if that one stops. The first time is kept. */
+  async sharePass(sessionId: string, pass: StepPass): Promise<void> {
+    await this.redis.multi().hsetnx(KEY.passes(sessionId), `${pass.lessonSlug} ${pass.stepId}`, String(pass.passedAt)).pexpire(KEY.passes(sessionId), SESSION_KEPT_MS).exec();
+  }
+
+  async sharedPasses(sessionId: string): Promise<StepPass[]> {
+    const stored = await this.redis.hgetall(KEY.passes(sessionId));
+    return Object.entries(stored).map(([step, at]) => {
+      const [lessonSlug, stepId] = step.split(' ');
+      return { lessonSlug, stepId, passedAt: Number(at) };
+    });
+  }
+
+  async forgetPasses(sessionId: string): Promise<void> {
+    await this.redis.del(KEY.passes(sessionId));
   }
 
   /** The learner chose a new name: a node that takes the session in later knows it by that name. */

@@ -14,6 +14,7 @@ import { HandshakeAuth, type ErrorCode } from '../../../protocol';
 import type { ClassPeers, Classroom } from '../classroom/classroom';
 import { LabError } from '../errors';
 import type { Logger } from '../log';
+import type { ClassProgress, SharedPasses } from '../progress/class-progress';
 import type { RecordedSessionStore } from '../progress/recorded-sessions';
 import type { Lab } from '../sandbox/lab';
 import type { LabSocket } from '../transport/handler-types';
@@ -33,14 +34,16 @@ export interface ClusterWiring {
   gate: ClusterGate;
   peers: ClassPeers;
   classPlaces: SandboxPlaces;
-  /** Once socket.io and the classroom exist: answers the other nodes' class controls. */
-  attach(io: Server, classroom: Classroom): void;
+  sharedPasses: SharedPasses;
+  /** Once socket.io, the classroom and the class record exist: answers the other nodes' class controls. */
+  attach(io: Server, classroom: Classroom, progress: ClassProgress): void;
   dispose(): void;
 }
 
 export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: RecordedSessionStore; logger: Logger }): ClusterWiring {
   const { lab, sessions, logger } = deps;
   let io: Server | undefined;
+  let progress: ClassProgress | undefined;
 
   const refuse = (next: Parameters<Middleware>[1], code: ErrorCode, message: string, node?: string) =>
     next(Object.assign(new Error(message), { data: { code, message, ...(node ? { node } : {}) } }));
@@ -88,6 +91,7 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
     if (claim.outcome === 'lost') {
       socket.data.homeLost = true;
       logger.info("a session's node stopped: it lives on here", { sessionId: session.id, previous: claim.previous });
+      progress?.takeIn(session, token, await cluster.sharedPasses(session.id));
     }
     return undefined;
   }
@@ -165,7 +169,14 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
     },
   };
 
+  const warnUnshared = (error: unknown) => logger.warn('a pass could not be shared with the other lab nodes; this node still has it', { err: error });
+  const sharedPasses: SharedPasses = {
+    recorded: (sessionId, pass) => void cluster.sharePass(sessionId, pass).catch(warnUnshared),
+    forgotten: (sessionId) => void cluster.forgetPasses(sessionId).catch(warnUnshared),
+  };
+
   return {
+    sharedPasses,
     gate: { nodeId: cluster.nodeId, adapter: createAdapter(cluster.pub, cluster.sub, { key: 'isolab', requestsTimeout: PEER_TIMEOUT_MS }), beforeHandshake, afterHandshake },
     peers,
     classPlaces,
@@ -174,8 +185,9 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
       broadcast.dispose();
       streams.dispose();
     },
-    attach(server, classroom) {
+    attach(server, classroom, record) {
       io = server;
+      progress = record;
       const on = server.on.bind(server) as (event: string, listener: (...args: never[]) => void) => void;
       // Answered as soon as the closing starts: the instructor's node must not wait out a busy node's teardowns.
       on('isolab:end-all', (answer: (n: number) => void) => answer(classroom.endAllHere().count));

@@ -17,6 +17,16 @@ import type { Course } from './course';
 import type { ProgressDb, StoredPass } from './progress-db';
 import type { RecordedSessionStore } from './recorded-sessions';
 
+/**
+ * Several lab nodes: the passes every node has recorded, kept where any node can read them
+ * (cluster/cluster.ts), so a learner whose node stopped keeps their record on the node that
+ * takes them in.
+ */
+export interface SharedPasses {
+  recorded(sessionId: string, pass: StepPass): void;
+  forgotten(sessionId: string): void;
+}
+
 /** How ClassProgress tells a learner's connections that their record changed. */
 export type ProgressOutbox = (sessionId: string, progress: LearnerProgress) => void;
 
@@ -28,7 +38,7 @@ export class ClassProgress {
     private readonly course: Course,
     private readonly sessions: RecordedSessionStore,
     private readonly classroom: Classroom,
-    private readonly options: { checkTimeoutMs: number; logger: Logger },
+    private readonly options: { checkTimeoutMs: number; logger: Logger; shared?: SharedPasses },
   ) {
     // The dashboard lists everyone the record knows, as it did before the restart.
     const passes = groupByLearner(db.allPasses(Number.MAX_SAFE_INTEGER));
@@ -53,8 +63,17 @@ export class ClassProgress {
     if (!passed || instructor) return { ...result, passed, passedAt: null };
     this.remember(session, token);
     const passedAt = this.db.recordPass(session.id, lessonSlug, stepId, Date.now());
+    this.options.shared?.recorded(session.id, { lessonSlug, stepId, passedAt });
     this.changed(session.id);
     return { ...result, passed, passedAt };
+  }
+
+  /** Several nodes: this node takes in a learner whose node stopped, with the passes recorded there. */
+  takeIn(session: Session, token: string, passes: StepPass[]): void {
+    if (passes.length === 0) return;
+    this.remember(session, token);
+    for (const pass of passes) this.db.recordPass(session.id, pass.lessonSlug, pass.stepId, pass.passedAt);
+    this.changed(session.id);
   }
 
   of(session: Session): LearnerProgress {
@@ -82,6 +101,7 @@ export class ClassProgress {
   /** Deletes the learner's record; they keep their live session and sandboxes. */
   forget(session: Session): number {
     const passes = this.db.forgetLearner(session.id);
+    this.options.shared?.forgotten(session.id);
     this.classroom.recorded(session.id, session.displayName, {}, Date.now(), false);
     this.outbox(session.id, this.of(session));
     this.options.logger.info('a learner cleared their record', { sessionId: session.id, passes });

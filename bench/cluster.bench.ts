@@ -5,15 +5,19 @@
  * every one of IDLE idle learners spread over the nodes, and each node's memory with them.
  * ISOLAB_BENCH_IDLE sets the number of idle learners (1000).
  */
+import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { LabClient } from '../lib/lab-client';
-import { openShell } from '../lab-server/test/support/shell';
 import { TEST_ORIGIN } from '../lab-server/test/support/test-lab';
 import { startCluster } from './cluster/cluster';
+import { isolabShell } from './support/terminal-clients';
 import { emitResult, printTable, round, summarize } from './support/stats';
 
 const IDLE = Number(process.env.ISOLAB_BENCH_IDLE || 1000);
 const OPENS = 8;
+/** Keystrokes (each a letter and its erasure) for the instructor's own echo, without and with followers. */
+const KEYSTROKES = 100;
 const INSTRUCTOR_TOKEN = 'cluster-bench-instructor-Xy7pQ2mK9vR4tL8wN3bZ';
 
 const cluster = await startCluster({
@@ -68,7 +72,15 @@ try {
 
   // One class event from the instructor's node to every idle learner on all three nodes.
   const instructor = await cluster.connect({ instructorToken: INSTRUCTOR_TOKEN });
-  const { sandbox: demo, term } = await openShell(instructor, 'demo');
+  const demo = await isolabShell(instructor, 'demo');
+  // The instructor's own echo, from a process of its own (bench/cluster/echo-probe.ts), before
+  // anyone follows and then with every idle learner following.
+  const instructorEcho = async () => {
+    const args = [cluster.url, instructor.session!.token, instructor.session!.node!, demo.sandboxId, demo.terminalId, String(KEYSTROKES)];
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/cluster/echo-probe.ts', ...args]);
+    return summarize(JSON.parse(stdout.trim().split('\n').pop()!) as number[]);
+  };
+  const echoAlone = await instructorEcho();
   const arrivals: number[] = [];
   let sentAt = 0;
   const all = Promise.all(
@@ -85,7 +97,7 @@ try {
     ),
   );
   sentAt = performance.now();
-  await instructor.request('class:broadcast', { terminalId: demo.terminals[0].terminalId });
+  await instructor.request('class:broadcast', { terminalId: demo.terminalId });
   await all;
   const reach = summarize(arrivals);
   const listed = (await instructor.request('class:watch', {})).learners.filter((learner) => learner.connected).length;
@@ -97,7 +109,7 @@ try {
   const marker = { expected: '', typedAt: 0, got: new Set<LabClient>(), done: () => undefined as void };
   for (const client of clients) {
     client.on('terminal:output', ({ terminalId, data }) => {
-      if (terminalId !== demo.terminals[0].terminalId) return;
+      if (terminalId !== demo.terminalId) return;
       const text = (followed.get(client) ?? '').slice(-200) + data;
       followed.set(client, text);
       if (!marker.expected || marker.got.has(client) || !text.includes(marker.expected)) return;
@@ -122,11 +134,17 @@ try {
     marker.got.clear();
     marker.expected = `mark-${n}-${20 + n}`;
     marker.typedAt = performance.now();
-    term.run(`echo mark-${n}-$((20+${n}))`);
+    demo.type(`echo mark-${n}-$((20+${n}))\r`);
     await everyone;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const follow = summarize(followLatencies);
+  const echoFollowed = await instructorEcho();
+  printTable(`The instructor’s own keystroke echo (ms, from a process of its own, about 8 keys a second), ${echoAlone.n} keystrokes, before anyone follows and with ${clients.length} followers`, ['', 'p50', 'p95', 'p99', 'max'], [
+    ['no followers', echoAlone.p50, echoAlone.p95, echoAlone.p99, echoAlone.max],
+    [`${clients.length} followers`, echoFollowed.p50, echoFollowed.p95, echoFollowed.p99, echoFollowed.max],
+    ['ratio', round(echoFollowed.p50 / echoAlone.p50), round(echoFollowed.p95 / echoAlone.p95), round(echoFollowed.p99 / echoAlone.p99), ''],
+  ]);
   printTable(`The instructor's typing seen by ${clients.length} followers over three nodes (ms from the keystroke to the marker on screen, 5 markers)`, ['samples', 'p50', 'p99', 'max'], [[follow.n, follow.p50, follow.p99, follow.max]]);
 
   // RSS moves with garbage collection by more than a few hundred idle sockets cost: both are shown, no per-learner figure.
@@ -139,6 +157,7 @@ try {
     idle: { learners: IDLE, perNode: Object.fromEntries(perNode), rssMB: Object.fromEntries(cluster.nodeIds.map((id) => [id, { before: round(rssBefore[id] / 2 ** 20, 1), after: round(rssAfter[id] / 2 ** 20, 1) }])) },
     classEventMs: reach,
     followerMarkerMs: follow,
+    instructorEchoMs: { alone: echoAlone, followed: echoFollowed },
     dashboardConnected: listed,
   });
   instructor.close();

@@ -85,11 +85,12 @@ export async function isolabTerminal(client: LabClient, sandboxId: string, termi
 }
 
 /** Opens a sandbox and its terminal, and waits for the prompt. */
-export async function isolabShell(client: LabClient, key: string): Promise<BenchTerminal & { sandboxId: string }> {
+export async function isolabShell(client: LabClient, key: string): Promise<BenchTerminal & { sandboxId: string; terminalId: string }> {
   const sandbox = await client.request('sandbox:open', { key });
-  const terminal = await isolabTerminal(client, sandbox.sandboxId, sandbox.terminals[0].terminalId);
+  const terminalId = sandbox.terminals[0].terminalId;
+  const terminal = await isolabTerminal(client, sandbox.sandboxId, terminalId);
   await terminal.next(PROMPT);
-  return Object.assign(terminal, { sandboxId: sandbox.sandboxId });
+  return Object.assign(terminal, { sandboxId: sandbox.sandboxId, terminalId });
 }
 
 /**
@@ -140,9 +141,9 @@ export const KEYSTROKE_INTERVAL_MS = 10;
  * Types a letter and erases it, `count` times, timing each echo (ms). The line never grows.
  * Without `capMs` a lost echo ends the run (after 10 s); with it, an echo later than `capMs`
  * counts as `capMs` and the run goes on, for benches that measure a lab under attack. `stop`
- * ends the run early (a disconnected terminal).
+ * ends the run early (a disconnected terminal). `intervalMs` is the pause after each echo.
  */
-export async function measureEcho(terminal: BenchTerminal, count: number, options: { capMs?: number; stop?: () => boolean } = {}): Promise<number[]> {
+export async function measureEcho(terminal: BenchTerminal, count: number, options: { capMs?: number; stop?: () => boolean; intervalMs?: number } = {}): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < count && !options.stop?.(); i++) {
     for (const [key, echo] of [
@@ -159,7 +160,7 @@ export async function measureEcho(terminal: BenchTerminal, count: number, option
         const arrived = await terminal.next(echo, options.capMs).then(() => true, () => false);
         times.push(arrived ? performance.now() - started : options.capMs);
       }
-      await new Promise((resolve) => setTimeout(resolve, KEYSTROKE_INTERVAL_MS));
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? KEYSTROKE_INTERVAL_MS));
     }
   }
   return times;

@@ -82,6 +82,17 @@ describe('LabTerminal flow control (fake pty, no root)', { timeout: 60_000 }, ()
     expect(term.exit).toEqual({ exitCode: 3, signal: undefined });
   });
 
+  it("sends the owner's output before any follower's, whoever attached first", async () => {
+    const { pty, terminal: term } = terminal();
+    const order: string[] = [];
+    const watcher = (id: string, governsFlow: boolean): TerminalViewer => ({ id, governsFlow, sendOutput: () => order.push(id), sendExit: () => undefined });
+    for (let i = 0; i < 3; i++) await term.attach(watcher(`follower-${i}`, false));
+    await term.attach(watcher('owner', true));
+    pty.output('echo of a keystroke');
+    await until(() => expect(order).toHaveLength(4));
+    expect(order[0]).toBe('owner');
+  });
+
   it('with nobody watching, keeps the screen up to a budget, then pauses until someone looks', async () => {
     const { pty, terminal: term } = terminal();
     for (let at = 0; at < 512 * 1024; at += 16 * 1024) pty.output(flood(16 * 1024));

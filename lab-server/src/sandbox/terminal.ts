@@ -209,11 +209,15 @@ export class LabTerminal implements Disposable {
     this.lastFlushAt = performance.now();
     this.lastFlushChars = data.length;
     this.mirror.write(data);
-    for (const state of this.viewers.values()) {
-      if (state.lagging) continue;
-      state.viewer.sendOutput(data);
-      state.unackedChars += data.length;
-      if (!state.viewer.governsFlow && state.unackedChars > FLOW_CONTROL.highWaterChars * 2) state.lagging = true;
+    // The people typing first: under a broadcast a terminal has hundreds of followers, and the
+    // instructor's own echo must not wait behind their sends.
+    for (const owners of [true, false]) {
+      for (const state of this.viewers.values()) {
+        if (state.lagging || state.viewer.governsFlow !== owners) continue;
+        state.viewer.sendOutput(data);
+        state.unackedChars += data.length;
+        if (!owners && state.unackedChars > FLOW_CONTROL.highWaterChars * 2) state.lagging = true;
+      }
     }
     this.hooks.onOutput?.(data.length);
     if (this.echoAt) {

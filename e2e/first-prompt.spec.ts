@@ -6,7 +6,7 @@
  * a prompt. And the page is real HTML: without JavaScript it shows the lesson and the terminal's
  * frame saying the sandbox is starting.
  */
-import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Page, type WebSocketRoute } from '@playwright/test';
 import { PROMPT, pollFor } from './support/terminal';
 
 const LESSON = '/lessons/pid';
@@ -90,6 +90,67 @@ test('a failed observe panel never blocks the terminal', async ({ page }) => {
   await page.keyboard.type('echo still-$((40+2))');
   await page.keyboard.press('Enter');
   await pollFor(page, 'still-42', { slot: 0, ...PROMPT_WAIT });
+});
+
+/**
+ * What marks the lesson page's own code in the built JavaScript: the chunk that holds
+ * LessonWorkspace (its split layout's label survives minifying). The page cannot hydrate without it.
+ */
+const PAGE_CODE_MARK = 'startLabel:"Lesson"';
+
+/** The lesson page's scripts (as its HTML lists them) that hold its own code. */
+async function pageCodeChunks(request: APIRequestContext): Promise<Set<string>> {
+  const html = await (await request.get(LESSON)).text();
+  const scripts = [...new Set(html.match(/\/_next\/static\/chunks\/[\w.-]+\.js/g) ?? [])];
+  const chunks = new Set<string>();
+  for (const script of scripts) {
+    if ((await (await request.get(script)).text()).includes(PAGE_CODE_MARK)) chunks.add(script);
+  }
+  return chunks;
+}
+
+test('opened by its address, a lesson asks for its sandbox before its own code has loaded, and the page carries on over that socket', async ({ page, request }) => {
+  const pageCode = await pageCodeChunks(request);
+  expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
+
+  let askedForSandbox!: () => void;
+  const sandboxAsked = new Promise<void>((resolve) => (askedForSandbox = resolve));
+  /** The requests each of the page's sockets carried, and how many were open at once at most. */
+  const sockets: string[][] = [];
+  let open = 0;
+  let mostOpen = 0;
+  await page.routeWebSocket(/\/socket\.io\//, (route) => {
+    const server = route.connectToServer();
+    const requests: string[] = [];
+    sockets.push(requests);
+    mostOpen = Math.max(mostOpen, ++open);
+    route.onClose(() => open--);
+    route.onMessage((frame) => {
+      const request = parseRequest(frame);
+      if (request?.event === 'sandbox:open') askedForSandbox();
+      if (request) requests.push(request.event);
+      server.send(frame);
+    });
+  });
+  // The page's own code is held back until the sandbox was asked for: without an early start
+  // that never happens, and no prompt comes.
+  let held = 0;
+  await page.route(
+    (url) => pageCode.has(url.pathname),
+    async (route) => {
+      held++;
+      await sandboxAsked;
+      await route.continue();
+    },
+  );
+
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  expect(held, 'the lesson page’s code was held back').toBeGreaterThan(0);
+  // The page took the early socket over rather than opening one of its own (a second session).
+  expect(mostOpen).toBe(1);
+  expect(sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  expect(sockets.flat()).toContain('terminal:open');
 });
 
 test.describe('without JavaScript', () => {

@@ -66,6 +66,10 @@ export class FakeLabClient {
     for (const listener of this.listeners.get(event) ?? []) listener(payload as never);
   }
 
+  stopKeeping(): void {
+    // The fake hands events only to the listeners there are.
+  }
+
   send(event: string, payload: unknown): void {
     this.sent.push([event, payload]);
   }

@@ -49,10 +49,26 @@ export interface ConnectOptions {
   reconnection?: boolean;
   /** How long to wait for the session before giving up. */
   timeoutMs?: number;
+  /**
+   * `timeoutMs` counts from when this settles, not from now: a page that connects while it is
+   * still loading (components/connection/early-lesson.ts) starts counting once it has loaded, so
+   * that its own work, which keeps it from reading the answer, is not taken for the lab's silence.
+   */
+  deadlineFrom?: Promise<unknown>;
   /** How long request() waits for an answer when its caller names no time (30 s). */
   requestTimeoutMs?: number;
   protocolVersion?: number;
+  /**
+   * Keep the server's events (the latest KEPT_EVENTS_MAX) so that a listener that registers late
+   * is handed the ones it missed, until `stopKeeping()`. For a page that connects before its code
+   * has hydrated (components/connection/early-lesson.ts): its classroom only starts listening
+   * then, and what lab-server said right after the handshake must still reach it.
+   */
+  keepEvents?: boolean;
 }
+
+/** How many server events a keeping client holds for late listeners; older ones are dropped first. */
+export const KEPT_EVENTS_MAX = 100;
 
 /** WRONG_NODE answers followed in a row before giving up (each names the node to go to; one is usual). */
 const MAX_NODE_REDIRECTS = 3;
@@ -71,11 +87,24 @@ export class LabRequestError extends Error {
 export class LabClient {
   session: SessionInfo | undefined;
   private readonly sessionListeners = new Set<(session: SessionInfo) => void>();
+  /** The server's events so far, while keeping (see ConnectOptions.keepEvents). */
+  private kept: Array<{ event: string; args: unknown[] }> | undefined;
+  private readonly keep = (event: string, ...args: unknown[]) => {
+    if (!this.kept) return;
+    if (this.kept.length === KEPT_EVENTS_MAX) this.kept.shift();
+    this.kept.push({ event, args });
+  };
 
   private constructor(
     readonly socket: ClientSocket,
     private readonly requestTimeoutMs = 30_000,
+    keepEvents = false,
   ) {
+    if (keepEvents) {
+      this.kept = [];
+      // onAny sees every event before its listeners do, so the record is in arrival order.
+      socket.onAny(this.keep);
+    }
     socket.on('session', (session) => {
       this.session = session;
       for (const listener of this.sessionListeners) listener(session);
@@ -104,8 +133,11 @@ export class LabClient {
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       forceNew: true,
+      // Our own deadline below is the only one: socket.io's (20 s from now) would count the page's
+      // loading too. socket.io takes false for "no timer" (Manager: `false !== this._timeout`); its types say number.
+      ...(options.deadlineFrom ? { timeout: false as unknown as number } : {}),
     });
-    const client = new LabClient(socket, options.requestTimeoutMs);
+    const client = new LabClient(socket, options.requestTimeoutMs, options.keepEvents);
     let redirects = 0;
     // Every later reconnect goes straight to the session's node.
     client.onSession((session) => {
@@ -113,12 +145,21 @@ export class LabClient {
       if (session.node) socket.io.opts.query = { node: session.node };
     });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.close();
-        reject(new LabRequestError('TIMEOUT', `No answer from the lab server at ${url}.`));
-      }, options.timeoutMs ?? 10_000);
-      client.onSession(() => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      void (options.deadlineFrom ?? Promise.resolve()).then(() => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          socket.close();
+          reject(new LabRequestError('TIMEOUT', `No answer from the lab server at ${url}.`));
+        }, options.timeoutMs ?? 10_000);
+      });
+      const settle = () => {
+        settled = true;
         clearTimeout(timer);
+      };
+      client.onSession(() => {
+        settle();
         resolve(client);
       });
       socket.on('connect_error', (error: Error & { data?: LabErrorPayload }) => {
@@ -133,7 +174,7 @@ export class LabClient {
         // A page, not a terminal, is the answer: /join asks for the code (unless the caller gave one and handles it).
         if (error.data?.code === 'CLASS_CODE_REQUIRED' && options.classCode === undefined) askForClassCode();
         if (options.reconnection) return;
-        clearTimeout(timer);
+        settle();
         socket.close();
         reject(new LabRequestError(error.data?.code ?? 'DISCONNECTED', error.data?.message ?? error.message));
       });
@@ -172,9 +213,24 @@ export class LabClient {
     (this.socket.emit as (event: string, payload: unknown) => void)(event, payload);
   }
 
+  /**
+   * Listens to a server event. While the client keeps events, `listener` first gets the ones of
+   * this name it missed, in order (a page's listeners each hold state of their own, so the order
+   * between events of different names does not matter to them).
+   */
   on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): () => void {
     this.socket.on(event, listener as never);
+    for (const kept of this.kept ?? []) {
+      if (kept.event === event) (listener as (...args: unknown[]) => void)(...kept.args);
+    }
     return () => void this.socket.off(event, listener as never);
+  }
+
+  /** Late listeners get only what comes from now on (the page's listeners are all in). */
+  stopKeeping(): void {
+    if (!this.kept) return;
+    this.kept = undefined;
+    this.socket.offAny(this.keep);
   }
 
   close(): void {

@@ -7,7 +7,7 @@
  *   on it, and work still running for the old one learns it is stale (`isCurrent`);
  * - backoff between attempts, and a network drop reported once per client;
  * - `onClient` listeners (the classroom, observe panels) get each client as soon as it is
- *   adopted, before any later event is handled.
+ *   adopted, with the events it received before (a client keeps them until then).
  *
  * What to do on a connection (open a sandbox, watch the class) and how to word each state stays
  * with the owner.
@@ -28,6 +28,11 @@ export interface LabConnectionOptions {
   connect?: (url: string, options: ConnectOptions) => Promise<LabClient>;
   /** The adopted client's socket dropped (not closed by us). */
   onDrop?(): void;
+  /**
+   * Clients keep the server's events for listeners that come after adoption too, until
+   * stopKeepingEvents(): the connection starts before the page that listens to it (early-lesson.ts).
+   */
+  keepEvents?: boolean;
 }
 
 export type ClientListener = (client: LabClient) => (() => void) | void;
@@ -58,8 +63,16 @@ export class LabConnection {
   /** Several lab nodes: the node holding this session, from its last `session` event. */
   private node: string | undefined;
   private disposed = false;
+  private keeping: boolean;
+  /** Settles when the page listens: an attempt's deadline counts from then (ConnectOptions.deadlineFrom). */
+  private readonly pageListening: Promise<void>;
+  private pageListens!: () => void;
 
-  constructor(private readonly options: LabConnectionOptions) {}
+  constructor(private readonly options: LabConnectionOptions) {
+    this.keeping = options.keepEvents ?? false;
+    this.pageListening = new Promise((resolve) => (this.pageListens = resolve));
+    if (!this.keeping) this.pageListens();
+  }
 
   /** The adopted client, if any (it may be disconnected: check `connected`). */
   get current(): LabClient | undefined {
@@ -77,9 +90,9 @@ export class LabConnection {
 
   /**
    * Calls `listener` with every client this connection adopts (and the current one, if any), as
-   * soon as its session is there and before any later event is handled: events the server sends
-   * right after the handshake, such as `class:broadcast-status`, reach it. The cleanup it returns
-   * runs when that client is dropped.
+   * soon as its session is there. Events the server sends right after the handshake, such as
+   * `class:broadcast-status`, reach it: the client kept them (see LabClient.on). The cleanup it
+   * returns runs when that client is dropped.
    */
   onClient(listener: ClientListener): () => void {
     this.clientListeners.add(listener);
@@ -108,6 +121,9 @@ export class LabConnection {
         ...(this.node ? { node: this.node } : {}),
         reconnection: false,
         timeoutMs: CONNECT_TIMEOUT_MS,
+        ...(this.keeping ? { deadlineFrom: this.pageListening } : {}),
+        // Events that come right behind the session reach the listeners called at adoption.
+        keepEvents: true,
         ...(this.options.instructorToken ? { instructorToken: this.options.instructorToken } : {}),
       });
     } catch (error) {
@@ -120,6 +136,13 @@ export class LabConnection {
     }
     this.adopt(client);
     return client;
+  }
+
+  /** Every listener is in: from now on events go only to the listeners there are (see LabClient.stopKeeping). */
+  stopKeepingEvents(): void {
+    this.keeping = false;
+    this.pageListens();
+    this.client?.stopKeeping();
   }
 
   /** Runs `again` after the next backoff delay (replacing any attempt already planned); returns when, in ms since epoch. */
@@ -172,6 +195,7 @@ export class LabConnection {
       const cleanup = listener(client);
       if (cleanup) this.cleanups.push(cleanup);
     }
+    if (!this.keeping) client.stopKeeping();
   }
 
   private drop(): void {

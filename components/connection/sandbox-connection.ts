@@ -120,6 +120,11 @@ export class SandboxConnection {
     return this.line.current;
   }
 
+  /** The page's listeners are all registered (see LabConnection.stopKeepingEvents). */
+  stopKeepingEvents(): void {
+    this.line.stopKeepingEvents();
+  }
+
   /** See LabConnection.onClient. */
   onClient(listener: ClientListener): () => void {
     return this.line.onClient(listener);

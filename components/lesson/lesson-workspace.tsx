@@ -5,6 +5,7 @@ import { LearnerClassContext } from '../classroom/learner-class-context';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { displayNameStore } from '../classroom/use-display-name';
 import { fetchLabUrl } from '../connection/lab-config';
+import { claimEarlyLesson } from '../connection/early-lesson';
 import { markFirstPrompt } from '../connection/first-prompt-marks';
 import { localTokenStore } from '../connection/lab-connection';
 import { SandboxConnection } from '../connection/sandbox-connection';
@@ -42,7 +43,8 @@ export function LessonWorkspace({ slug, terminals, stepIds, text, observe, obser
 
   useEffect(() => {
     markFirstPrompt('hydrated');
-    const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore() });
+    // Opened by its address, the lesson's sandbox has been starting since before hydration.
+    const connection = claimEarlyLesson(slug) ?? new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore() });
     const classroom = new LearnerClassroom(connection, {
       slug,
       stepIds: stepKey ? stepKey.split(' ') : [],
@@ -53,6 +55,8 @@ export function LessonWorkspace({ slug, terminals, stepIds, text, observe, obser
     // handshake (the instructor is viewing this learner, a broadcast is live) must reach it, and
     // a listener added once the page has re-rendered can come too late on a busy machine.
     classroom.start();
+    // The classroom has been handed what an early connection heard before it listened.
+    connection.stopKeepingEvents();
     const unexpose = exposeConnection(connection);
     setPage({ connection, classroom });
     connection.start();

@@ -1,0 +1,219 @@
+/**
+ * The connection a lesson starts before its page hydrates (early-lesson.ts), against a real
+ * socket.io server that speaks the lab's events: what lab-server says right after the handshake
+ * must reach the classroom the page starts later, and the page must own the connection as if it
+ * had opened it (reconnects included).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server, type Socket } from 'socket.io';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DisplayNameStore } from '../classroom/display-name-store';
+import { LearnerClassroom } from '../classroom/learner-classroom';
+import { ProgressStore } from '../progress/progress-store';
+import { LabClient, LabRequestError } from '../../lib/lab-client';
+import { claimEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
+import type { TokenStore } from './lab-connection';
+import { SandboxConnection, type ConnectionStatus } from './sandbox-connection';
+
+const SANDBOX = {
+  sandboxId: 'sbx-0123456789ab',
+  key: 'pid',
+  hostname: 'pid-lab',
+  createdAt: 0,
+  limits: { memoryBytes: 1, pids: 1, cpus: 1, diskBytes: 1 },
+  terminals: [],
+};
+
+/** A stand-in lab-server: a session on every connection, then whatever `greet` says right away. */
+class TinyLab {
+  readonly io: Server;
+  readonly sockets: Socket[] = [];
+  /** The events every connection gets right after its session, as lab-server sends a live broadcast. */
+  greet: Array<[string, unknown]> = [];
+  /** A lab that accepts the socket and never answers. */
+  silent = false;
+  private readonly http = createServer();
+
+  constructor() {
+    this.io = new Server(this.http);
+    this.io.on('connection', (socket) => {
+      this.sockets.push(socket);
+      if (this.silent) return;
+      socket.emit('session', { token: 'tok-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', sessionId: 'ses-0123456789ab', displayName: 'swift-otter', protocolVersion: 1, isNew: true });
+      for (const [event, payload] of this.greet) socket.emit(event, payload);
+      socket.on('sandbox:open', (_payload, ack) => ack({ ok: true, value: SANDBOX }));
+      socket.on('sandbox:list', (_payload, ack) => ack({ ok: true, value: [SANDBOX] }));
+      socket.on('progress:get', (_payload, ack) => ack({ ok: true, value: { displayName: 'swift-otter', passes: [] } }));
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.http.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.io.close(() => resolve()));
+  }
+}
+
+function memoryStorage() {
+  const values = new Map<string, string>();
+  return { getItem: (key: string) => values.get(key) ?? null, setItem: (key: string, value: string) => void values.set(key, value), removeItem: (key: string) => void values.delete(key) };
+}
+
+function memoryTokens(): TokenStore {
+  let token: string | undefined;
+  return { get: () => token, set: (value) => void (token = value) };
+}
+
+/** Resolves once the connection's status satisfies `test`. */
+function statusOf(connection: SandboxConnection, test: (status: ConnectionStatus) => boolean): Promise<ConnectionStatus> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const status = connection.state.get();
+      if (!test(status)) return;
+      off();
+      resolve(status);
+    };
+    const off = connection.state.subscribe(check);
+    check();
+  });
+}
+
+const live = (connection: SandboxConnection) => statusOf(connection, (status) => status.state === 'live');
+
+/** What the page does when it hydrates (LessonWorkspace). */
+function startClassroom(connection: SandboxConnection) {
+  const progress = new ProgressStore(memoryStorage());
+  const classroom = new LearnerClassroom(connection, { slug: 'pid', stepIds: ['ps'], progress, names: new DisplayNameStore(memoryStorage()) });
+  classroom.start();
+  connection.stopKeepingEvents();
+  return { classroom, progress };
+}
+
+let lab: TinyLab;
+let url: string;
+const owned: Array<{ dispose(): void }> = [];
+
+beforeEach(async () => {
+  lab = new TinyLab();
+  url = await lab.listen();
+});
+afterEach(async () => {
+  for (const thing of owned.splice(0)) thing.dispose();
+  resetEarlyLesson();
+  vi.useRealTimers();
+  await lab.close();
+});
+
+function early(slug = 'pid'): void {
+  startEarlyLesson(slug, { labUrl: async () => url, tokens: memoryTokens() });
+}
+
+/**
+ * An early start, then the page: it claims the connection and, once the sandbox is open (so every
+ * greeting has arrived), starts its classroom.
+ */
+async function pageOnEarlyConnection() {
+  early();
+  const connection = claimEarlyLesson('pid')!;
+  owned.push(connection);
+  await live(connection);
+  const { classroom, progress } = startClassroom(connection);
+  owned.push(classroom);
+  return { connection, classroom, progress };
+}
+
+describe('a lesson connection started before hydration', () => {
+  it('hands the classroom, which starts listening later, what lab-server said right after the handshake', async () => {
+    lab.greet = [
+      ['class:broadcast-status', { active: true }],
+      ['class:spotlighted', { active: true }],
+      ['progress:updated', { displayName: 'swift-otter', passes: [{ lessonSlug: 'pid', stepId: 'ps', passedAt: 1000 }] }],
+    ];
+    const { classroom, progress } = await pageOnEarlyConnection();
+    expect(classroom.state.get()).toMatchObject({ broadcastLive: true, spotlighted: true });
+    expect(progress.get().lessons).toEqual({ pid: { done: ['ps'], updatedAt: 1000 } });
+  });
+
+  it('(the same late classroom on a connection that does not keep events misses them: why keeping is needed)', async () => {
+    lab.greet = [['class:broadcast-status', { active: true }]];
+    const connection = new SandboxConnection({ key: 'pid', labUrl: async () => url, tokens: memoryTokens() });
+    owned.push(connection);
+    connection.start();
+    await live(connection);
+    const { classroom } = startClassroom(connection);
+    owned.push(classroom);
+    expect(classroom.state.get().broadcastLive).toBe(false);
+  });
+
+  it('gives each event once: after the page listens, events go to it as they come and nothing is replayed', async () => {
+    lab.greet = [['class:broadcast-status', { active: true }]];
+    const { connection, classroom } = await pageOnEarlyConnection();
+    const seen: boolean[] = [];
+    connection.labClient!.on('class:broadcast-status', ({ active }) => seen.push(active));
+    expect(seen).toEqual([]);
+
+    const stopped = new Promise<void>((resolve) => {
+      const off = classroom.state.subscribe(() => {
+        if (classroom.state.get().broadcastLive) return;
+        off();
+        resolve();
+      });
+    });
+    lab.sockets[0].emit('class:broadcast-status', { active: false });
+    await stopped;
+    expect(seen).toEqual([false]);
+  });
+
+  it('is the page’s own: one socket for the page, and a dropped socket reconnects to the same sandbox', async () => {
+    const { connection, classroom } = await pageOnEarlyConnection();
+    expect(lab.sockets).toHaveLength(1);
+
+    lab.greet = [['class:broadcast-status', { active: true }]];
+    lab.sockets[0].disconnect(true);
+    await statusOf(connection, (status) => status.state === 'reconnecting');
+    const back = await live(connection);
+    expect(back.sandbox?.sandboxId).toBe(SANDBOX.sandboxId);
+    expect(lab.sockets).toHaveLength(2);
+    // The classroom listens on the new socket from its start.
+    expect(classroom.state.get().broadcastLive).toBe(true);
+  });
+
+  it('is not used for another lesson, and no early start follows the page’s own', async () => {
+    early('pid');
+    expect(claimEarlyLesson('uts')).toBeUndefined();
+    early('uts'); // too late: the page has opened its own connection
+    expect(claimEarlyLesson('uts')).toBeUndefined();
+    expect(claimEarlyLesson('pid')).toBeUndefined();
+    // The early connection was closed (the server may or may not have seen it connect).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lab.sockets.filter((socket) => socket.connected)).toHaveLength(0);
+  });
+
+  it('closes when no page claims it', () => {
+    vi.useFakeTimers();
+    startEarlyLesson('pid', { labUrl: () => new Promise<string>(() => undefined), tokens: memoryTokens() });
+    vi.advanceTimersByTime(UNCLAIMED_CLOSE_MS);
+    expect(claimEarlyLesson('pid')).toBeUndefined();
+  });
+
+  it('does not count the page’s own loading against the lab: its connect deadline starts when the page listens', async () => {
+    lab.silent = true;
+    let pageListens!: () => void;
+    const deadlineFrom = new Promise<void>((resolve) => (pageListens = resolve));
+    let outcome = 'pending';
+    const attempt = LabClient.connect(url, { timeoutMs: 50, deadlineFrom }).then(
+      () => (outcome = 'connected'),
+      (error: LabRequestError) => (outcome = error.code),
+    );
+    // Far past its deadline, had it counted from the start (a busy page takes seconds to load).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(outcome).toBe('pending');
+    pageListens();
+    await attempt;
+    expect(outcome).toBe('TIMEOUT');
+  });
+});

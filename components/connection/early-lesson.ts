@@ -1,0 +1,61 @@
+/**
+ * A lesson opened by its address starts its sandbox while the page is still loading:
+ * instrumentation-client.ts, which Next.js runs before the app's own code has loaded, calls
+ * startEarlyLesson() with the slug from the address, so the socket's handshake and `sandbox:open`
+ * overlap the download and hydration of the page. LessonWorkspace then claims the connection
+ * instead of opening its own.
+ *
+ * The classroom starts listening only when the page hydrates, after lab-server may already have
+ * said that a broadcast is live or that the instructor is viewing this learner. So the early
+ * connection's clients keep the server's events (LabClient's `keepEvents`), a late listener is
+ * handed what it missed, and the page says when all its listeners are in (stopKeepingEvents).
+ */
+import { fetchLabUrl } from './lab-config';
+import { localTokenStore } from './lab-connection';
+import { SandboxConnection, type SandboxConnectionOptions } from './sandbox-connection';
+
+/** An early connection no page claimed in this time (its page failed to load, say) is closed. */
+export const UNCLAIMED_CLOSE_MS = 60_000;
+
+let early: { slug: string; connection: SandboxConnection; timer: ReturnType<typeof setTimeout> } | undefined;
+/** The page has made its choice: an early start that comes after it would be a second session. */
+let pageStarted = false;
+
+/** Connects and opens the lesson's sandbox, for the page to claim when it hydrates. */
+export function startEarlyLesson(slug: string, options: Partial<SandboxConnectionOptions> = {}): void {
+  if (early || pageStarted) return;
+  const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore(), ...options, keepEvents: true });
+  connection.start();
+  const timer = setTimeout(() => {
+    if (early?.connection !== connection) return;
+    early = undefined;
+    connection.dispose();
+  }, UNCLAIMED_CLOSE_MS);
+  early = { slug, connection, timer };
+}
+
+/**
+ * The early connection for `slug`, now the caller's to own and dispose (it still keeps events:
+ * call stopKeepingEvents() once the page listens), or undefined: then the page opens its own.
+ * Whatever the answer, no early start happens after this.
+ */
+export function claimEarlyLesson(slug: string): SandboxConnection | undefined {
+  pageStarted = true;
+  const claimed = early;
+  early = undefined;
+  if (!claimed) return undefined;
+  clearTimeout(claimed.timer);
+  if (claimed.slug === slug) return claimed.connection;
+  claimed.connection.dispose();
+  return undefined;
+}
+
+/** Tests only: back to a page that has not loaded yet. */
+export function resetEarlyLesson(): void {
+  if (early) {
+    clearTimeout(early.timer);
+    early.connection.dispose();
+  }
+  early = undefined;
+  pageStarted = false;
+}

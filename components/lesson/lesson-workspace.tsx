@@ -51,11 +51,11 @@ export function LessonWorkspace({ slug, terminals, stepIds, text, observe, obser
       progress: progressStore,
       names: displayNameStore,
     });
-    // The classroom listens before the first socket exists: what lab-server says right after the
-    // handshake (the instructor is viewing this learner, a broadcast is live) must reach it, and
-    // a listener added once the page has re-rendered can come too late on a busy machine.
+    // What lab-server says right after the handshake (the instructor is viewing this learner, a
+    // broadcast is live) must reach the classroom: it listens before this page's first socket
+    // exists, or, on an early connection, is handed what that heard so far. From then on events
+    // go only to the listeners there are.
     classroom.start();
-    // The classroom has been handed what an early connection heard before it listened.
     connection.stopKeepingEvents();
     const unexpose = exposeConnection(connection);
     setPage({ connection, classroom });

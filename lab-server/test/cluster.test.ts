@@ -126,8 +126,13 @@ describe('a class over three lab nodes', () => {
     const reopened = await Promise.all(late.map((client) => client.request('sandbox:open', { key: 'uts' }, 180_000)));
     expect(reopened).toHaveLength(3);
 
-    // The instructor, on one node, closes the class: a learner on another node is refused.
+    // The instructor's dashboard counts the sandboxes of every node, against the class's limit.
     const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const counted = async () => (await instructor.request('class:watch', {})).sandboxes;
+    await until(async () => (await counted()).live === CLASS_MAX_SANDBOXES, 'the dashboard to count the sandboxes on every node');
+    expect((await counted()).max).toBe(CLASS_MAX_SANDBOXES);
+
+    // The instructor, on one node, closes the class: a learner on another node is refused.
     const elsewhere = [...(await onePerNode(cluster.nodeIds, 'elsewhere'))].find(([node]) => node !== nodeOf(instructor))![1];
     await instructor.request('class:set-open', { open: false });
     await expect(elsewhere.request('sandbox:open', { key: 'uts' })).rejects.toMatchObject({ code: 'LAB_CLOSED' });

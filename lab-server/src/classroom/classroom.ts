@@ -42,6 +42,8 @@ export interface ClassPeers {
   forgetSessions(sessionIds: string[]): Promise<void>;
   /** Their learners, each marked with its node. */
   learners(): Promise<LearnerSummary[]>;
+  /** Sandboxes in use on every node, this one included, and the class's limit. */
+  sandboxes(): Promise<{ live: number; max: number }>;
   /** This node's name, to mark its own learners. */
   readonly nodeId: string;
   /**
@@ -482,8 +484,9 @@ export class Classroom {
   private async withPeers(state: ClassState): Promise<ClassState> {
     if (!this.peers) return state;
     let others: LearnerSummary[] = [];
+    let sandboxes = state.sandboxes;
     try {
-      others = await this.peers.learners();
+      [others, sandboxes] = await Promise.all([this.peers.learners(), this.peers.sandboxes()]);
     } catch (error) {
       this.logger.warn('the other lab nodes\' learners could not be read; the dashboard shows this node\'s only', { err: error });
     }
@@ -500,7 +503,7 @@ export class Classroom {
       merged.set(learner.sessionId, { ...first, passed, lastActivityAt: Math.max(first.lastActivityAt, second.lastActivityAt), sandbox: first.sandbox ?? second.sandbox });
     }
     const learners = [...merged.values()].sort((a, b) => a.displayName.localeCompare(b.displayName));
-    return { ...state, learners, stepPasses: stepPasses(learners) };
+    return { ...state, learners, stepPasses: stepPasses(learners), sandboxes };
   }
 
   /** This node's learners as the dashboard shows them, with glances (what the other nodes read). */

@@ -247,6 +247,14 @@ export class Cluster {
     return live;
   }
 
+  /** Sandboxes in use on every live node, and how many the class may have (the class limit, else the nodes' limits added up). */
+  async classSandboxes(): Promise<{ live: number; max: number }> {
+    const leases = [...(await this.liveNodes()).values()];
+    const live = leases.reduce((total, lease) => total + lease.sandboxes, 0);
+    const max = this.options.classMaxSandboxes || leases.reduce((total, lease) => total + lease.max, 0);
+    return { live, max };
+  }
+
   /** The live node with the most room, other than this one; undefined if none has any. */
   async roomiestOther(): Promise<string | undefined> {
     const others = [...(await this.liveNodes())].filter(([id, lease]) => id !== this.nodeId && lease.sandboxes < lease.max);

@@ -131,6 +131,7 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
     endOldCode: async () => sum(await ask('isolab:end-old-code')),
     forgetSessions: (sessionIds) => cluster.forgetSessions(sessionIds),
     learners: () => cluster.otherRosters(),
+    sandboxes: () => cluster.classSandboxes(),
     spotlight: (learnerSessionId, ended) => spotlights.spotlight(learnerSessionId, ended),
     broadcastStarted: (terminal) => broadcast.started(terminal),
     broadcastStopped: () => broadcast.stopped(),

@@ -3,7 +3,8 @@
  * sandbox at the same moment, against a real lab-server child process. For N = 30 and N = 100,
  * with the warm pool off, at its default, and with the class warmed up ("Get ready for N
  * learners"), it prints time to prompt (p50, p95, max, the first prompt) and how many were
- * refused, beside a single idle spawn p50 measured in the same lab. Then, with 100 sandboxes
+ * refused, and lab-server's event loop delay meanwhile (p99 and max: every learner's keystrokes
+ * wait that long), beside a single idle spawn p50 measured in the same lab. Then, with 100 sandboxes
  * live, one spawn at a time, p95. Then where one spawn's time goes (see spawn-breakdown.ts).
  *
  * Targets on a 2-core box: warmed, 30 at once, p95 ≤ 100 ms; default pool, 30 at once, first
@@ -14,6 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LabClient } from '../lib/lab-client';
+import { loadavg } from 'node:os';
+import { scrapeMetrics } from './support/lab-probe';
 import { spawnBreakdown } from './support/spawn-breakdown';
 import { startLabProcess, type LabProcess } from './support/lab-process';
 import { emitResult, printTable, round, summarize } from './support/stats';
@@ -31,6 +34,8 @@ const MAX_SANDBOXES = 110;
 interface Outcome {
   promptMs: number[];
   refused: Record<string, number>;
+  /** lab-server's event loop delay while the class started, ms. */
+  loopDelay?: { p99: number; max: number };
 }
 
 /** Opens a sandbox and waits for its prompt; resolves with the time it took. */
@@ -85,6 +90,7 @@ async function classRun(size: number, mode: Mode): Promise<{ outcome: Outcome; i
   const learners = await Promise.all(Array.from({ length: size }, (_, i) => lab.connect({ localAddress: `127.0.${2 + Math.floor(i / 200)}.${2 + (i % 200)}`, timeoutMs: 60_000 })));
   await sleep(500);
   const outcome: Outcome = { promptMs: [], refused: {} };
+  await scrapeMetrics(lab.url); // prom-client's loop delay histogram starts again from here
   await Promise.all(
     learners.map(async (client) => {
       try {
@@ -96,6 +102,8 @@ async function classRun(size: number, mode: Mode): Promise<{ outcome: Outcome; i
       }
     }),
   );
+  const loop = await scrapeMetrics(lab.url);
+  outcome.loopDelay = { p99: round(loop.loopDelayP99Ms), max: round(loop.loopDelayMaxMs) };
   let live: number[] | undefined;
   if (mode === 'off' && size >= 100) live = await sequentialSpawns(idleClient, LIVE_SPAWNS, 'live');
   for (const client of [...learners, idleClient, instructor]) client.close();
@@ -116,14 +124,15 @@ for (const size of SIZES) {
     const refused = Object.entries(run.outcome.refused).map(([code, n]) => `${n} ${code}`).join(', ') || '0';
     if (run.idle.length > 0) idleP50 = summarize(run.idle).p50;
     if (run.live) liveP95 = summarize(run.live).p95;
-    rows.push([`${size} at once, pool ${mode}`, stats.n, first, stats.p50, stats.p95, stats.max, refused]);
-    results[`n${size}-${mode}`] = { ...stats, firstMs: first, refused: run.outcome.refused };
+    const loop = run.outcome.loopDelay;
+    rows.push([`${size} at once, pool ${mode}`, stats.n, first, stats.p50, stats.p95, stats.max, refused, loop?.p99 ?? NaN, loop?.max ?? NaN]);
+    results[`n${size}-${mode}`] = { ...stats, firstMs: first, refused: run.outcome.refused, loopDelayMs: loop };
     if (size === 30 && mode === 'warmed') targets.warmed30P95Under100ms = stats.p95 <= 100;
     if (size === 30 && mode === 'default') targets.default30FirstUnder300msP50Under1200ms = first <= 300 && stats.p50 <= 1200;
     if (size === 100) targets[`n100-${mode}-onlyLabFull`] = Object.keys(run.outcome.refused).every((code) => code === 'LAB_FULL');
   }
 }
-printTable('A class opening a lesson at once: time to prompt (ms)', ['run', 'prompts', 'first', 'p50', 'p95', 'max', 'refused'], rows);
+printTable(`A class opening a lesson at once: time to prompt, and lab-server's loop delay meanwhile (ms; load average ${loadavg()[0].toFixed(1)})`, ['run', 'prompts', 'first', 'p50', 'p95', 'max', 'refused', 'loop p99', 'loop max'], rows);
 const liveRatio = round(liveP95 / idleP50);
 printTable('One spawn at a time (ms)', ['', 'value'], [
   [`idle spawn p50 (${IDLE_SPAWNS}, pool off)`, idleP50],

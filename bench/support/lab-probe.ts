@@ -19,6 +19,8 @@ export interface MetricsSample {
    * less the 10 ms between its timer's ticks, which Node's histogram counts in.
    */
   loopDelayP99Ms: number;
+  /** The longest event loop delay since the previous scrape, less the same 10 ms. */
+  loopDelayMaxMs: number;
   /** isolab_terminal_echo_seconds by stage. */
   echo: Record<'shell' | 'send', Buckets>;
 }
@@ -30,7 +32,8 @@ export async function scrapeMetrics(labUrl: string): Promise<MetricsSample> {
   for (const match of text.matchAll(/^isolab_terminal_echo_seconds_bucket\{le="([^"]+)",stage="(shell|send)"\} (\d+)$/gm)) {
     echo[match[2] as 'shell' | 'send'].set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[3]));
   }
-  return { loopDelayP99Ms: Math.max(0, gauge('isolab_process_nodejs_eventloop_lag_p99_seconds') * 1000 - LOOP_MONITOR_RESOLUTION_MS), echo };
+  const delayMs = (name: string) => Math.max(0, gauge(`isolab_process_nodejs_eventloop_lag_${name}_seconds`) * 1000 - LOOP_MONITOR_RESOLUTION_MS);
+  return { loopDelayP99Ms: delayMs('p99'), loopDelayMaxMs: delayMs('max'), echo };
 }
 
 /** The counts between two scrapes of the same histogram. */

@@ -62,17 +62,26 @@ class OutputTail {
 export async function isolabTerminal(client: LabClient, sandboxId: string, terminalId: string, size = { cols: 120, rows: 40 }): Promise<BenchTerminal> {
   const tail = new OutputTail();
   let unacked = 0;
+  // Output sent right after the answer can be read together with it, and handled before this
+  // function resumes: it is kept from the answer on and pushed after the snapshot (as in the
+  // server tests' TerminalDriver).
+  let answered = false;
+  let early: string[] | undefined = [];
   const off = client.on('terminal:output', (event) => {
     if (event.terminalId !== terminalId) return;
-    tail.push(event.data);
+    if (early) {
+      if (answered) early.push(event.data);
+    } else tail.push(event.data);
     unacked += event.data.length;
     if (unacked >= FLOW_CONTROL.ackEveryChars) {
       client.send('terminal:ack', { terminalId, chars: unacked });
       unacked = 0;
     }
   });
-  const opened = await client.request('terminal:open', { sandboxId, terminalId, ...size });
+  const opened = await client.request('terminal:open', { sandboxId, terminalId, ...size }, undefined, () => (answered = true));
   tail.push(opened.snapshot);
+  for (const data of early) tail.push(data);
+  early = undefined;
   return {
     type: (data) => client.send('terminal:input', { terminalId, data }),
     next: (pattern, timeoutMs) => tail.next(pattern, timeoutMs),

@@ -54,6 +54,10 @@ export function preflight(config: LabConfig): { problems: Problem[]; facts: Host
     }
   }
 
+  // util-linux: prlimit starts runc under the sandboxes' rlimits; setsid gives runc its terminal (runtime/host-pty.ts).
+  const missingTools = ['prlimit', 'setsid'].filter((tool) => !resolveCommand(tool));
+  if (missingTools.length > 0) error('UTIL_LINUX_MISSING', `${missingTools.join(' and ')} not found: no sandbox can start without them. Install util-linux: apt-get install -y util-linux`);
+
   const problem = stampProblem(config.dataDir, config.uidBase);
   if (problem) error('ROOTFS_NOT_BUILT', `${capitalize(problem)}. Build it with "npm run rootfs" (about a minute, once).`);
   else if (!existsSync(rootfsPath(config.dataDir))) error('ROOTFS_NOT_BUILT', `The rootfs stamp exists but ${rootfsPath(config.dataDir)} is missing. Rebuild it with "npm run rootfs -- --force".`);

@@ -211,6 +211,16 @@ export class Cluster {
     await this.redis.del(KEY.passes(sessionId));
   }
 
+  /** The instructor cleared the class: no node takes anyone's passes in from here again. */
+  async forgetAllPasses(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', KEY.passes('*'), 'COUNT', 500);
+      if (keys.length > 0) await this.redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
   /** The learner chose a new name: a node that takes the session in later knows it by that name. */
   async renameSession(sessionId: string, displayName: string): Promise<void> {
     for (const key of await this.redis.smembers(KEY.tokens(sessionId))) {

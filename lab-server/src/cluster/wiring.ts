@@ -10,7 +10,7 @@
  */
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Server } from 'socket.io';
-import { HandshakeAuth, type ErrorCode } from '../../../protocol';
+import { HandshakeAuth, type ClassPass, type ErrorCode } from '../../../protocol';
 import type { ClassPeers, Classroom } from '../classroom/classroom';
 import { LabError } from '../errors';
 import type { Logger } from '../log';
@@ -174,6 +174,12 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
   const sharedPasses: SharedPasses = {
     recorded: (sessionId, pass) => void cluster.sharePass(sessionId, pass).catch(warnUnshared),
     forgotten: (sessionId) => void cluster.forgetPasses(sessionId).catch(warnUnshared),
+    ofOtherNodes: async () => (await ask<ClassPass[]>('isolab:class-passes')).flat(),
+    async clearOtherNodes() {
+      await cluster.forgetAllPasses();
+      const cleared = await ask<{ learners: number; passes: number }>('isolab:clear-class');
+      return { learners: sum(cleared.map((c) => c.learners)), passes: sum(cleared.map((c) => c.passes)) };
+    },
   };
 
   return {
@@ -201,6 +207,8 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
         classroom.setCodeHere(typeof code === 'string' ? code : null);
         answer(true);
       });
+      on('isolab:class-passes', (answer: (passes: ClassPass[]) => void) => answer(record.passesHere()));
+      on('isolab:clear-class', (answer: (cleared: { learners: number; passes: number }) => void) => answer(record.clearHere()));
       on('isolab:end-old-code', (answer: (n: number) => void) => void classroom.endOldCodeHere().then(answer, () => answer(0)));
       const emit = (event: string, ...args: unknown[]) => void server.serverSideEmit(event, ...args);
       streams.attach(emit, ask, on);

@@ -25,6 +25,10 @@ import type { RecordedSessionStore } from './recorded-sessions';
 export interface SharedPasses {
   recorded(sessionId: string, pass: StepPass): void;
   forgotten(sessionId: string): void;
+  /** The passes in the other nodes' class records, for the instructor's export. */
+  ofOtherNodes(): Promise<ClassPass[]>;
+  /** Clears the other nodes' class records, and the passes shared between nodes. */
+  clearOtherNodes(): Promise<{ learners: number; passes: number }>;
 }
 
 /** How ClassProgress tells a learner's connections that their record changed. */
@@ -108,8 +112,20 @@ export class ClassProgress {
     return passes;
   }
 
-  /** Every pass, oldest first, with the learner's current name. */
-  passes(): ClassPass[] {
+  /** Every pass, on every node, oldest first, with the learner's current name; a step two nodes recorded once. */
+  async passes(): Promise<ClassPass[]> {
+    const there = (await this.options.shared?.ofOtherNodes()) ?? [];
+    if (there.length === 0) return this.passesHere();
+    const first = new Map<string, ClassPass>();
+    for (const pass of [...this.passesHere(), ...there]) {
+      const key = `${pass.sessionId} ${pass.lessonSlug} ${pass.stepId}`;
+      const seen = first.get(key);
+      if (!seen || pass.passedAt < seen.passedAt) first.set(key, pass);
+    }
+    return [...first.values()].sort((a, b) => a.passedAt - b.passedAt).slice(0, MAX_EXPORTED_PASSES);
+  }
+
+  passesHere(): ClassPass[] {
     const names = new Map(this.db.allLearners().map((learner) => [learner.id, learner.displayName]));
     return this.db.allPasses(MAX_EXPORTED_PASSES).map((pass) => ({
       sessionId: pass.learnerId,
@@ -120,8 +136,14 @@ export class ClassProgress {
     }));
   }
 
-  /** Deletes every learner's record (the instructor's "Clear class"). */
-  clear(): { learners: number; passes: number } {
+  /** Deletes every learner's record, on every node (the instructor's "Clear class"). */
+  async clear(): Promise<{ learners: number; passes: number }> {
+    const here = this.clearHere();
+    const there = (await this.options.shared?.clearOtherNodes()) ?? { learners: 0, passes: 0 };
+    return { learners: here.learners + there.learners, passes: here.passes + there.passes };
+  }
+
+  clearHere(): { learners: number; passes: number } {
     const learners = this.db.allLearners();
     const cleared = this.db.clear();
     this.classroom.clearedRecords();

@@ -231,6 +231,18 @@ describe('a class over three lab nodes', () => {
         expect(nodeOf(admitted)).toBe(node);
       }
 
+      // Through the router, each learner is their own address (HAProxy's X-Forwarded-For, believed
+      // from it only): one address guessing codes is throttled, the rest of the class is not.
+      const guess = (from: string, i: number) =>
+        cluster.connect({ localAddress: from, node: 'lab1', classCode: `guess-${i}` }).then(
+          (client) => (client.close(), 'admitted'),
+          (error: LabRequestError) => error.code,
+        );
+      const outcomes: string[] = [];
+      for (let i = 0; i < 11; i++) outcomes.push(await guess('127.0.0.91', i));
+      expect(outcomes).toEqual([...Array(10).fill('CLASS_CODE_REQUIRED'), 'TOO_MANY_ATTEMPTS']);
+      expect(await guess('127.0.0.92', 0)).toBe('CLASS_CODE_REQUIRED');
+
       // The learners who joined before the code, on every node, are ended from the instructor's node.
       const { ended } = await instructor.request('class:end-old-code', {});
       expect(ended).toBeGreaterThanOrEqual(before.length);

@@ -3,19 +3,19 @@
  * benchmarks. It owns one socket.io connection and turns acknowledged requests into promises.
  */
 import { io, type Socket } from 'socket.io-client';
-import {
-  PROTOCOL_VERSION,
-  type ClientMessageName,
-  type ClientRequestName,
-  type ClientToServerEvents,
-  type ErrorCode,
-  type LabErrorPayload,
-  type MessagePayload,
-  type RequestPayload,
-  type RequestResult,
-  type Result,
-  type ServerPayload,
-  type ServerToClientEvents,
+import { PROTOCOL_VERSION } from '../protocol/limits';
+import type {
+  ClientMessageName,
+  ClientRequestName,
+  ClientToServerEvents,
+  ErrorCode,
+  LabErrorPayload,
+  MessagePayload,
+  RequestPayload,
+  RequestResult,
+  Result,
+  ServerPayload,
+  ServerToClientEvents,
 } from '../protocol';
 import { askForClassCode, storedClassCode } from './class-code';
 

@@ -2,12 +2,12 @@
  * Shapes shared by every part of the protocol: ids, limits, errors, the handshake.
  */
 import { z } from 'zod';
+import { displayNameProblem, MAX_DISPLAY_NAME_INPUT, normalizeDisplayName, TERMINAL_LIMITS } from './limits';
 
-/** Bumped on any incompatible change. The handshake refuses a client that speaks another one. */
-export const PROTOCOL_VERSION = 1;
+export * from './limits';
 
 // ---------------------------------------------------------------------------------------------
-// Identifiers and limits
+// Identifiers and limits (the plain values are in limits.ts)
 // ---------------------------------------------------------------------------------------------
 
 /** Sandbox ids double as container ids and hostnames, so they stay short and DNS-safe. */
@@ -15,19 +15,6 @@ export const SandboxId = z.string().regex(/^sbx-[a-z0-9]{8}$/, 'expected a sandb
 export const TerminalId = z.string().regex(/^term-[a-z0-9]{8}$/, 'expected a terminal id like term-1a2b3c4d');
 /** A session token is a bearer secret: 32 random bytes, base64url. */
 export const SessionToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected a 43-character session token');
-
-/**
- * The largest terminal: about a 4K screen at a small font. The server mirrors every screen, and
- * what that costs grows with the number of cells: filling the screen (`ESC # 8`) took 120 µs at
- * 300×100 and 300 µs at 500×200, a full snapshot 2 MB against 3.6 MB, and a screen with its
- * scrollback about 4 MB of memory against 7 MB. Beyond this a client could make the server
- * allocate and parse huge screens for a few bytes.
- */
-export const TERMINAL_LIMITS = { minCols: 2, maxCols: 300, minRows: 1, maxRows: 100 } as const;
-/** The largest single input event (a big paste). Larger pastes are split by the client. */
-export const MAX_INPUT_CHARS = 64 * 1024;
-export const MAX_CHECK_COMMAND_CHARS = 8 * 1024;
-export const MAX_CHECK_TIMEOUT_MS = 60_000;
 
 export const Cols = z.int().min(TERMINAL_LIMITS.minCols).max(TERMINAL_LIMITS.maxCols);
 export const Rows = z.int().min(TERMINAL_LIMITS.minRows).max(TERMINAL_LIMITS.maxRows);
@@ -37,23 +24,16 @@ export type TerminalSize = z.infer<typeof TerminalSize>;
 /** A caller-chosen name for a sandbox within a session, e.g. the lesson slug. Reopening the same key reattaches. */
 export const SandboxKey = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lowercase key like "uts" or "lesson-2"');
 
-/**
- * What a learner is called, as the instructor and the class see it. NFKC folds compatibility
- * forms (full-width letters, ligatures) into plain ones. Control and format characters are
- * refused: bidi overrides and zero-width characters make a name display as something else than
- * it is. "Instructor" is the instructor's title, so no learner may take it.
- */
+/** What a learner is called, as the instructor and the class see it (the rule: limits.ts). */
 export const DisplayName = z
   .string()
-  .max(200)
-  .transform((text) => text.normalize('NFKC').trim())
+  .max(MAX_DISPLAY_NAME_INPUT)
+  .transform(normalizeDisplayName)
   .pipe(
-    z
-      .string()
-      .min(1, 'a name needs at least one character')
-      .max(40, 'a name has at most 40 characters')
-      .refine((name) => !/[\p{C}\p{Zl}\p{Zp}]/u.test(name), 'names cannot contain control or invisible characters')
-      .refine((name) => name.replace(/[^\p{L}\p{N}]/gu, '').toLowerCase() !== 'instructor', '"Instructor" is reserved for the instructor'),
+    z.string().superRefine((name, context) => {
+      const problem = displayNameProblem(name);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
   );
 
 /**

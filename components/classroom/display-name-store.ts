@@ -4,32 +4,50 @@
  * of their own, once, on the course map or any time from the header. The lesson page's
  * classroom link tells lab-server whenever the chosen name changes.
  */
-import { z } from 'zod';
-import { DisplayName } from '../../protocol/common';
-import { LocalStore, type StorageLike } from '../storage/local-store';
+import { displayNameProblem, MAX_DISPLAY_NAME_INPUT, normalizeDisplayName } from '../../protocol/limits';
+import { isObject, LocalStore, type StorageLike } from '../storage/local-store';
 
 export const DISPLAY_NAME_STORAGE_KEY = 'isolab.display-name.v1';
 
-const DisplayNameData = z.object({
+export interface DisplayNameData {
   /** The name the learner picked; absent while they use the generated one. */
-  chosen: DisplayName.optional().catch(undefined),
+  chosen?: string;
   /** The name lab-server generated for this browser's session, to show before one is picked. */
-  generated: z.string().max(40).optional().catch(undefined),
+  generated?: string;
   /** The learner answered the first-visit question (picked a name or said "not now"). */
-  asked: z.boolean().catch(false),
-});
-export type DisplayNameData = z.infer<typeof DisplayNameData>;
+  asked: boolean;
+}
+
+/** The name as lab-server would take it (protocol's DisplayName rule), or the problem in a sentence. */
+function checkName(text: string): { name: string } | { problem: string } {
+  if (text.length > MAX_DISPLAY_NAME_INPUT) return { problem: 'a name has at most 40 characters' };
+  const name = normalizeDisplayName(text);
+  const problem = displayNameProblem(name);
+  return problem ? { problem } : { name };
+}
+
+/** Stored names, keeping what is still valid (a name an older version allowed is dropped). */
+function readNames(stored: unknown): DisplayNameData | undefined {
+  if (!isObject(stored)) return undefined;
+  const chosen = typeof stored.chosen === 'string' ? checkName(stored.chosen) : undefined;
+  const generated = typeof stored.generated === 'string' && stored.generated.length <= 40 ? stored.generated : undefined;
+  return {
+    ...(chosen && 'name' in chosen ? { chosen: chosen.name } : {}),
+    ...(generated !== undefined ? { generated } : {}),
+    asked: typeof stored.asked === 'boolean' ? stored.asked : false,
+  };
+}
 
 export class DisplayNameStore extends LocalStore<DisplayNameData> {
   constructor(storage?: StorageLike) {
-    super(DISPLAY_NAME_STORAGE_KEY, DisplayNameData, { asked: false }, storage);
+    super(DISPLAY_NAME_STORAGE_KEY, readNames, { asked: false }, storage);
   }
 
   /** Keeps a valid name (trimmed); returns the problem in a sentence otherwise. */
   choose(name: string): string | undefined {
-    const parsed = DisplayName.safeParse(name);
-    if (!parsed.success) return name.trim() ? `That name cannot be used: ${parsed.error.issues[0].message}.` : 'Type a name first.';
-    this.set((data) => ({ ...data, chosen: parsed.data, asked: true }));
+    const checked = checkName(name);
+    if ('problem' in checked) return name.trim() ? `That name cannot be used: ${checked.problem}.` : 'Type a name first.';
+    this.set((data) => ({ ...data, chosen: checked.name, asked: true }));
     return undefined;
   }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../storage/local-store';
-import { DEFAULT_PREFERENCES, PREFERENCES_STORAGE_KEY, PreferencesSchema, type Preferences } from './preferences-store';
+import { DEFAULT_PREFERENCES, PREFERENCES_STORAGE_KEY, readPreferences, type Preferences } from './preferences-store';
 
 function storeWith(raw: unknown) {
   const items = new Map([[PREFERENCES_STORAGE_KEY, JSON.stringify(raw)]]);
   const storage = { getItem: (key: string) => items.get(key) ?? null, setItem: (key: string, value: string) => void items.set(key, value), removeItem: () => undefined };
-  return new LocalStore<Preferences>(PREFERENCES_STORAGE_KEY, PreferencesSchema, DEFAULT_PREFERENCES, storage);
+  return new LocalStore<Preferences>(PREFERENCES_STORAGE_KEY, readPreferences, DEFAULT_PREFERENCES, storage);
 }
 
 describe('preferences', () => {

@@ -8,26 +8,37 @@
  * Step ids come from the lesson's headings. When a lesson is edited, ids that no longer exist
  * are simply not counted, so stale progress never shows more than 100%.
  */
-import { z } from 'zod';
-import { browserStorage, LocalStore, type StorageLike } from '../storage/local-store';
+import { browserStorage, isObject, isStringArray, LocalStore, type StorageLike } from '../storage/local-store';
 
 export const PROGRESS_STORAGE_KEY = 'isolab.progress.v1';
 
-const ProgressData = z.object({
-  lessons: z.record(
-    z.string(),
-    z.object({
+export interface ProgressData {
+  lessons: Record<
+    string,
+    {
       /** Steps whose check lab-server saw pass (a copy of the class record). */
-      done: z.array(z.string()),
+      done: string[];
       /** Steps without a check that the learner marked as done; only this browser knows them. */
-      marked: z.array(z.string()).optional(),
-      updatedAt: z.number(),
-    }),
-  ),
+      marked?: string[];
+      updatedAt: number;
+    }
+  >;
   /** The lesson opened most recently, for "continue where you left off". */
-  lastLesson: z.string().optional(),
-});
-export type ProgressData = z.infer<typeof ProgressData>;
+  lastLesson?: string;
+}
+
+/** Stored progress as ProgressData, or undefined (then it starts empty) if any of it is not. */
+function readProgress(stored: unknown): ProgressData | undefined {
+  if (!isObject(stored) || !isObject(stored.lessons)) return undefined;
+  const lessons: ProgressData['lessons'] = {};
+  for (const [slug, lesson] of Object.entries(stored.lessons)) {
+    if (!isObject(lesson) || !isStringArray(lesson.done) || typeof lesson.updatedAt !== 'number') return undefined;
+    if (lesson.marked !== undefined && !isStringArray(lesson.marked)) return undefined;
+    lessons[slug] = { done: lesson.done, ...(lesson.marked ? { marked: lesson.marked } : {}), updatedAt: lesson.updatedAt };
+  }
+  if (stored.lastLesson !== undefined && typeof stored.lastLesson !== 'string') return undefined;
+  return { lessons, ...(stored.lastLesson !== undefined ? { lastLesson: stored.lastLesson } : {}) };
+}
 
 export const EMPTY_PROGRESS: ProgressData = { lessons: {} };
 
@@ -50,7 +61,7 @@ export interface LessonProgress {
 
 export class ProgressStore extends LocalStore<ProgressData> {
   constructor(storage?: StorageLike) {
-    super(PROGRESS_STORAGE_KEY, ProgressData, EMPTY_PROGRESS, storage ?? browserStorage());
+    super(PROGRESS_STORAGE_KEY, readProgress, EMPTY_PROGRESS, storage ?? browserStorage());
   }
 
   /** A check passed (lab-server recorded it too; its record replaces this copy on the next connection). */

@@ -5,11 +5,25 @@
  * Storage is an edge: it may be missing (server rendering), full, disabled (private modes) or
  * hold something an older version wrote. None of that may break the page, so reads fall back to
  * the default and failed writes keep the value in memory for this visit.
+ *
+ * Each store checks what it reads with a small hand-written guard, not zod: these are the lesson
+ * page's own little blobs, and zod would be the largest library it loads before its first prompt.
+ * (The socket protocol's schemas stay zod, on lab-server.)
  */
-import type { z } from 'zod';
 import { Store } from '../state/store';
 
 export type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+/** What was stored, as a T (repaired where the store can), or undefined to start from the default. */
+export type StoredGuard<T> = (stored: unknown) => T | undefined;
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
 
 export function browserStorage(): StorageLike | undefined {
   try {
@@ -25,7 +39,7 @@ export class LocalStore<T> extends Store<T> {
 
   constructor(
     readonly key: string,
-    private readonly schema: z.ZodType<T>,
+    private readonly guard: StoredGuard<T>,
     /** What the server renders, and what hydration starts from. */
     readonly fallback: T,
     private readonly storage: StorageLike | undefined = browserStorage(),
@@ -74,8 +88,7 @@ export class LocalStore<T> extends Store<T> {
     }
     if (!raw) return this.fallback;
     try {
-      const parsed = this.schema.safeParse(JSON.parse(raw));
-      return parsed.success ? parsed.data : this.fallback;
+      return this.guard(JSON.parse(raw)) ?? this.fallback;
     } catch {
       return this.fallback;
     }

@@ -7,7 +7,8 @@
  * `attach()` then opens or re-attaches the pty and replays its screen.
  */
 import type { LabClient } from '../../lib/lab-client';
-import { MAX_INPUT_CHARS, TERMINAL_LIMITS, type TerminalKind } from '../../protocol/common';
+import type { TerminalKind } from '../../protocol/common';
+import { MAX_INPUT_CHARS, TERMINAL_LIMITS } from '../../protocol/limits';
 import type { TerminalSlot } from '../connection/sandbox-connection';
 import { OutputStream } from './output-stream';
 import { clamp, XtermHost, type TerminalSettings, type TerminalState } from './xterm-host';

@@ -24,6 +24,10 @@ closeInheritedTerminals();
 const children = new Map();
 
 process.on('disconnect', () => process.exit(0));
+// A Ctrl-C in lab-server's terminal, or a service manager's SIGTERM to every process of the
+// service, reaches the spawner too: it must stay until lab-server, shutting down, has ended every
+// sandbox through it (runc kill, runc delete). It exits with lab-server (above).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => undefined);
 process.on('message', (/** @type {any} */ message) => {
   switch (message.op) {
     case 'spawn':

@@ -98,6 +98,14 @@ describe('spawner', () => {
     expect(result).toMatchObject({ exitCode: null, signal: 15, timedOut: true });
   });
 
+  it('outlives the signals a shutdown sends to the whole group, so lab-server can still end its sandboxes', async () => {
+    const helperPid = startSpawner()!;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(helperPid, signal);
+    const result = await runProcess('/bin/sh', ['-c', 'echo $PPID'], { env: ENV });
+    expect(Number(result.stdout)).toBe(helperPid);
+    expect(startSpawner()).toBe(helperPid);
+  });
+
   it('reports the processes of a spawner that died as failed, and starts a new one', async () => {
     const first = startSpawner()!;
     const child = spawnChild('/bin/sleep', ['30'], { env: ENV });

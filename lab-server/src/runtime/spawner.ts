@@ -146,6 +146,9 @@ class Helper {
       if (message.event === 'close') this.forget(message.id);
       child.deliver(message);
     });
+    // A message to a helper that has just died fails (EPIPE) before its 'exit' arrives, and
+    // 'exit' fails its children: nothing more to do here, but an unhandled 'error' would crash.
+    this.process.on('error', () => undefined);
     this.process.on('exit', (code, signal) => {
       this.exited = true;
       if (current === this) current = undefined;

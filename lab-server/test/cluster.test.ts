@@ -304,6 +304,10 @@ describe('a class over three lab nodes', () => {
     };
     await until(async () => (await sharedName()) === 'Renamed Before The Crash', 'the new name to reach Redis');
 
+    // lab2 has published its roster (every 2 s) with the learner who will stay away.
+    const publishedByLab2 = async () => (JSON.parse((await redis.get('isolab:roster:lab2')) ?? '[]') as Array<{ sessionId: string }>).map((l) => l.sessionId);
+    await until(async () => (await publishedByLab2()).includes(staysAway), 'lab2 to publish its roster with the learner who stays away');
+
     const drops: string[] = [];
     for (const node of ['lab1', 'lab3']) byNode.get(node)!.socket.on('disconnect', () => drops.push(node));
     await cluster.kill('lab2');

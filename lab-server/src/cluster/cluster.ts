@@ -36,8 +36,12 @@ const KEY = {
 /** A node's lease lives this long unless refreshed; refreshed every LEASE_REFRESH_MS. */
 const LEASE_MS = 6000;
 const LEASE_REFRESH_MS = 2000;
-/** A node's roster for the dashboard, rewritten every LEASE_REFRESH_MS. */
-const ROSTER_MS = 10_000;
+/**
+ * A node's roster for the dashboard, rewritten every LEASE_REFRESH_MS. Only live nodes' rosters
+ * are read, so it may outlive its node: long enough for the node that reaps it to find it (and
+ * keep it, everyone marked away) even when a busy machine delays the beats.
+ */
+const ROSTER_MS = 60_000;
 /** A stopped node's learners stay on the dashboard, disconnected, this long (as a node keeps learners who left). */
 const STOPPED_ROSTER_MS = 2 * 60 * 60 * 1000;
 /** Tokens and homes outlive a day of class; each connection refreshes them. */

@@ -288,7 +288,15 @@ export class Classroom {
     });
     if (!remote) throw new LabError('NOT_FOUND', NO_SANDBOX_TO_LOOK_AT);
     const { terminal } = remote;
-    const snapshot = await terminal.attach(makeViewer(terminal));
+    let snapshot: string;
+    try {
+      snapshot = await terminal.attach(makeViewer(terminal));
+    } catch (error) {
+      // The copy ended while attaching: the learner's node must stop relaying and drop the badge.
+      remote.end();
+      throw error;
+    }
+    // Another spotlight of this viewer may have started meanwhile: it ends, not leaks.
     this.endSpotlight(viewerId);
     this.spotlights.set(viewerId, { learnerSessionId, terminal, viewerId, ended: remote.end, remote: true });
     this.changed();

@@ -77,6 +77,8 @@ export class StreamSource {
   /** Output was held back: tell the replicas the number they missed once the budget allows. */
   private markTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Numbers the snapshot viewers: two nodes may ask for the screen at the same moment. */
+  private snapshots = 0;
 
   constructor(
     readonly channel: string,
@@ -109,7 +111,7 @@ export class StreamSource {
   async snapshot(): Promise<StreamSnapshot | null> {
     const terminal = this.terminal;
     if (!terminal || this.ended) return null;
-    const viewerId = `cluster-snapshot-${this.channel}-${this.seq}`;
+    const viewerId = `cluster-snapshot-${this.channel}-${++this.snapshots}`;
     // attach() sends what is batched (numbered here), then holds the pty while it reads the
     // screen: the screen holds exactly the output numbered up to `seq` as read right here.
     const attached = terminal.attach({ id: viewerId, governsFlow: false, sendOutput: () => undefined, sendExit: () => undefined });

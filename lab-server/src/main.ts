@@ -10,7 +10,7 @@ import { createLogger } from './log';
 import { preflight } from './preflight';
 import { startLabServer } from './server';
 import { ProgressDbError } from './progress/progress-db';
-import { StateDirBusyError } from './state-lock';
+import { IdentitiesBusyError, StateDirBusyError } from './state-lock';
 
 async function main(): Promise<void> {
   let config;
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof StateDirBusyError || error instanceof ProgressDbError) {
+    if (error instanceof StateDirBusyError || error instanceof IdentitiesBusyError || error instanceof ProgressDbError) {
       logger.error(error.message, { code: error.code });
       console.error(`\nlab-server cannot start:\n  ✗ ${error.message} [${error.code}]\n`);
       process.exit(1);
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     cgroupMode: facts.cgroupHost!.mode,
     runc: facts.runcVersion,
     allowedOrigins: config.allowedOrigins,
+    sandboxHostUids: `${server.hostUids.first}-${server.hostUids.last}`,
     limits: { memory: config.memoryLimit, pids: config.pidsLimit, cpus: config.cpuLimit },
   });
 

@@ -15,7 +15,7 @@ import { createHttpHandler, type Health } from './http/routes';
 import { LabMetrics } from './http/metrics';
 import type { Logger } from './log';
 import { rootfsPath } from './rootfs/stamp';
-import { claimStateDir } from './state-lock';
+import { claimIdentitySlots, claimStateDir } from './state-lock';
 import { Runc } from './runtime/runc';
 import { RuncRuntime } from './runtime/runc-runtime';
 import { ensureNsHelper } from './runtime/ns-helper';
@@ -26,7 +26,7 @@ import type { ContainerRuntime } from './runtime/runtime';
 import { loopStalls } from './loop-stalls';
 import { Observatory } from './observe/observatory';
 import { BudgetWatch } from './sandbox/budget-watch';
-import { HostIdentities, SPARE_IDENTITIES } from './sandbox/identity';
+import { HostIdentities, hostUidOf, identitySlotsAvailable, SPARE_IDENTITIES } from './sandbox/identity';
 import { ExecGate } from './sandbox/exec-gate';
 import { Lab } from './sandbox/lab';
 import { removeLeftovers, unmountViews, type RecoveryReport } from './sandbox/recovery';
@@ -73,6 +73,8 @@ export interface LabServer {
   readonly recovery: RecoveryReport;
   /** The instructor's secret: from ISOLAB_INSTRUCTOR_TOKEN, or made at this start. */
   readonly instructorToken: string;
+  /** The host uids this lab's sandboxes may run as (claimed host-wide: state-lock.ts). */
+  readonly hostUids: { first: number; last: number };
   /** The URL the server listens on, e.g. http://127.0.0.1:3001. */
   readonly url: string;
   close(): Promise<void>;
@@ -92,7 +94,21 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   let status: Health['status'] = 'starting';
 
   // Before touching anything: another lab-server on this state directory must not lose its sandboxes.
-  const stateClaim = claimStateDir(config.stateDir);
+  const stateDirClaim = claimStateDir(config.stateDir);
+  // Host uid ranges no other lab-server on this host hands out (sandbox/identity.ts).
+  let identitySlots: ReturnType<typeof claimIdentitySlots>;
+  try {
+    identitySlots = claimIdentitySlots(config.maxSandboxes + SPARE_IDENTITIES, identitySlotsAvailable(config.uidBase));
+  } catch (error) {
+    stateDirClaim.release();
+    throw error;
+  }
+  const claims = {
+    release() {
+      identitySlots.release();
+      stateDirClaim.release();
+    },
+  };
   // Processes are started by a helper (runtime/spawner.ts), off the event loop; it is started
   // now, while lab-server is small and holds no learner's terminal for it to inherit.
   startSpawner();
@@ -103,7 +119,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     course = Course.load();
     progressDb = new ProgressDb(progressDbPath(config));
   } catch (error) {
-    stateClaim.release();
+    claims.release();
     throw error;
   }
   // Several lab nodes for one class: only with ISOLAB_REDIS_URL, and only then is Redis loaded at all.
@@ -121,7 +137,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       });
     } catch (error) {
       progressDb.close();
-      stateClaim.release();
+      claims.release();
       throw error;
     }
   }
@@ -135,6 +151,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
   const nsHelper = ensureNsHelper();
   const identities = new HostIdentities({
     uidBase: config.uidBase,
+    firstSlot: identitySlots.firstSlot,
     slots: config.maxSandboxes + SPARE_IDENTITIES,
     rootfs: rootfsPath(config.dataDir),
     viewsDir: join(config.stateDir, 'readonly'),
@@ -248,7 +265,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     await identities.dispose();
     await cluster?.leave();
     progressDb.close();
-    stateClaim.release();
+    claims.release();
     throw error;
   });
   status = 'ok';
@@ -266,6 +283,10 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     runtime,
     recovery,
     instructorToken,
+    hostUids: {
+      first: hostUidOf(config.uidBase, identitySlots.firstSlot),
+      last: hostUidOf(config.uidBase, identitySlots.firstSlot + config.maxSandboxes + SPARE_IDENTITIES) - 1,
+    },
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
     async close() {
       status = 'stopping';
@@ -282,7 +303,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
       await cluster?.leave();
       http.closeAllConnections();
       progressDb.close();
-      stateClaim.release();
+      claims.release();
     },
   };
 }

@@ -27,9 +27,8 @@ function startTime(pid: number | 'self'): string | undefined {
   }
 }
 
-export function claimStateDir(stateDir: string): { release(): void } {
-  mkdirSync(stateDir, { recursive: true });
-  const file = join(stateDir, 'lab-server.pid');
+/** Takes `file` for this process; a file whose process is gone is stale and taken over. */
+function claimPidFile(file: string, options: { sameProcessMayReclaim: boolean }): { release(): void } | { holder: number } {
   const mine = `${process.pid} ${startTime('self')}`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -41,12 +40,73 @@ export function claimStateDir(stateDir: string): { release(): void } {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const [pid, started] = readFileSync(file, 'utf8').split(' ');
-      // This very process may claim again (a test restarting a server in-process).
-      if (Number(pid) !== process.pid && startTime(Number(pid)) === started) throw new StateDirBusyError(stateDir, Number(pid));
-      // The holder is gone, or is this process: the file is stale.
+      let held: string;
+      try {
+        held = readFileSync(file, 'utf8');
+      } catch {
+        continue; // released between the two calls
+      }
+      const [pid, started] = held.split(' ');
+      const alive = startTime(Number(pid)) === started;
+      if (alive && (Number(pid) !== process.pid || !options.sameProcessMayReclaim)) return { holder: Number(pid) };
+      // The holder is gone (or is this process, where that is allowed): the file is stale.
       rmSync(file, { force: true });
     }
   }
   throw new Error(`Could not claim ${file}.`);
+}
+
+export function claimStateDir(stateDir: string): { release(): void } {
+  mkdirSync(stateDir, { recursive: true });
+  // This very process may claim again (a test restarting a server in-process).
+  const claim = claimPidFile(join(stateDir, 'lab-server.pid'), { sameProcessMayReclaim: true });
+  if ('holder' in claim) throw new StateDirBusyError(stateDir, claim.holder);
+  return claim;
+}
+
+/**
+ * Sandbox identities (sandbox/identity.ts) are host uid ranges, and the kernel's per-uid budgets
+ * are host-wide: two lab-servers on one host (a cluster tried on one machine, a second lab for
+ * another class, test suites in parallel) must never hand out the same ones, or one lab's
+ * sandbox spends another's. Identity slots are claimed host-wide in blocks of this many, each
+ * block a pid file in IDENTITY_CLAIMS_DIR; a lab takes the first run of free blocks it needs.
+ */
+export const IDENTITY_BLOCK = 256;
+export const IDENTITY_CLAIMS_DIR = '/run/isolab-identities';
+
+export class IdentitiesBusyError extends Error {
+  readonly code = 'IDENTITIES_BUSY';
+  constructor(needed: number, holders: number[]) {
+    super(
+      `Every free range of ${needed} sandbox identities on this host is taken by other lab-servers (pids ${[...new Set(holders)].join(', ')}). Stop one of them, or lower ISOLAB_MAX_SANDBOXES.`,
+    );
+  }
+}
+
+/** Claims `slots` consecutive identity slots, all between 1 and `available`; returns the first. */
+export function claimIdentitySlots(slots: number, available: number, dir = IDENTITY_CLAIMS_DIR): { firstSlot: number; release(): void } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const blocks = Math.ceil(slots / IDENTITY_BLOCK);
+  const lastBlock = Math.floor(available / IDENTITY_BLOCK) - 1;
+  const holders: number[] = [];
+  for (let start = 0; start + blocks - 1 <= lastBlock; ) {
+    const taken: Array<{ release(): void }> = [];
+    let busyAt = -1;
+    for (let block = start; block < start + blocks; block++) {
+      // A block's file is named by its first slot, so a reader can tell which host uids it means.
+      const claim = claimPidFile(join(dir, `slots-${1 + block * IDENTITY_BLOCK}`), { sameProcessMayReclaim: false });
+      if ('holder' in claim) {
+        holders.push(claim.holder);
+        busyAt = block;
+        break;
+      }
+      taken.push(claim);
+    }
+    if (busyAt < 0) {
+      return { firstSlot: 1 + start * IDENTITY_BLOCK, release: () => taken.forEach((claim) => claim.release()) };
+    }
+    for (const claim of taken) claim.release();
+    start = busyAt + 1;
+  }
+  throw new IdentitiesBusyError(slots, holders);
 }

@@ -104,6 +104,26 @@ describe('host identity', () => {
     expect(nextUid).toBe(closedUid);
     await next.client.request('sandbox:close', { sandboxId: next.shell.sandbox.sandboxId });
   });
+
+  it('a second lab on the same host runs its sandboxes as host uids the first never hands out', async () => {
+    // Two labs on one host: a cluster tried on one machine, two classes, test files in parallel.
+    // When both counted identities from the same start, their first sandboxes shared a host uid
+    // and so every per-uid kernel budget (a neighbour in the other lab queued 0 signals of 10).
+    const other = await startTestLab();
+    try {
+      const client = await other.connect();
+      const shell = await openShell(client, 'other-lab');
+      const uid = sandboxById(other.server, shell.sandbox.sandboxId)!.hostUid!;
+      const [first, second] = [lab.server.hostUids, other.server.hostUids];
+      expect(uid).toBeGreaterThanOrEqual(second.first);
+      expect(uid).toBeLessThanOrEqual(second.last);
+      expect(second.first > first.last || second.last < first.first).toBe(true); // disjoint
+      expect(uid).not.toBe(sandboxById(lab.server, neighbour.sandbox.sandboxId)!.hostUid);
+      client.close();
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@
  * `sendmsg` calls with file descriptors make every new terminal in every sandbox fail (runc
  * hands the terminal over as that uid). With a range each, a sandbox can only spend its own.
  *
- * Identity n (1 to the number of slots) is the range uidBase + n × 65536, 65536 ids long. The
+ * Identity n is the range uidBase + n × 65536, 65536 ids long; a lab uses the slots it claimed
+ * host-wide (state-lock.ts: claimIdentitySlots), so two labs on one host never share one. The
  * range at uidBase itself is the one the shared rootfs is shifted to on disk; no sandbox runs as
  * it. Each identity sees the rootfs through its own idmapped read-only view, which shows those
  * files as owned by its range (runtime/readonly-view.ts); a view is made the first time its
@@ -33,6 +34,8 @@ export interface SandboxIdentity {
 
 export interface HostIdentityOptions {
   uidBase: number;
+  /** This lab's slots: firstSlot to firstSlot + slots - 1. */
+  firstSlot: number;
   slots: number;
   /** The rootfs, shifted on disk to uidBase. */
   rootfs: string;
@@ -66,9 +69,10 @@ export class HostIdentities {
 
   /** Takes a free identity, making its rootfs view if this is its first use. */
   async acquire(): Promise<SandboxIdentity> {
-    let slot = 1;
+    const { firstSlot, slots } = this.options;
+    let slot = firstSlot;
     while (this.taken.has(slot)) slot++;
-    if (slot > this.options.slots) {
+    if (slot >= firstSlot + slots) {
       throw new LabError(
         'LAB_FULL',
         'The lab is full: every host identity is in use, some by processes of ended sandboxes that could not be removed. The lab server log names them.',
@@ -92,7 +96,7 @@ export class HostIdentities {
   holdHostUids(hostUids: number[]): void {
     for (const uid of hostUids) {
       const slot = (uid - this.options.uidBase) / MAPPED_ID_COUNT;
-      if (Number.isInteger(slot) && slot >= 1) this.taken.add(slot);
+      if (Number.isInteger(slot) && slot >= this.options.firstSlot && slot < this.options.firstSlot + this.options.slots) this.taken.add(slot);
     }
   }
 

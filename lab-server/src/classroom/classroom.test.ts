@@ -10,6 +10,9 @@ import type { Lab } from '../sandbox/lab';
 import type { Sandbox } from '../sandbox/sandbox';
 import { LabTerminal, type TerminalViewer } from '../sandbox/terminal';
 import { MemorySessionStore } from '../session/session-store';
+import { ConnectionScope } from '../transport/connection-scope';
+import { classroomHandlers } from '../transport/classroom-handlers';
+import type { LabSocket } from '../transport/handler-types';
 import { ClassCode } from './class-code';
 import { Classroom } from './classroom';
 import { MemoryClassRoster } from './roster';
@@ -120,6 +123,37 @@ describe('Classroom (fake lab, no root)', { timeout: 60_000 }, () => {
     expect(told.at(-1)).toEqual(['ses-learner', 'class:spotlighted', false]);
     expect(learner.terminal.viewerCount).toBe(0);
     expect(classroom.connected('ses-learner', 'Ada', 'learner').spotlighted).toBe(false);
+  });
+
+  it('an instructor whose connection goes while a spotlight or a follow is starting leaves neither behind', async () => {
+    const learner = fakeSandbox('sbx-learner1', 'ses-learner');
+    const demo = fakeSandbox('sbx-instruct', 'ses-instructor');
+    const { classroom, told } = classroomWith(learner, demo);
+    classroom.connected('ses-learner', 'Ada', 'learner');
+    classroom.startBroadcast('ses-instructor', demo.terminal);
+    const { lab } = fakeLab([learner.sandbox, demo.sandbox]);
+    const handlers = classroomHandlers(lab, classroom);
+    /** A connection as the socket server makes it; `go()` is its disconnect. */
+    const connection = (id: string, sessionId: string, role: 'learner' | 'instructor') => {
+      const socket = { id, data: { session: { id: sessionId, displayName: id }, role, scope: new ConnectionScope(id) }, emit: () => true } as unknown as LabSocket;
+      handlers.onConnect!(socket);
+      return { socket, go: () => socket.data.scope.dispose() };
+    };
+
+    const instructor = connection('instructor-socket', 'ses-instructor', 'instructor');
+    const spotlight = handlers.requests['class:spotlight']!(instructor.socket, { sessionId: 'ses-learner' });
+    instructor.go(); // the screen is still being read
+    await spotlight;
+    expect(learner.terminal.viewerCount).toBe(0);
+    expect(told.at(-1)).toEqual(['ses-learner', 'class:spotlighted', false]); // the badge went
+    expect(classroom.state().learners[0]).toMatchObject({ spotlighted: false });
+
+    const follower = connection('learner-socket', 'ses-learner', 'learner');
+    const follow = handlers.requests['class:follow']!(follower.socket, {});
+    follower.go();
+    await follow;
+    expect(demo.terminal.viewerCount).toBe(0);
+    expect(classroom.state().learners[0]).toMatchObject({ following: false });
   });
 
   it('End all ends learners’ sandboxes and leaves the instructor’s demo running', async () => {

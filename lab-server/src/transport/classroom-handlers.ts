@@ -27,7 +27,8 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
       },
       'class:follow': async (socket) => {
         const { terminal, mirror } = await classroom.follow(socket.id, socket.data.session.id, (followed) => readOnlyViewer(socket, followed));
-        socket.data.scope.view(terminal);
+        // Gone while the screen was read: the classroom let it go before it recorded the follower.
+        if (!socket.data.scope.view(terminal)) classroom.unfollow(socket.id);
         return mirror;
       },
       'class:unfollow': (socket) => {
@@ -46,7 +47,8 @@ export function classroomHandlers(lab: Lab, classroom: Classroom): HandlerSet {
       },
       'class:spotlight': async (socket, { sessionId }) => {
         const { terminal, mirror } = await classroom.spotlight(socket.id, sessionId, (watched) => readOnlyViewer(socket, watched));
-        socket.data.scope.view(terminal);
+        // Gone while the screen was read: without this the learner would keep the spotlight badge.
+        if (!socket.data.scope.view(terminal)) classroom.endSpotlight(socket.id);
         return mirror;
       },
       'class:spotlight-end': (socket) => {

@@ -18,10 +18,18 @@ export class ConnectionScope {
   /** @param viewerId the id this connection's viewers carry on every terminal (the socket id). */
   constructor(readonly viewerId: string) {}
 
-  /** This connection now views `terminal`; it is detached when the connection goes. */
-  view(terminal: LabTerminal): void {
-    if (this.disposed) return void terminal.detach(this.viewerId);
+  /**
+   * This connection now views `terminal`; it is detached when the connection goes. False if the
+   * connection went already (while the request that attached it was waiting): the viewer is
+   * detached at once, and the caller ends what it recorded for the viewer.
+   */
+  view(terminal: LabTerminal): boolean {
+    if (this.disposed) {
+      terminal.detach(this.viewerId);
+      return false;
+    }
     this.viewing.set(terminal.id, terminal);
+    return true;
   }
 
   /** A terminal this connection views, e.g. to take its acks. */

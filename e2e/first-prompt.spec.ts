@@ -7,7 +7,7 @@
  * frame saying the sandbox is starting.
  */
 import { expect, test, type APIRequestContext, type Page, type WebSocketRoute } from '@playwright/test';
-import { PROMPT, pollFor } from './support/terminal';
+import { PROMPT, pollFor, typeInto } from './support/terminal';
 
 const LESSON = '/lessons/pid';
 /**
@@ -151,6 +151,67 @@ test('opened by its address, a lesson asks for its sandbox before its own code h
   expect(mostOpen).toBe(1);
   expect(sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
   expect(sockets.flat()).toContain('terminal:open');
+});
+
+/** What marks xterm.js in the built JavaScript: the class of the element it takes keys from. */
+const XTERM_MARK = 'xterm-helper-textarea';
+
+test('terminal 1 opens while the terminal’s code is still loading, and shows its screen at the pane’s size once it has loaded', async ({ page }) => {
+  let answered!: () => void;
+  const terminalAnswered = new Promise<void>((resolve) => (answered = resolve));
+  /** Per socket, its `terminal:open` requests for a terminal that exists (terminal 1's run shell). */
+  const attaches: Array<Array<Record<string, unknown>>> = [];
+  await page.routeWebSocket(/\/socket\.io\//, (route) => {
+    const server = route.connectToServer();
+    const asked = new Set<string>();
+    const mine: Array<Record<string, unknown>> = [];
+    attaches.push(mine);
+    route.onMessage((frame) => {
+      const request = parseRequest(frame);
+      if (request?.event === 'terminal:open' && request.payload.terminalId) {
+        mine.push(request.payload);
+        asked.add(request.ackId);
+      }
+      server.send(frame);
+    });
+    server.onMessage((frame) => {
+      // lab-server's answer: `43<ack id>[...]`.
+      const ack = /^43(\d+)\[/.exec(typeof frame === 'string' ? frame : frame.toString());
+      if (ack && asked.has(ack[1])) answered();
+      route.send(frame);
+    });
+  });
+  // xterm.js is held back until lab-server has answered terminal 1's `terminal:open`: if the
+  // page waited for xterm.js to ask, neither would ever come, and no prompt either.
+  let held = 0;
+  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    if (body.includes(XTERM_MARK)) {
+      held++;
+      await terminalAnswered;
+    }
+    await route.fulfill({ response, body });
+  });
+
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  expect(held, 'the terminal’s code was held back').toBeGreaterThan(0);
+  // Terminal 1 took that open over when it loaded, rather than asking again on the same socket.
+  expect(attaches[0]).toHaveLength(1);
+
+  // The shell has the size the learner sees (the pty was resized once xterm.js measured the
+  // pane). The pane can still change size while the page settles, so a reading counts when the
+  // size was the same before and after it.
+  for (let attempt = 1; ; attempt++) {
+    const before = await page.evaluate(() => window.isolab!.size(0)!);
+    await typeInto(page, 0, `echo size-${attempt}:$(stty size)`);
+    const text = await pollFor(page, new RegExp(`^size-${attempt}:\\d+ \\d+$`, 'm'), { slot: 0, ...PROMPT_WAIT });
+    const after = await page.evaluate(() => window.isolab!.size(0)!);
+    if ((before.cols !== after.cols || before.rows !== after.rows) && attempt < 5) continue;
+    expect(text).toMatch(new RegExp(`^size-${attempt}:${after.rows} ${after.cols}$`, 'm'));
+    break;
+  }
 });
 
 test.describe('without JavaScript', () => {

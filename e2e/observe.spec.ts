@@ -17,7 +17,8 @@ async function runBlock(page: Page, text: string): Promise<void> {
 test('a memory hog run from the cgroups lesson moves the memory meter and shows the OOM kill', async ({ page }) => {
   await openLesson(page, 'cgroups');
   const panel = page.locator('[data-observe-panel="meters"]');
-  await expect(panel, 'the cgroups lesson opens the meters').toBeVisible();
+  // The panels' code loads once terminal 1 is on screen.
+  await expect(panel, 'the cgroups lesson opens the meters').toBeVisible({ timeout: 30_000 });
   // Streaming starts once the page has hydrated and the sandbox is live.
   await expect(panel).toHaveAttribute('data-streaming', 'true', { timeout: 30_000 });
 

@@ -74,9 +74,16 @@ export class FakeLabClient {
     this.sent.push([event, payload]);
   }
 
-  async request(event: string, payload: Record<string, unknown>): Promise<unknown> {
+  async request(event: string, payload: Record<string, unknown>, _timeoutMs?: number, onReply?: (result: unknown) => void): Promise<unknown> {
     this.requests.push([event, payload]);
-    return this.answer(event, payload);
+    try {
+      const value = await this.answer(event, payload);
+      onReply?.({ ok: true, value });
+      return value;
+    } catch (error) {
+      onReply?.({ ok: false, error: { code: (error as { code?: string }).code ?? 'INTERNAL', message: (error as Error).message } });
+      throw error;
+    }
   }
 
   /** The names of the requests made, in order. */

@@ -59,8 +59,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   protocolVersion?: number;
   /**
-   * Keep the server's events (the latest KEPT_EVENTS_MAX) so that a listener that registers late
-   * is handed the ones it missed, until `stopKeeping()`. For a page that connects before its code
+   * Keep the server's events (the latest KEPT_EVENTS_MAX; a terminal's are not kept) so that a
+   * listener that registers late is handed the ones it missed, until `stopKeeping()`. For a page that connects before its code
    * has hydrated (components/connection/early-lesson.ts): its classroom only starts listening
    * then, and what lab-server said right after the handshake must still reach it.
    */
@@ -90,7 +90,10 @@ export class LabClient {
   /** The server's events so far, while keeping (see ConnectOptions.keepEvents). */
   private kept: Array<{ event: string; args: unknown[] }> | undefined;
   private readonly keep = (event: string, ...args: unknown[]) => {
-    if (!this.kept) return;
+    // A terminal's events are its stream's alone, which listens from its open's answer on; kept,
+    // a late stream of the same terminal would get them twice, and a burst of output would push
+    // the classroom's events out of the record.
+    if (!this.kept || event.startsWith('terminal:')) return;
     if (this.kept.length === KEPT_EVENTS_MAX) this.kept.shift();
     this.kept.push({ event, args });
   };
@@ -193,14 +196,20 @@ export class LabClient {
    * `onReply` runs the moment the answer is read, in its place among the events. In Node, events
    * read from the socket together are all handled before the promise's continuation runs, so a
    * caller that starts listening only after `await` can miss what the server sent right after
-   * the answer (a terminal's first output after `terminal:open`); onReply marks that point.
+   * the answer (a terminal's first output after `terminal:open`); onReply marks that point, with
+   * the answer, so a listener that needs it (the terminal's id) can start there.
    */
-  request<E extends ClientRequestName>(event: E, payload: RequestPayload<E>, timeoutMs = this.requestTimeoutMs, onReply?: () => void): Promise<RequestResult<E>> {
+  request<E extends ClientRequestName>(
+    event: E,
+    payload: RequestPayload<E>,
+    timeoutMs = this.requestTimeoutMs,
+    onReply?: (result: Result<RequestResult<E>>) => void,
+  ): Promise<RequestResult<E>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
       const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
       emit(event, payload, (result) => {
-        onReply?.();
+        onReply?.(result);
         clearTimeout(timer);
         if (result.ok) resolve(result.value);
         else reject(new LabRequestError(result.error.code, result.error.message));

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DisplayNameStore } from '../classroom/display-name-store';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { ProgressStore } from '../progress/progress-store';
-import { LabClient, LabRequestError } from '../../lib/lab-client';
+import { KEPT_EVENTS_MAX, LabClient, LabRequestError } from '../../lib/lab-client';
 import { claimEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
 import type { TokenStore } from './lab-connection';
 import { SandboxConnection, type ConnectionStatus } from './sandbox-connection';
@@ -33,6 +33,8 @@ class TinyLab {
   greet: Array<[string, unknown]> = [];
   /** A lab that accepts the socket and never answers. */
   silent = false;
+  /** Sent right after answering `terminal:open`, as a shell's first output. */
+  terminalOutput: string[] = [];
   private readonly http = createServer();
 
   constructor() {
@@ -44,6 +46,11 @@ class TinyLab {
       for (const [event, payload] of this.greet) socket.emit(event, payload);
       socket.on('sandbox:open', (_payload, ack) => ack({ ok: true, value: SANDBOX }));
       socket.on('sandbox:list', (_payload, ack) => ack({ ok: true, value: [SANDBOX] }));
+      socket.on('terminal:open', ({ terminalId, cols, rows }: { terminalId?: string; cols: number; rows: number }, ack) => {
+        const id = terminalId ?? 'term-exec00001';
+        ack({ ok: true, value: { terminalId: id, kind: 'run', cols, rows, exited: false, snapshot: '' } });
+        for (const data of this.terminalOutput) socket.emit('terminal:output', { terminalId: id, data });
+      });
       socket.on('progress:get', (_payload, ack) => ack({ ok: true, value: { displayName: 'swift-otter', passes: [] } }));
     });
   }
@@ -136,6 +143,40 @@ describe('a lesson connection started before hydration', () => {
     const { classroom, progress } = await pageOnEarlyConnection();
     expect(classroom.state.get()).toMatchObject({ broadcastLive: true, spotlighted: true });
     expect(progress.get().lessons).toEqual({ pid: { done: ['ps'], updatedAt: 1000 } });
+  });
+
+  it('opens terminal 1 before the page has its terminal, holding its output, which does not push the greeting out of the record', async () => {
+    lab.greet = [['class:broadcast-status', { active: true }]];
+    // More output events than the client keeps of other events.
+    lab.terminalOutput = Array.from({ length: KEPT_EVENTS_MAX + 20 }, (_, n) => `line ${n}\r\n`);
+    early();
+    const connection = claimEarlyLesson('pid')!;
+    owned.push(connection);
+    await live(connection);
+    // Terminal 1's open went out when the sandbox answered; a later request's answer comes
+    // after its answer and all of the shell's output, so that is in before the page listens.
+    await connection.labClient!.request('sandbox:list', {});
+    const { classroom } = startClassroom(connection);
+    owned.push(classroom);
+    expect(classroom.state.get().broadcastLive).toBe(true);
+
+    // Terminal 1 registers (xterm.js loaded): it is handed that open and gets every line once, in order.
+    const screen: string[] = [];
+    let adopted: Promise<string> | undefined;
+    connection.register({
+      slot: 0,
+      attach: (_client, _sandboxId, _terminalId, held) => {
+        adopted = held!.opened.then((opened) => {
+          held!.adopt({ write: (data, written) => (screen.push(data), written?.()) }, () => undefined);
+          return opened.terminalId;
+        });
+        return adopted;
+      },
+      detach: () => undefined,
+      type: () => false,
+      focus: () => undefined,
+    });
+    await vi.waitFor(() => expect(screen.join('')).toBe(lab.terminalOutput.join('')));
   });
 
   it('(the same late classroom on a connection that does not keep events misses them: why keeping is needed)', async () => {

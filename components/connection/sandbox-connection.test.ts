@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import { FakeLabClient } from '../../lib/fake-lab-client';
 import type { SandboxInfo } from '../../protocol/common';
+import type { EarlyTerminal } from '../terminal/early-terminal';
 import { RETRY_DELAYS_MS } from './lab-connection';
 import { HOME_LOST_MESSAGE, SandboxConnection, type TerminalSlot } from './sandbox-connection';
 
@@ -18,6 +19,8 @@ class FakeLab {
   refuseOpen: LabRequestError | undefined;
   /** While set, `sandbox:open` waits for it (the learner is in line). */
   holdOpen: Promise<void> | undefined;
+  /** While set, `terminal:open` waits for it (sent by the connection itself, before terminal 1 registered). */
+  holdTerminalOpen: Promise<void> | undefined;
   private next = 0;
 
   newSandbox(key: string): SandboxInfo {
@@ -67,6 +70,9 @@ class FakeLab {
         this.sandboxes.splice(index, 1);
         return {};
       }
+      case 'terminal:open':
+        await this.holdTerminalOpen;
+        return { terminalId: payload.terminalId ?? 'term-exec-new', kind: 'run', cols: payload.cols, rows: payload.rows, exited: false, snapshot: '' };
       case 'progress:check':
         return { exitCode: 0, stdout: 'ok', stderr: '', truncated: false, timedOut: false, durationMs: 5, passed: true, passedAt: 1000 };
       default:
@@ -78,6 +84,8 @@ class FakeLab {
 /** A terminal on the page: records what the connection asks of it. */
 class FakeSlot implements TerminalSlot {
   attaches: Array<string | undefined> = [];
+  /** The `terminal:open` the connection sent before this slot registered, per attach. */
+  earlies: Array<EarlyTerminal | undefined> = [];
   detaches: string[] = [];
   typed: string[] = [];
   live = false;
@@ -85,8 +93,9 @@ class FakeSlot implements TerminalSlot {
 
   constructor(readonly slot: number) {}
 
-  async attach(_client: LabClient, _sandboxId: string, terminalId: string | undefined) {
+  async attach(_client: LabClient, _sandboxId: string, terminalId: string | undefined, early?: EarlyTerminal) {
     this.attaches.push(terminalId);
+    this.earlies.push(early);
     this.live = true;
     return terminalId ?? `term-exec000${this.slot}${++this.counter}`;
   }
@@ -106,8 +115,9 @@ class FakeSlot implements TerminalSlot {
 class HeldSlot extends FakeSlot {
   private pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
-  override async attach(_client: LabClient, _sandboxId: string, terminalId: string | undefined) {
+  override async attach(_client: LabClient, _sandboxId: string, terminalId: string | undefined, early?: EarlyTerminal) {
     this.attaches.push(terminalId);
+    this.earlies.push(early);
     await new Promise<void>((resolve, reject) => this.pending.push({ resolve, reject }));
     this.live = true;
     return terminalId ?? `term-exec000${this.slot}`;
@@ -156,26 +166,73 @@ describe('SandboxConnection', () => {
     expect(second.attaches).toEqual([undefined]);
   });
 
-  it('attaches terminal 1 first: terminal 2 and the observe panel wait for its answer, however late its code loads', async () => {
-    const { connection } = setup();
-    const first = new HeldSlot(0);
+  it('opens terminal 1 as soon as the sandbox answers, before its code loads: terminal 2 waits for that answer, the observe panel for terminal 1 on screen', async () => {
+    const { lab, connection } = setup();
+    let answerTerminal!: () => void;
+    lab.holdTerminalOpen = new Promise((resolve) => (answerTerminal = resolve));
+    const first = new FakeSlot(0);
     const second = new HeldSlot(1);
-    // Terminal 2's code was ready first; terminal 1 registers once the sandbox is live.
+    // Terminal 2's code was ready first; terminal 1's (xterm.js) is still loading.
     connection.register(second);
     connection.start();
     await settle();
     expect(connection.state.get()).toMatchObject({ state: 'live', firstTerminalSettled: false });
+    // The connection opened terminal 1 itself, at a size xterm corrects once it has measured.
+    expect(lab.requests.filter(([event]) => event === 'terminal:open')).toEqual([
+      ['terminal:open', { sandboxId: 'sbx-00000001', terminalId: 'term-run00001', cols: 80, rows: 24 }],
+    ]);
     expect(second.attaches).toEqual([]);
 
+    answerTerminal();
+    await settle();
+    expect(second.attaches).toEqual([undefined]);
+    // The observe panel waits until terminal 1 is on screen.
+    expect(connection.state.get().firstTerminalSettled).toBe(false);
+
+    // Terminal 1 registers late and takes that open over (no second `terminal:open`).
     connection.register(first);
     await settle();
+    expect(connection.state.get().firstTerminalSettled).toBe(true);
     expect(first.attaches).toEqual(['term-run00001']);
+    expect(first.earlies[0]).toBeDefined();
+    expect(await first.earlies[0]!.opened).toMatchObject({ terminalId: 'term-run00001' });
+    expect(lab.requests.filter(([event]) => event === 'terminal:open')).toHaveLength(1);
+  });
+
+  it('attaches terminal 1 first when its code was there before the sandbox: terminal 2 waits for its answer', async () => {
+    const { lab, connection } = setup();
+    const first = new HeldSlot(0);
+    const second = new HeldSlot(1);
+    connection.register(second);
+    connection.register(first);
+    connection.start();
+    await settle();
+    expect(first.attaches).toEqual(['term-run00001']);
+    expect(first.earlies).toEqual([undefined]);
     expect(second.attaches).toEqual([]);
+    expect(lab.requests.filter(([event]) => event === 'terminal:open')).toEqual([]);
 
     first.answer();
     await settle();
     expect(second.attaches).toEqual([undefined]);
     expect(connection.state.get().firstTerminalSettled).toBe(true);
+  });
+
+  it('drops the early open of terminal 1 when the socket drops, and opens it again on the new socket', async () => {
+    const { lab, connection } = setup();
+    connection.start();
+    await settle();
+    const opens = () => lab.requests.filter(([event]) => event === 'terminal:open').length;
+    expect(opens()).toBe(1);
+    lab.latest.drop();
+    await settle(RETRY_DELAYS_MS[0] + 100);
+    expect(connection.state.get().state).toBe('live');
+    expect(opens()).toBe(2);
+    const first = new FakeSlot(0);
+    connection.register(first);
+    await settle();
+    // The one it takes over is the new socket's.
+    expect(first.earlies[0]?.client).toBe(lab.latest.client);
   });
 
   it('a failed terminal 1 still lets terminal 2 attach', async () => {

@@ -13,6 +13,7 @@ import { LabRequestError, type LabClient } from '../../lib/lab-client';
 import type { RequestResult } from '../../protocol/catalog';
 import type { SandboxInfo } from '../../protocol/common';
 import { Store, type ReadableStore } from '../state/store';
+import { EarlyTerminal } from '../terminal/early-terminal';
 import { markFirstPrompt } from './first-prompt-marks';
 import { ConnectFailure, LabConnection, type ClientListener, type LabConnectionOptions } from './lab-connection';
 
@@ -28,8 +29,9 @@ export interface ConnectionStatus {
   /** How many terminals the sandbox had open when we (re)attached, so a reload shows them all. */
   liveTerminals: number;
   /**
-   * Terminal 1 has attached (or failed to) on this connection. The other terminals and the observe
-   * panel wait for it, so that nothing delays the learner's first prompt.
+   * Terminal 1 has attached in its xterm (or failed to) on this connection. The observe panel
+   * waits for it, and the other terminals for its `terminal:open` answer, so that nothing delays
+   * the learner's first prompt.
    */
   firstTerminalSettled?: boolean;
   /** When the next automatic attempt happens (ms since epoch), while retrying. */
@@ -39,8 +41,11 @@ export interface ConnectionStatus {
 /** What the connection needs from a terminal on the page (an OwnedTerminal implements it). */
 export interface TerminalSlot {
   readonly slot: number;
-  /** Attaches to `terminalId`, or starts a new shell when it is undefined; resolves with its id. */
-  attach(client: LabClient, sandboxId: string, terminalId: string | undefined): Promise<string>;
+  /**
+   * Attaches to `terminalId`, or starts a new shell when it is undefined; resolves with its id.
+   * Terminal 1 may be handed the `terminal:open` the connection sent before it registered.
+   */
+  attach(client: LabClient, sandboxId: string, terminalId: string | undefined, early?: EarlyTerminal): Promise<string>;
   /** Stop streaming: the socket dropped or the sandbox ended. The screen stays as it was. */
   detach(reason: 'disconnected' | 'ended', message?: string): void;
   /** Types into the terminal; false when it is not live. */
@@ -72,8 +77,10 @@ export class SandboxConnection {
   private readonly slots = new Map<number, TerminalSlot>();
   /** Which pty each slot shows: slot 0 is the sandbox's run terminal. */
   private readonly terminalIds = new Map<number, string>();
-  /** Terminal 1's attach on a client: the other slots attach once it has settled. */
-  private firstTerminal: { client: LabClient; settled: Promise<void>; settle(): void } | undefined;
+  /** Terminal 1's attach on a client: the other slots attach once it has an answer. */
+  private firstTerminal: FirstTerminalGate | undefined;
+  /** Terminal 1 opened before it registered (its code still loading), for it to take over. */
+  private earlyTerminal: EarlyTerminal | undefined;
   private started = false;
   private disposed = false;
 
@@ -213,6 +220,7 @@ export class SandboxConnection {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.dropEarly();
     this.line.dispose();
     this.statusStore.close();
     this.activeSlotStore.close();
@@ -222,6 +230,7 @@ export class SandboxConnection {
   // ---------------------------------------------------------------------------------------------
 
   private async connect(mode: Mode): Promise<void> {
+    this.dropEarly();
     for (const slot of this.slots.values()) slot.detach('disconnected');
     if (mode !== 'resume') {
       this.setStatus({
@@ -269,6 +278,7 @@ export class SandboxConnection {
         liveTerminals: info.terminals.filter((terminal) => !terminal.exited).length,
         firstTerminalSettled: false,
       });
+      if (!this.slots.has(0)) this.openEarly(client, info.sandboxId);
       await Promise.allSettled([...this.slots.values()].map((slot) => this.attachInTurn(slot, client)));
     } catch (error) {
       if (stale()) return;
@@ -311,20 +321,25 @@ export class SandboxConnection {
     const gate = this.firstTerminal;
     if (!gate || gate.client !== client) return;
     if (slot.slot === 0) {
-      await this.attachSlot(slot, client);
+      const early = this.earlyTerminal?.client === client ? this.earlyTerminal : undefined;
+      this.earlyTerminal = undefined;
+      await this.attachSlot(slot, client, early);
       gate.settle();
       return;
     }
-    await gate.settled;
+    await gate.opened;
     if (this.line.isCurrent(client) && this.slots.get(slot.slot) === slot) await this.attachSlot(slot, client);
   }
 
-  private async attachSlot(slot: TerminalSlot, client: LabClient): Promise<void> {
+  private async attachSlot(slot: TerminalSlot, client: LabClient, early?: EarlyTerminal): Promise<void> {
     const sandbox = this.sandbox;
-    if (!sandbox) return;
+    if (!sandbox) {
+      early?.dispose();
+      return;
+    }
     const known = this.terminalIds.get(slot.slot);
     try {
-      const terminalId = await slot.attach(client, sandbox.sandboxId, known);
+      const terminalId = await slot.attach(client, sandbox.sandboxId, known, early);
       if (slot.slot === 0) markFirstPrompt('terminal-open');
       if (this.line.isCurrent(client)) this.terminalIds.set(slot.slot, terminalId);
     } catch (error) {
@@ -336,8 +351,30 @@ export class SandboxConnection {
     }
   }
 
+  /**
+   * The sandbox answered before terminal 1's code loaded (a lesson opened by its address): open
+   * terminal 1 now, holding its output until it registers (components/terminal/early-terminal.ts).
+   * Its answer is terminal 1's for the others' turn.
+   */
+  private openEarly(client: LabClient, sandboxId: string): void {
+    const early = (this.earlyTerminal = new EarlyTerminal(client, sandboxId, this.terminalIds.get(0)));
+    const settled = () => {
+      if (this.earlyTerminal === early) this.firstTerminal?.answered();
+    };
+    early.opened.then(() => {
+      markFirstPrompt('terminal-open');
+      settled();
+    }, settled);
+  }
+
+  private dropEarly(): void {
+    this.earlyTerminal?.dispose();
+    this.earlyTerminal = undefined;
+  }
+
   /** The socket dropped under us. */
   private dropped(): void {
+    this.dropEarly();
     for (const slot of this.slots.values()) slot.detach('disconnected', 'Reconnecting…');
     const { state } = this.statusStore.get();
     if (state === 'ended' || state === 'error') return;
@@ -366,6 +403,7 @@ export class SandboxConnection {
 
   private end(message: string): void {
     this.line.cancelRetry();
+    this.dropEarly();
     for (const slot of this.slots.values()) slot.detach('ended', message);
     this.setStatus({ ...this.statusStore.get(), state: 'ended', message, errorCode: undefined, retryAt: undefined });
   }
@@ -380,17 +418,27 @@ export class SandboxConnection {
   }
 }
 
-function firstTerminalGate(client: LabClient, onSettled: () => void): { client: LabClient; settled: Promise<void>; settle(): void } {
-  let settle!: () => void;
-  const settled = new Promise<void>((resolve) => (settle = resolve));
+interface FirstTerminalGate {
+  client: LabClient;
+  /** Terminal 1's `terminal:open` has its answer (or refusal): the other terminals may attach. */
+  opened: Promise<void>;
+  answered(): void;
+  /** Terminal 1 is on screen (or failed): the observe panel may start. Implies answered(). */
+  settle(): void;
+}
+
+function firstTerminalGate(client: LabClient, onSettled: () => void): FirstTerminalGate {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
   let done = false;
   return {
     client,
-    settled,
+    opened,
+    answered: () => open(),
     settle() {
       if (done) return;
       done = true;
-      settle();
+      open();
       onSettled();
     },
   };

@@ -4,9 +4,14 @@
  * and, for a mirror, the owner's resizes are reported. Disposing it stops all of that at once,
  * so output that arrives for an older binding is never written.
  */
-import type { Terminal } from '@xterm/xterm';
 import type { LabClient } from '../../lib/lab-client';
 import { AckBatcher } from './ack-batcher';
+
+/** Where output goes: an xterm.js Terminal, or what holds it until there is one (early-terminal.ts). */
+export interface OutputSink {
+  /** `written` runs once the data is on the screen. */
+  write(data: string, written?: () => void): void;
+}
 
 export interface OutputStreamHandlers {
   onExit(exitCode: number | null): void;
@@ -22,7 +27,7 @@ export class OutputStream {
   constructor(
     readonly client: LabClient,
     readonly terminalId: string,
-    terminal: Terminal,
+    terminal: OutputSink,
     handlers: OutputStreamHandlers,
   ) {
     const id = terminalId;

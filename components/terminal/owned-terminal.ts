@@ -10,6 +10,7 @@ import type { LabClient } from '../../lib/lab-client';
 import type { TerminalKind } from '../../protocol/common';
 import { MAX_INPUT_CHARS, TERMINAL_LIMITS } from '../../protocol/limits';
 import type { TerminalSlot } from '../connection/sandbox-connection';
+import type { EarlyTerminal } from './early-terminal';
 import { OutputStream } from './output-stream';
 import { clamp, XtermHost, type TerminalSettings, type TerminalState } from './xterm-host';
 
@@ -54,7 +55,7 @@ export class OwnedTerminal implements TerminalSlot {
   // TerminalSlot: driven by the SandboxConnection
   // ---------------------------------------------------------------------------------------------
 
-  async attach(client: LabClient, sandboxId: string, terminalId: string | undefined): Promise<string> {
+  async attach(client: LabClient, sandboxId: string, terminalId: string | undefined, early?: EarlyTerminal): Promise<string> {
     const seq = ++this.attachSeq;
     this.unbind();
     this.setState({ phase: 'attaching', terminalId });
@@ -64,23 +65,35 @@ export class OwnedTerminal implements TerminalSlot {
     const rows = clamp(terminal.rows, TERMINAL_LIMITS.minRows, TERMINAL_LIMITS.maxRows);
     let opened;
     try {
-      opened = await client.request('terminal:open', { sandboxId, cols, rows, ...(terminalId ? { terminalId } : {}) });
+      // The connection may have opened it already, while xterm.js was loading (early-terminal.ts).
+      opened = await (early?.opened ?? client.request('terminal:open', { sandboxId, cols, rows, ...(terminalId ? { terminalId } : {}) }));
     } catch (error) {
       if (seq === this.attachSeq && !this.disposed) this.setState({ phase: 'failed', message: (error as Error).message, terminalId });
       throw error;
+    } finally {
+      if (seq !== this.attachSeq || this.disposed) early?.dispose();
     }
     if (seq !== this.attachSeq || this.disposed) return opened.terminalId;
 
-    // Output for this terminal can only arrive after the answer (the server sends it from later
-    // turns, and socket.io delivers in order), so subscribing here misses nothing.
     const id = opened.terminalId;
-    this.stream = new OutputStream(client, id, terminal, {
-      onExit: (exitCode) => this.setState({ phase: 'exited', terminalId: id, message: exitMessage(opened.kind, exitCode) }),
-    });
+    const onExit = (exitCode: number | null) => this.setState({ phase: 'exited', terminalId: id, message: exitMessage(opened.kind, exitCode) });
     // The snapshot is the whole screen and scrollback as escape sequences; it goes into a
     // clean terminal so that a reload shows exactly what was there.
     terminal.reset();
     if (opened.snapshot) terminal.write(opened.snapshot);
+    if (early) {
+      // What came while xterm.js loaded follows the snapshot. Held output past its bound is gone:
+      // attaching again brings the screen as a snapshot instead.
+      const stream = early.adopt(terminal, onExit);
+      if (!stream) return this.attach(client, sandboxId, id);
+      this.stream = stream;
+      // Opened before the pane was measured: the pty takes the pane's size now.
+      if (early.size.cols !== cols || early.size.rows !== rows) client.send('terminal:resize', { terminalId: id, cols, rows });
+    } else {
+      // Output for this terminal can only arrive after the answer (the server sends it from later
+      // turns, and socket.io delivers in order), so subscribing here misses nothing.
+      this.stream = new OutputStream(client, id, terminal, { onExit });
+    }
     this.setState(opened.exited ? { phase: 'exited', terminalId: id, message: exitMessage(opened.kind, null) } : { phase: 'live', terminalId: id });
     return id;
   }

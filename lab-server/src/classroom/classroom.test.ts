@@ -42,6 +42,7 @@ function fakeLab(sandboxes: Sandbox[]) {
     onSandboxClosed: () => () => undefined,
     onPoolChanged: () => () => undefined,
     warmPool: () => ({ ready: 0, starting: 0, target: 0, reserved: 0 }),
+    claimsSettled: async () => undefined,
     all: () => sandboxes,
     forSession: (sessionId: string) => sandboxes.filter((sandbox) => sandbox.ownerSessionId === sessionId),
     close: async (sandbox: Sandbox) => void closed.push(sandbox.id),

@@ -104,6 +104,7 @@ export class Classroom {
   private broadcast: Broadcast | undefined;
   private pushTimer: NodeJS.Timeout | undefined;
   private lastPushAt = 0;
+  private disposed = false;
   private readonly refresher: NodeJS.Timeout;
 
   constructor(
@@ -426,6 +427,7 @@ export class Classroom {
   }
 
   dispose(): void {
+    this.disposed = true;
     clearInterval(this.refresher);
     clearTimeout(this.pushTimer);
   }
@@ -441,7 +443,11 @@ export class Classroom {
   }
 
   private async push(): Promise<void> {
+    // A push reads every learner's cgroup files (the glances): while a class is getting its
+    // sandboxes it waits, so the learners' prompts go first (changes meanwhile join this push).
+    await this.lab.claimsSettled();
     this.pushTimer = undefined;
+    if (this.disposed) return;
     this.lastPushAt = Date.now();
     const state = await this.withPeers(await this.stateWithGlances());
     for (const watcher of this.watchers.values()) watcher.sendState(state);

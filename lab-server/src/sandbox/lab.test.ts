@@ -19,6 +19,8 @@ class StandIn {
   closeReason: CloseReason | undefined;
   leftoverCgroups: string[] = [];
   viewers = 0;
+  /** What the lab gave the start: its hooks tell the lab about viewers. */
+  hooks: SandboxHooks | undefined;
 
   constructor(
     readonly id: string,
@@ -55,8 +57,9 @@ function labWith(policy: Partial<LabPolicy>, { instant = true } = {}) {
   const started: StandIn[] = [];
   const pending: Array<() => void> = [];
   const lab = new Lab(
-    (id: string, key: string, ownerSessionId: string, _hooks: SandboxHooks) => {
+    (id: string, key: string, ownerSessionId: string, hooks: SandboxHooks) => {
       const sandbox = new StandIn(id, key, ownerSessionId);
+      sandbox.hooks = hooks;
       started.push(sandbox);
       if (instant) return Promise.resolve(sandbox as unknown as Sandbox);
       return new Promise<Sandbox>((resolve) => pending.push(() => resolve(sandbox as unknown as Sandbox)));
@@ -139,5 +142,39 @@ describe('Lab admission (stand-in sandboxes, no root)', { timeout: 60_000 }, () 
     await expect.poll(() => started.length, soon).toBe(3);
     finish();
     await expect(next).resolves.toMatchObject({ ownerSessionId: carol.id });
+  });
+});
+
+describe('Lab warm pool refills (stand-in sandboxes, no root)', { timeout: 60_000 }, () => {
+  /** A few turns of the event loop: what the lab starts on its own has started by then. */
+  const turns = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('starts no refill while a learner who just got a warm sandbox has not attached to it, and refills once every one has attached or left', async () => {
+    const { lab, started } = labWith({ warmSandboxes: 2 });
+    await expect.poll(() => lab.warmPool().ready, soon).toBe(2);
+    expect(started).toHaveLength(2);
+    let settled = false;
+
+    const ada1 = (await lab.open(ada, 'uts')) as unknown as StandIn;
+    const bob1 = (await lab.open(bob, 'uts')) as unknown as StandIn;
+    // Both are claims of the warm ones, and the pool now wants two more.
+    expect(started).toEqual(expect.arrayContaining([ada1, bob1]));
+    void lab.claimsSettled().then(() => (settled = true));
+    await turns();
+    expect(started).toHaveLength(2);
+
+    // Ada's terminal is attached; Bob still waits for his: still no refill.
+    ada1.viewers = 1;
+    ada1.hooks!.onUsage(ada1 as unknown as Sandbox);
+    await turns();
+    expect(started).toHaveLength(2);
+    expect(settled).toBe(false);
+
+    // Bob closes the tab before attaching: nobody waits any more, the pool refills.
+    await lab.close(bob1 as unknown as Sandbox, 'closed');
+    await expect.poll(() => started.length, soon).toBe(4);
+    await expect.poll(() => settled, soon).toBe(true);
   });
 });

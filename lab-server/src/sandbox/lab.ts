@@ -67,6 +67,14 @@ interface Starting {
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
+/**
+ * Pool refills wait while a learner has just got a sandbox and has not attached to it yet: a
+ * class that opens the lesson at once claims its warm sandboxes and then asks for their
+ * terminals, and a `runc run` started in between takes the CPU those learners' prompts need (on a
+ * 2-core box, two refills were eating both cores while the last claimed learners waited). A
+ * learner who never attaches holds refills back no longer than this.
+ */
+export const REFILL_HOLD_MAX_MS = 2_000;
 
 export class Lab {
   private readonly sandboxes = new Map<string, Sandbox>();
@@ -81,6 +89,11 @@ export class Lab {
   /** Learners' starts running `runc run` right now (not waiting, not claiming). */
   private coldStarts = 0;
   private readonly graceTimers = new Map<string, { cancel(): void }>();
+  /** Sandboxes just given to a learner who has not attached yet: pool refills wait for them (REFILL_HOLD_MAX_MS). */
+  private readonly awaitingViewer = new Map<string, NodeJS.Timeout>();
+  private settledWaiters: Array<() => void> = [];
+  /** The last hold was just released; refills start on the next turn. */
+  private settling = false;
   private readonly closedListeners = new Set<SandboxClosedListener>();
   private readonly poolListeners = new Set<() => void>();
   private readonly sweeper: NodeJS.Timeout;
@@ -109,6 +122,16 @@ export class Lab {
   /** Every place taken under the global limit: learners' sandboxes, opens in flight and warm ones. */
   get size(): number {
     return this.claimed + this.pool.size;
+  }
+
+  /**
+   * Resolves once no learner who just got a sandbox is still to attach to it (each waits at most
+   * REFILL_HOLD_MAX_MS): background work that can wait (pool refills, the dashboard's glances)
+   * waits for it while a class opens a lesson.
+   */
+  claimsSettled(): Promise<void> {
+    if (!this.refillsHeld || this.disposed) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   /** How many sandboxes start at once. */
@@ -213,6 +236,7 @@ export class Lab {
   async close(sandbox: Sandbox, reason: CloseReason, message?: string): Promise<void> {
     if (sandbox.state === 'closing' || sandbox.state === 'closed') return sandbox.close(reason);
     this.clearGrace(sandbox.id);
+    this.releaseRefillHold(sandbox.id);
     const closing = sandbox.close(reason, (teardown) => this.queue.teardown(teardown));
     for (const listener of this.closedListeners) listener(sandbox, reason, message ?? this.describe(reason));
     await closing;
@@ -231,6 +255,9 @@ export class Lab {
   async dispose(): Promise<void> {
     this.disposed = true;
     clearInterval(this.sweeper);
+    for (const timer of this.awaitingViewer.values()) clearTimeout(timer);
+    this.awaitingViewer.clear();
+    for (const resolve of this.settledWaiters.splice(0)) resolve();
     for (const timer of this.graceTimers.values()) timer.cancel();
     this.graceTimers.clear();
     this.queue.dispose(new LabError('LAB_CLOSED', 'The lab server is shutting down, so no new sandbox can start.'));
@@ -290,16 +317,26 @@ export class Lab {
     }
   }
 
-  /** Runs when the open's turn comes: a warm sandbox if one is ready (taken synchronously), else a new one. */
+  /**
+   * Runs when the open's turn comes: a warm sandbox if one is ready (taken synchronously), else a
+   * new one. Refills are held back from here on (inside the queue's task, so that the queue's next
+   * pump already sees it), until the learner has attached.
+   */
   private claimOrSpawn(sessionId: string, key: string): Promise<Sandbox> {
     const warm = this.pool.claim();
     if (warm) {
       warm.claim(sessionId, key);
+      this.holdRefillsFor(warm);
       this.poolChanged();
       return Promise.resolve(warm);
     }
     this.coldStarts++;
-    return this.spawn(key, sessionId).finally(() => this.coldStarts--);
+    return this.spawn(key, sessionId)
+      .then((sandbox) => {
+        this.holdRefillsFor(sandbox);
+        return sandbox;
+      })
+      .finally(() => this.coldStarts--);
   }
 
   private async spawn(key: string, sessionId: string): Promise<Sandbox> {
@@ -327,7 +364,7 @@ export class Lab {
 
   /** Background work for the spawn queue: one more warm sandbox, if the pool wants one and a learner cannot need the place. */
   private warmOne(): (() => Promise<void>) | undefined {
-    if (this.disposed || !this.pool.wantsMore() || this.size >= this.policy.maxSandboxes) return undefined;
+    if (this.disposed || this.refillsHeld || !this.pool.wantsMore() || this.size >= this.policy.maxSandboxes) return undefined;
     this.pool.starting++;
     return async () => {
       try {
@@ -347,6 +384,33 @@ export class Lab {
     await sandbox.close('closed', (teardown) => this.queue.teardown(teardown));
     this.updateGauges();
     this.queue.pump();
+  }
+
+  private get refillsHeld(): boolean {
+    return this.awaitingViewer.size > 0 || this.settling;
+  }
+
+  /** Pool refills wait until this learner has attached (or REFILL_HOLD_MAX_MS has passed). */
+  private holdRefillsFor(sandbox: Sandbox): void {
+    const timer = setTimeout(() => this.releaseRefillHold(sandbox.id), REFILL_HOLD_MAX_MS);
+    timer.unref();
+    this.awaitingViewer.set(sandbox.id, timer);
+  }
+
+  private releaseRefillHold(sandboxId: string): void {
+    const timer = this.awaitingViewer.get(sandboxId);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.awaitingViewer.delete(sandboxId);
+    if (this.awaitingViewer.size > 0 || this.settling) return;
+    // After this turn: the last learner's attach is answered before a refill's start takes the loop.
+    this.settling = true;
+    setImmediate(() => {
+      this.settling = false;
+      if (this.awaitingViewer.size > 0) return;
+      for (const resolve of this.settledWaiters.splice(0)) resolve();
+      this.queue.pump();
+    });
   }
 
   private poolChanged(): void {
@@ -392,6 +456,7 @@ export class Lab {
     if (sandbox.state !== 'running') return;
     this.updateGauges();
     if (sandbox.viewerCount > 0) {
+      this.releaseRefillHold(sandbox.id);
       this.clearGrace(sandbox.id);
       return;
     }
@@ -449,7 +514,9 @@ export class Lab {
     this.metrics.sandboxesLive.set(this.sandboxes.size);
     this.metrics.sandboxesWarm.set(this.pool.readyCount);
     this.metrics.spawnQueueWaiting.set(this.queue.waiting);
-    this.metrics.terminalsLive.set(this.all().reduce((sum, s) => sum + s.info().terminals.filter((t) => !t.exited).length, 0));
+    let terminals = 0;
+    for (const sandbox of this.sandboxes.values()) terminals += sandbox.liveTerminals;
+    this.metrics.terminalsLive.set(terminals);
   }
 
   private describe(reason: CloseReason): string {

@@ -160,6 +160,13 @@ export class Sandbox {
     return this.addTerminal('exec', pty, size);
   }
 
+  /** Terminals whose process still runs (for the lab's gauge; no allocation, it is asked on every viewer change). */
+  get liveTerminals(): number {
+    let count = 0;
+    for (const terminal of this.terminals.values()) if (!terminal.exit) count++;
+    return count;
+  }
+
   terminal(terminalId: string): LabTerminal | undefined {
     return this.terminals.get(terminalId);
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FLOW_CONTROL } from '../../../protocol';
 import { FakePty } from '../runtime/fake-pty';
-import { LabTerminal, type TerminalViewer } from './terminal';
+import { FIRST_SCREEN_MAX_CHARS, LabTerminal, type TerminalViewer } from './terminal';
 
 /** A browser's end of a terminal: records what it was sent. */
 function viewer(id: string, governsFlow: boolean) {
@@ -80,6 +80,30 @@ describe('LabTerminal flow control (fake pty, no root)', { timeout: 60_000 }, ()
     pty.exit(3);
     await until(() => expect(late.exits).toEqual([3]));
     expect(term.exit).toEqual({ exitCode: 3, signal: undefined });
+  });
+
+  it('gives the first viewer of a terminal nobody has looked at its output as it came (no mirror snapshot), and later viewers the parsed screen', async () => {
+    const { pty, terminal: term } = terminal();
+    // A carriage return overwrites: the screen is "Xbc", the output "abc\rX".
+    pty.output('abc\rX');
+    const first = viewer('first', true);
+    expect(await term.attach(first.view)).toBe('abc\rX');
+    pty.output('\r\nafter');
+    await until(() => expect(first.text()).toBe('\r\nafter'));
+    // Any later viewer (a reconnect, an instructor) gets the screen from the mirror.
+    const second = viewer('second', true);
+    const screen = await term.attach(second.view);
+    expect(screen).toContain('Xbc');
+    expect(screen).not.toContain('abc');
+  });
+
+  it('gives the first viewer the parsed screen once the output before it is larger than the first-screen bound', async () => {
+    const { pty, terminal: term } = terminal();
+    pty.output('abc\rX\r\n');
+    pty.output(flood(FIRST_SCREEN_MAX_CHARS));
+    const screen = await term.attach(viewer('first', true).view);
+    expect(screen).toContain('Xbc');
+    expect(screen).not.toContain('abc');
   });
 
   it("sends the owner's output before any follower's, whoever attached first", async () => {

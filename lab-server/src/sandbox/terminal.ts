@@ -67,6 +67,15 @@ const UNWATCHED_BUDGET_CHARS = 256 * 1024;
 const ECHO_WINDOW_MS = 5000;
 /** RIS: resets a terminal before a snapshot is written into it. */
 const RESET = '\x1bc';
+/**
+ * A terminal nobody has looked at yet keeps its output as it came, up to this much, and its first
+ * viewer gets that instead of a snapshot from the mirror: replayed into a reset terminal it is
+ * the screen (it is what a viewer attached from the start would have been sent). That keeps the
+ * first attach of a lesson's terminal, and the claim of a warm sandbox, off the mirror's worker,
+ * where 30 learners attaching at once waited for 30 snapshots one after another. A login shell's
+ * banner and prompt are well under it.
+ */
+export const FIRST_SCREEN_MAX_CHARS = 16 * 1024;
 
 export class LabTerminal implements Disposable {
   cols: number;
@@ -83,6 +92,8 @@ export class LabTerminal implements Disposable {
   /** Reasons to keep the pty paused regardless of acks, e.g. while a snapshot is being taken. */
   private holds = 0;
   private unwatchedChars = 0;
+  /** All output so far, while nobody has attached and it is small (see FIRST_SCREEN_MAX_CHARS); then undefined for good. */
+  private firstScreen: string | undefined = '';
   private exiting = false;
   private disposed = false;
   /** When input went to the pty with no output since, and when the output that followed arrived (onEcho). */
@@ -124,6 +135,14 @@ export class LabTerminal implements Disposable {
    * continuation keeps the order.
    */
   async attach(viewer: TerminalViewer): Promise<string> {
+    const firstScreen = this.takeFirstScreen();
+    if (firstScreen !== undefined) {
+      this.viewers.set(viewer.id, { viewer, unackedChars: 0, lagging: false });
+      this.unwatchedChars = 0;
+      this.updateFlow();
+      this.hooks.onViewersChanged?.();
+      return firstScreen;
+    }
     this.holds++;
     this.updateFlow();
     try {
@@ -201,6 +220,14 @@ export class LabTerminal implements Disposable {
     }
   }
 
+  /** The output so far, if this terminal has never had a viewer and it was small; never again after. */
+  private takeFirstScreen(): string | undefined {
+    this.flush();
+    const firstScreen = this.firstScreen;
+    this.firstScreen = undefined;
+    return firstScreen;
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     if (!this.batch || this.disposed) return;
@@ -209,6 +236,9 @@ export class LabTerminal implements Disposable {
     this.lastFlushAt = performance.now();
     this.lastFlushChars = data.length;
     this.mirror.write(data);
+    if (this.firstScreen !== undefined) {
+      this.firstScreen = this.firstScreen.length + data.length <= FIRST_SCREEN_MAX_CHARS ? this.firstScreen + data : undefined;
+    }
     // The people typing first: under a broadcast a terminal has hundreds of followers, and the
     // instructor's own echo must not wait behind their sends.
     for (const owners of [true, false]) {

@@ -152,7 +152,8 @@ describe('Lab warm pool refills (stand-in sandboxes, no root)', { timeout: 60_00
   };
 
   it('starts no refill while a learner who just got a warm sandbox has not attached to it, and refills once every one has attached or left', async () => {
-    const { lab, started } = labWith({ warmSandboxes: 2 });
+    // The hold's time bound is out of the picture: only attaching or leaving ends it here.
+    const { lab, started } = labWith({ warmSandboxes: 2, refillHoldMs: 3_600_000 });
     await expect.poll(() => lab.warmPool().ready, soon).toBe(2);
     expect(started).toHaveLength(2);
     let settled = false;

@@ -32,6 +32,8 @@ export interface LabPolicy {
   warmSandboxes: number;
   /** How many sandboxes start at once; defaults to one per core. */
   spawnSlots?: number;
+  /** How long a learner who has not attached holds pool refills back; defaults to REFILL_HOLD_MAX_MS. */
+  refillHoldMs?: number;
 }
 
 /**
@@ -392,7 +394,7 @@ export class Lab {
 
   /** Pool refills wait until this learner has attached (or REFILL_HOLD_MAX_MS has passed). */
   private holdRefillsFor(sandbox: Sandbox): void {
-    const timer = setTimeout(() => this.releaseRefillHold(sandbox.id), REFILL_HOLD_MAX_MS);
+    const timer = setTimeout(() => this.releaseRefillHold(sandbox.id), this.policy.refillHoldMs ?? REFILL_HOLD_MAX_MS);
     timer.unref();
     this.awaitingViewer.set(sandbox.id, timer);
   }

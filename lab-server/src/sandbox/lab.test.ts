@@ -178,4 +178,18 @@ describe('Lab warm pool refills (stand-in sandboxes, no root)', { timeout: 60_00
     await expect.poll(() => started.length, soon).toBe(4);
     await expect.poll(() => settled, soon).toBe(true);
   });
+
+  it('is held back by learners who never attach only for a while: the pool refills and the dashboard is told, while they still have not attached', async () => {
+    const { lab, started } = labWith({ warmSandboxes: 2, refillHoldMs: 50 });
+    await expect.poll(() => lab.warmPool().ready, soon).toBe(2);
+    // Learners keep arriving and none attaches.
+    await lab.open(ada, 'uts');
+    await lab.open(bob, 'uts');
+    const settled = lab.claimsSettled();
+    await lab.open(ada, 'net');
+    await settled;
+    await expect.poll(() => lab.warmPool().ready, soon).toBe(2);
+    expect(started.length).toBeGreaterThanOrEqual(5);
+    expect(lab.forSession(ada.id).concat(lab.forSession(bob.id)).every((s) => s.viewerCount === 0)).toBe(true);
+  });
 });

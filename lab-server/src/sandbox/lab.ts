@@ -96,6 +96,13 @@ export class Lab {
   private settledWaiters: Array<() => void> = [];
   /** The last hold was just released; refills start on the next turn. */
   private settling = false;
+  /**
+   * Ends a hold REFILL_HOLD_MAX_MS after it began, however many learners keep arriving without
+   * attaching: refills and the dashboard are delayed, never starved. A new hold can begin only
+   * once nobody is awaited any more.
+   */
+  private holdCap: NodeJS.Timeout | undefined;
+  private holdExpired = false;
   private readonly closedListeners = new Set<SandboxClosedListener>();
   private readonly poolListeners = new Set<() => void>();
   private readonly sweeper: NodeJS.Timeout;
@@ -259,6 +266,7 @@ export class Lab {
     clearInterval(this.sweeper);
     for (const timer of this.awaitingViewer.values()) clearTimeout(timer);
     this.awaitingViewer.clear();
+    clearTimeout(this.holdCap);
     for (const resolve of this.settledWaiters.splice(0)) resolve();
     for (const timer of this.graceTimers.values()) timer.cancel();
     this.graceTimers.clear();
@@ -389,12 +397,20 @@ export class Lab {
   }
 
   private get refillsHeld(): boolean {
-    return this.awaitingViewer.size > 0 || this.settling;
+    return (this.awaitingViewer.size > 0 || this.settling) && !this.holdExpired;
   }
 
   /** Pool refills wait until this learner has attached (or REFILL_HOLD_MAX_MS has passed). */
   private holdRefillsFor(sandbox: Sandbox): void {
-    const timer = setTimeout(() => this.releaseRefillHold(sandbox.id), this.policy.refillHoldMs ?? REFILL_HOLD_MAX_MS);
+    const holdMs = this.policy.refillHoldMs ?? REFILL_HOLD_MAX_MS;
+    if (this.awaitingViewer.size === 0 && !this.settling && !this.holdCap) {
+      this.holdCap = setTimeout(() => {
+        this.holdExpired = true;
+        this.holdsEnded();
+      }, holdMs);
+      this.holdCap.unref();
+    }
+    const timer = setTimeout(() => this.releaseRefillHold(sandbox.id), holdMs);
     timer.unref();
     this.awaitingViewer.set(sandbox.id, timer);
   }
@@ -410,9 +426,16 @@ export class Lab {
     setImmediate(() => {
       this.settling = false;
       if (this.awaitingViewer.size > 0) return;
-      for (const resolve of this.settledWaiters.splice(0)) resolve();
-      this.queue.pump();
+      clearTimeout(this.holdCap);
+      this.holdCap = undefined;
+      this.holdExpired = false;
+      this.holdsEnded();
     });
+  }
+
+  private holdsEnded(): void {
+    for (const resolve of this.settledWaiters.splice(0)) resolve();
+    this.queue.pump();
   }
 
   private poolChanged(): void {

@@ -162,6 +162,11 @@ export class LabConnection {
     this.retryTimer = undefined;
   }
 
+  /** Attempts that failed since the line last worked. */
+  get failures(): number {
+    return this.attempt;
+  }
+
   /** The line works again: the next drop starts the backoff from its shortest delay. */
   succeeded(): void {
     this.attempt = 0;

@@ -356,6 +356,34 @@ describe('SandboxConnection', () => {
     expect(connection.state.get().state).toBe('live');
   });
 
+  it('a lab server slow to answer is given a second try before the page calls it an error', async () => {
+    const { lab, connection } = setup();
+    lab.refuse = new LabRequestError('TIMEOUT', 'No answer from the lab server at http://lab.test:3001.');
+    connection.start();
+    await settle();
+    expect(connection.state.get()).toMatchObject({ state: 'connecting', message: 'The lab server at http://lab.test:3001 is slow to answer; trying again…' });
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(connection.state.get().state).toBe('error'); // twice without an answer: say so plainly
+    expect(connection.state.get().message).toMatch(/Cannot reach the lab server at http:\/\/lab\.test:3001/);
+
+    lab.refuse = undefined;
+    await settle(RETRY_DELAYS_MS[1]);
+    expect(connection.state.get().state).toBe('live');
+  });
+
+  it('a slow first answer that then comes goes live without ever showing an error', async () => {
+    const { lab, connection } = setup();
+    const states: string[] = [];
+    connection.state.subscribe(() => states.push(connection.state.get().state));
+    lab.refuse = new LabRequestError('TIMEOUT', 'No answer from the lab server at http://lab.test:3001.');
+    connection.start();
+    await settle();
+    lab.refuse = undefined;
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(connection.state.get().state).toBe('live');
+    expect(states).not.toContain('error');
+  });
+
   it('Run types each line with Enter into the block’s terminal, and marks it active', async () => {
     const { connection } = setup();
     const first = new FakeSlot(0);

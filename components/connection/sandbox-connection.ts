@@ -388,6 +388,12 @@ export class SandboxConnection {
       return;
     }
     const where = failure.url ? ` at ${failure.url}` : '';
+    // No answer in time, the first time: a busy lab (a class arriving, a loaded box) more often
+    // than a missing one. Say it is slow and try again before calling it an error.
+    if (code === 'TIMEOUT' && this.line.failures === 0 && this.statusStore.get().state === 'connecting') {
+      this.scheduleReconnect(mode, `The lab server${where} is slow to answer; trying again…`, 'connecting');
+      return;
+    }
     if (mode === 'resume' || this.statusStore.get().state === 'reconnecting') {
       this.scheduleReconnect(mode, `Cannot reach the lab server${where} yet.`);
       return;
@@ -396,7 +402,7 @@ export class SandboxConnection {
     this.scheduleReconnect(mode, `Cannot reach the lab server${where}. Is it running? ${failure.message}`, 'error');
   }
 
-  private scheduleReconnect(mode: Mode, message: string, state: 'reconnecting' | 'error' = 'reconnecting'): void {
+  private scheduleReconnect(mode: Mode, message: string, state: 'connecting' | 'reconnecting' | 'error' = 'reconnecting'): void {
     const retryAt = this.line.retryLater(() => void this.connect(mode === 'restart' ? 'open' : mode));
     this.setStatus({ ...this.statusStore.get(), state, message, errorCode: undefined, retryAt });
   }

@@ -92,7 +92,11 @@ export class HostIdentities {
     this.taken.delete(identity.slot);
   }
 
-  /** Marks the identities of these host uids taken: processes of an earlier run may still use them. */
+  /**
+   * Marks the identities of these host uids taken: processes of an earlier run may still use them.
+   * Only uids in this lab's claimed slots can be held: a crashed lab's block is usually claimed
+   * again by the same lab when it restarts, but a lab that claims it instead does not know them.
+   */
   holdHostUids(hostUids: number[]): void {
     for (const uid of hostUids) {
       const slot = (uid - this.options.uidBase) / MAPPED_ID_COUNT;

@@ -3,7 +3,10 @@
  * learner's sandbox starting never holds up another learner's terminal, and the ptys lab-server
  * keeps for terminals all go away when the terminals end.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, open, openSync, readdirSync, readFileSync, readlinkSync, rmSync, stat } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { LabClient } from '../../lib/lab-client';
 import { startSpawner } from '../src/runtime/spawner';
@@ -100,5 +103,29 @@ describe('starting processes', () => {
     await term.waitFor(`root@${sandbox.hostname}:~# `);
     expect(events).toEqual(['the keystrokes were answered', 'the other sandbox opened']);
     term.dispose();
+  });
+
+  it("answers a learner's keystrokes while every thread of libuv's pool is busy with file work", async () => {
+    // lab-server's file work (cgroup reads, observe scans, bundles) runs on libuv's thread pool.
+    // Keystrokes used to be written to the pty there too, so they queued behind it. Here every
+    // thread is held in open() of a FIFO nobody writes to until the echo has come back.
+    const dir = mkdtempSync(join(tmpdir(), 'isolab-pool-'));
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const fifos = Array.from({ length: threads }, (_, i) => join(dir, `fifo-${i}`));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+    const held = fifos.map((fifo) => new Promise<number>((resolve, reject) => open(fifo, 'r', (error, fd) => (error ? reject(error) : resolve(fd)))));
+    const events: string[] = [];
+    // A probe on the pool: it runs only once a thread is free again.
+    const probe = new Promise<void>((resolve) => stat(dir, () => resolve())).then(() => events.push('the pool was free'));
+    try {
+      expect(await shell.term.exec('echo pool-$((6*7))')).toContain('pool-42');
+      events.push('the keystrokes were answered');
+    } finally {
+      for (const fifo of fifos) closeSync(openSync(fifo, 'w')); // each held open() returns
+      for (const fd of await Promise.all(held)) closeSync(fd);
+      await probe;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(events).toEqual(['the keystrokes were answered', 'the pool was free']);
   });
 });

@@ -10,11 +10,11 @@
  *
  * What is node-pty's here: its native openpty and resize (an ioctl on the master), and how it
  * reads and writes the master: a tty.ReadStream, writes queued with fs.write and retried on
- * EAGAIN, and the exit reported once the master has given its last output (EIO), or 200 ms after
+ * EAGAIN (a write that fits goes at once, see write()), and the exit reported once the master has given its last output (EIO), or 200 ms after
  * the process ended if it never does. The terminal starts with the kernel's default settings
  * instead of node-pty's; runc sets its side raw at once, which leaves them the same.
  */
-import { closeSync, write } from 'node:fs';
+import { closeSync, write, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ReadStream } from 'node:tty';
 import type { Disposable, PtyProcess } from './runtime';
@@ -113,7 +113,20 @@ export function spawnHostPty(file: string, args: string[], options: { env: Recor
     write: (data) => {
       const buffer = Buffer.from(data, 'utf8');
       if (masterClosed || buffer.byteLength === 0) return;
-      writes.push({ buffer, offset: 0 });
+      let offset = 0;
+      if (writes.length === 0) {
+        // A keystroke goes straight to the pty: the master is non-blocking (libuv set it so for
+        // the read stream), so this syscall never waits, and the keystroke does not queue for
+        // libuv's thread pool behind lab-server's file work (cgroup reads, observe scans). What
+        // does not fit now (a full pty buffer) is queued as before.
+        try {
+          offset = writeSync(master, buffer);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return; // the process is gone; its exit follows
+        }
+        if (offset >= buffer.byteLength) return;
+      }
+      writes.push({ buffer, offset });
       if (writes.length === 1) writeNext();
     },
     resize: (cols, rows) => {

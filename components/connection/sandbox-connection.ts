@@ -340,7 +340,8 @@ export class SandboxConnection {
     const known = this.terminalIds.get(slot.slot);
     try {
       const terminalId = await slot.attach(client, sandbox.sandboxId, known, early);
-      if (slot.slot === 0) markFirstPrompt('terminal-open');
+      // An early open was marked when it was answered (openEarly).
+      if (slot.slot === 0 && !early) markFirstPrompt('terminal-open');
       if (this.line.isCurrent(client)) this.terminalIds.set(slot.slot, terminalId);
     } catch (error) {
       // An extra shell that ended while we were away: start a new one in its place.

@@ -137,8 +137,7 @@ export class LabTerminal implements Disposable {
   async attach(viewer: TerminalViewer): Promise<string> {
     const firstScreen = this.takeFirstScreen();
     if (firstScreen !== undefined) {
-      this.viewers.set(viewer.id, { viewer, unackedChars: 0, lagging: false });
-      this.unwatchedChars = 0;
+      this.addViewer(viewer);
       this.updateFlow();
       this.hooks.onViewersChanged?.();
       return firstScreen;
@@ -148,8 +147,7 @@ export class LabTerminal implements Disposable {
     try {
       this.flush();
       const snapshot = await this.mirror.snapshot();
-      this.viewers.set(viewer.id, { viewer, unackedChars: 0, lagging: false });
-      this.unwatchedChars = 0;
+      this.addViewer(viewer);
       return snapshot;
     } finally {
       this.holds--;
@@ -218,6 +216,11 @@ export class LabTerminal implements Disposable {
       if (streaming) setTimeout(() => this.flush(), STREAM_COALESCE_MS - sinceLast);
       else setImmediate(() => this.flush());
     }
+  }
+
+  private addViewer(viewer: TerminalViewer): void {
+    this.viewers.set(viewer.id, { viewer, unackedChars: 0, lagging: false });
+    this.unwatchedChars = 0;
   }
 
   /** The output so far, if this terminal has never had a viewer and it was small; never again after. */

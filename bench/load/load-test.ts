@@ -22,7 +22,7 @@
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { FLOW_CONTROL } from '../../protocol';
+import { FLOW_CONTROL, type Result } from '../../protocol';
 import { LabClient } from '../../lib/lab-client';
 import { startLabProcess } from '../support/lab-process';
 import { PROMPT } from '../support/terminal-clients';
@@ -136,6 +136,12 @@ class LearnerTerminal {
     this.tail = '';
   }
 
+  /** The answer to `terminal:open`: the screen replaces what was there. */
+  readonly onOpened = (result: Result<{ snapshot: string }>): void => {
+    this.clear();
+    if (result.ok) this.push(result.value.snapshot);
+  };
+
   type(data: string): void {
     this.client.send('terminal:input', { terminalId: this.terminalId, data });
   }
@@ -143,7 +149,7 @@ class LearnerTerminal {
   next(pattern: RegExp, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       if (pattern.test(this.tail)) return resolve();
-      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${pattern}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${pattern}; the screen ended with ${JSON.stringify(this.tail.slice(-160))}`)), timeoutMs);
       this.waiter = {
         pattern,
         resolve: () => {
@@ -167,8 +173,8 @@ async function learner(index: number, endAt: number): Promise<void> {
   watchClose(client);
   const sandbox = await client.request('sandbox:open', { key: 'lesson' });
   const terminal = new LearnerTerminal(client, sandbox.terminals[0].terminalId);
-  const opened = await client.request('terminal:open', { sandboxId: sandbox.sandboxId, terminalId: terminal.terminalId, cols: 100, rows: 30 });
-  terminal.push(opened.snapshot);
+  // The screen goes in where the answer is read, before output read with it (see LabClient.request).
+  await client.request('terminal:open', { sandboxId: sandbox.sandboxId, terminalId: terminal.terminalId, cols: 100, rows: 30 }, undefined, terminal.onOpened);
   await terminal.next(PROMPT, 20_000);
   let commandNumber = 0;
   const drop = (reason: string) => {
@@ -192,9 +198,7 @@ async function learner(index: number, endAt: number): Promise<void> {
         const [mine] = await client.request('sandbox:list', {});
         if (!mine) drop('sandbox gone after reconnect');
         terminal.rebind(client);
-        const again = await client.request('terminal:open', { sandboxId: mine.sandboxId, terminalId: terminal.terminalId, cols: 100, rows: 30 });
-        terminal.clear();
-        terminal.push(again.snapshot);
+        await client.request('terminal:open', { sandboxId: mine.sandboxId, terminalId: terminal.terminalId, cols: 100, rows: 30 }, undefined, terminal.onOpened);
         stats.reconnectMs.push(performance.now() - started);
         terminal.type('\r');
         await terminal.next(PROMPT, 20_000).catch(() => drop('no prompt after reconnect'));
@@ -226,6 +230,7 @@ async function learner(index: number, endAt: number): Promise<void> {
   } catch (error) {
     if (!(error instanceof Dropped)) {
       stats.dropped++;
+      console.log(`  learner ${index}: ${(error as Error).message}`);
       const reason = `error: ${(error as Error).message.slice(0, 60)}`;
       stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + 1;
     }
@@ -286,6 +291,7 @@ const runs = Array.from({ length: LEARNERS }, async (_, i) => {
     await learner(i, endAt);
   } catch (error) {
     stats.dropped++;
+    console.log(`  learner ${i}: start failed: ${(error as Error).message}`);
     const reason = `start failed: ${(error as Error).message.slice(0, 60)}`;
     stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + 1;
   } finally {

@@ -141,7 +141,7 @@ export function meanSchedWaitMs(after: SchedStats, before: SchedStats): number {
 
 /**
  * The processes a keystroke's echo passes through besides lab-server: the sandboxes' shells (bash
- * in their cgroups, in the cpu hierarchy) and runc's console relays (lab-server's runc children).
+ * in their cgroups, in the cpu hierarchy) and runc's console relays (the runc children of lab-server's spawner).
  */
 export function labProcesses(labName: string, labPid: number): { shells: number[]; relays: number[] } {
   const nameOf = (pid: number | string) => {
@@ -158,11 +158,14 @@ export function labProcesses(labName: string, labPid: number): { shells: number[
       if (entry.isDirectory()) shells.push(...cgroupPids(join(cpuParent, entry.name)).filter((pid) => /^Name:\s+bash$/m.test(nameOf(pid))));
     }
   }
-  const relays: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const status = nameOf(entry);
-    if (/^Name:\s+runc$/m.test(status) && Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) === labPid) relays.push(Number(entry));
-  }
+  // runc is started by lab-server's spawner process (runtime/spawner.ts), a child of lab-server.
+  const processes = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((entry) => {
+      const status = nameOf(entry);
+      return { pid: Number(entry), parent: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]), runc: /^Name:\s+runc$/m.test(status) };
+    });
+  const labAndChildren = new Set([labPid, ...processes.filter((p) => p.parent === labPid).map((p) => p.pid)]);
+  const relays = processes.filter((p) => p.runc && labAndChildren.has(p.parent)).map((p) => p.pid);
   return { shells, relays };
 }

@@ -1,6 +1,7 @@
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
 import { describe, expect, it, vi } from 'vitest';
+import { TERMINAL_LIMITS } from '../../../protocol';
 import { boundCounts, MIRROR_SCROLLBACK, ScreenMirror, splitUnfinishedEscape, trimPlainRuns } from './screen-mirror';
 
 const { Terminal } = headless;
@@ -74,8 +75,10 @@ describe('ScreenMirror', () => {
 
 describe('boundCounts', () => {
   it('clamps the counts of scrolls, inserts, repeats and moves, and nothing else', () => {
-    expect(boundCounts('a\x1b[2147483647Sb\x9b99999L\x1b[5;123456H\x1b[123456d')).toBe('a\x1b[1100Sb\x9b1100L\x1b[5;123456H\x1b[1100d');
-    expect(boundCounts('\x1b[38;2;255;255;255m\x1b[?2004h\x1b[999S\x1b[4000S')).toBe('\x1b[38;2;255;255;255m\x1b[?2004h\x1b[999S\x1b[1100S');
+    // The most that can matter: the largest screen's rows plus the mirror's scrollback.
+    const most = TERMINAL_LIMITS.maxRows + MIRROR_SCROLLBACK;
+    expect(boundCounts('a\x1b[2147483647Sb\x9b99999L\x1b[5;123456H\x1b[123456d')).toBe(`a\x1b[${most}Sb\x9b${most}L\x1b[5;123456H\x1b[${most}d`);
+    expect(boundCounts(`\x1b[38;2;255;255;255m\x1b[?2004h\x1b[${most - 1}S\x1b[4000S`)).toBe(`\x1b[38;2;255;255;255m\x1b[?2004h\x1b[${most - 1}S\x1b[${most}S`);
   });
 
   it('holds back a sequence cut by the end of a chunk, shortened', () => {

@@ -32,7 +32,15 @@ import { Worker } from 'node:worker_threads';
 import { TERMINAL_LIMITS } from '../../../protocol';
 import type { Disposable } from '../runtime/runtime';
 
-export const MIRROR_SCROLLBACK = 1000;
+/**
+ * Lines of history a reload, a spotlight or a resync gets back above the screen. The mirror's
+ * memory grows with them until they are full (about 1.5 KB a line at 100 columns, in xterm.js's
+ * cells and line objects), so this decides how soon lab-server's memory is flat under a class:
+ * at 300 lines a learner fills it in a minute or two of ordinary commands, where 1,000 lines took
+ * a 100-learner class more than ten minutes and 2.4 MiB of RSS per terminal. The learner's own
+ * tab keeps its longer scrollback (5,000 lines) for as long as it stays open.
+ */
+export const MIRROR_SCROLLBACK = 300;
 const MIRROR_CHUNK_CHARS = 128 * 1024;
 const MIRROR_IDLE_MS = 25;
 /** Above this backlog the pty is paused; below the low mark it may run again. */

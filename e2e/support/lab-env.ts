@@ -45,6 +45,10 @@ export const E2E_LAB_ENV: Record<string, string> = {
   ISOLAB_NEXT_DIST: '.next-e2e',
   ISOLAB_LOG_LEVEL: process.env.ISOLAB_LOG_LEVEL ?? 'warn',
   ISOLAB_INSTRUCTOR_TOKEN: E2E_INSTRUCTOR_TOKEN,
+  // A few warm sandboxes: the tests open lessons one or two at a time, and the default pool (16 on
+  // a 2-core box, sized for a class opening a lesson at once) would be seconds of runc starts
+  // beside the browsers on a busy box, for nothing.
+  ISOLAB_WARM_SANDBOXES: '4',
 };
 
 /** Playwright cannot download browsers here, so tests and benchmarks drive Debian's chromium. */

@@ -33,8 +33,12 @@ describe('loadConfig', () => {
 
 describe('warmPoolBase', () => {
   it('sizes the pool to the box unless told, and never beyond the global limit', () => {
-    expect(warmPoolBase(loadConfig({}), 2)).toBe(4);
-    expect(warmPoolBase(loadConfig({ ISOLAB_MAX_SANDBOXES: '20' }), 16)).toBe(2);
+    // Half of a 30-learner class on a 2-core box with the default limit of 100.
+    expect(warmPoolBase(loadConfig({}), 2)).toBe(16);
+    expect(warmPoolBase(loadConfig({}), 1)).toBe(8);
+    expect(warmPoolBase(loadConfig({}), 64)).toBe(17);
+    expect(warmPoolBase(loadConfig({ ISOLAB_MAX_SANDBOXES: '20' }), 16)).toBe(4);
+    expect(warmPoolBase(loadConfig({ ISOLAB_MAX_SANDBOXES: '1' }), 2)).toBe(1);
     expect(warmPoolBase(loadConfig({ ISOLAB_WARM_SANDBOXES: '0' }), 2)).toBe(0);
     expect(warmPoolBase(loadConfig({ ISOLAB_WARM_SANDBOXES: '50', ISOLAB_MAX_SANDBOXES: '10' }), 2)).toBe(10);
     expect(() => loadConfig({ ISOLAB_WARM_SANDBOXES: 'many' })).toThrow('ISOLAB_WARM_SANDBOXES="many"');

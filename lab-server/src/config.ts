@@ -99,7 +99,7 @@ const variables = {
   maxSandboxesPerSession: ['ISOLAB_MAX_SANDBOXES_PER_SESSION', integer(1, 100), '3'],
   /**
    * Sandboxes kept started and ready, so that opening a lesson is instant (see sandbox/warm-pool.ts).
-   * auto: two per CPU core, at most a tenth of ISOLAB_MAX_SANDBOXES. 0 turns the pool off.
+   * auto: eight per CPU core, at most a sixth of ISOLAB_MAX_SANDBOXES (warmPoolBase). 0 turns the pool off.
    */
   warmSandboxes: ['ISOLAB_WARM_SANDBOXES', z.union([z.literal('auto'), integer(0, 10_000)]), 'auto'],
   maxTerminalsPerSandbox: ['ISOLAB_MAX_TERMINALS_PER_SANDBOX', integer(1, 32), '4'],
@@ -161,10 +161,20 @@ export function progressDbPath(config: Pick<LabConfig, 'progressDb' | 'dataDir'>
   return config.progressDb || `${config.dataDir.replace(/\/$/, '')}/progress.db`;
 }
 
-/** The warm pool's base size: ISOLAB_WARM_SANDBOXES, with `auto` sized to this machine. */
+/**
+ * The warm pool's base size: ISOLAB_WARM_SANDBOXES, with `auto` sized to this machine.
+ *
+ * auto = min(8 × cores, ⌈max sandboxes / 6⌉): 16 on a 2-core box with the default limit of 100,
+ * i.e. half of a 30-learner class opening a lesson at once gets a warm sandbox, and the other half
+ * queues for cold starts (one per core at a time) behind them, so the median learner waits for no
+ * `runc run`. What it costs: an idle warm sandbox uses no CPU, and about 5 MiB of host memory
+ * (its processes and lab-server's terminal state); filling or refilling the whole pool is 8 starts
+ * per core, one per core at a time, done only while no learner waits (3-4 s on a busy 2-core box).
+ * The sixth keeps a small lab (ISOLAB_MAX_SANDBOXES 12: 2 warm) from starting sandboxes nobody needs.
+ */
 export function warmPoolBase(config: Pick<LabConfig, 'warmSandboxes' | 'maxSandboxes'>, cores = availableParallelism()): number {
   if (config.warmSandboxes !== 'auto') return Math.min(config.warmSandboxes, config.maxSandboxes);
-  return Math.min(2 * cores, Math.ceil(config.maxSandboxes / 10));
+  return Math.min(8 * cores, Math.ceil(config.maxSandboxes / 6));
 }
 
 export class ConfigError extends Error {

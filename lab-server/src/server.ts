@@ -269,6 +269,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     throw error;
   });
   status = 'ok';
+  lab.startWarming();
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 

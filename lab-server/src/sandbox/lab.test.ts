@@ -52,8 +52,11 @@ class StandIn {
   }
 }
 
-/** A lab whose starts wait until the test lets them finish (`finish`), or finish at once (`instant`). */
-function labWith(policy: Partial<LabPolicy>, { instant = true } = {}) {
+/**
+ * A lab whose starts wait until the test lets them finish (`finish`), or finish at once (`instant`);
+ * its pool fills at once, as after the server's ready line, unless `warming` is false.
+ */
+function labWith(policy: Partial<LabPolicy>, { instant = true, warming = true } = {}) {
   const started: StandIn[] = [];
   const pending: Array<() => void> = [];
   const lab = new Lab(
@@ -67,6 +70,7 @@ function labWith(policy: Partial<LabPolicy>, { instant = true } = {}) {
     { maxSandboxes: 10, maxSandboxesPerSession: 3, graceMs: 3_600_000, idleMs: 3_600_000, maxLifetimeMs: 3_600_000, warmSandboxes: 0, spawnSlots: 2, ...policy },
     silentLogger,
   );
+  if (warming) lab.startWarming();
   const finish = () => pending.splice(0).forEach((resolve) => resolve());
   labs.push({ lab, finish });
   return { lab, started, finish };
@@ -150,6 +154,16 @@ describe('Lab warm pool refills (stand-in sandboxes, no root)', { timeout: 60_00
   const turns = async () => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   };
+
+  it('starts no warm sandbox before the server serves, then fills the pool in the background', async () => {
+    const { lab, started } = labWith({ warmSandboxes: 2 }, { warming: false });
+    await turns();
+    expect(started).toHaveLength(0);
+    expect(lab.warmPool()).toMatchObject({ ready: 0, starting: 0 });
+    lab.startWarming();
+    await expect.poll(() => lab.warmPool().ready, soon).toBe(2);
+    expect(started.map((s) => s.ownerSessionId)).toEqual(['', '']);
+  });
 
   it('starts no refill while a learner who just got a warm sandbox has not attached to it, and refills once every one has attached or left', async () => {
     // The hold's time bound is out of the picture: only attaching or leaving ends it here.

@@ -108,6 +108,8 @@ export class Lab {
   private readonly sweeper: NodeJS.Timeout;
   private readonly pool: WarmPool;
   private readonly queue: SpawnQueue;
+  /** Whether the pool may start sandboxes yet (startWarming). */
+  private warming = false;
   private disposed = false;
   /** The instructor can close the lab to new sandboxes; existing ones carry on. */
   acceptingNew = true;
@@ -125,6 +127,15 @@ export class Lab {
     });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * Lets the warm pool fill, in the background. The server calls it once it serves: filling a
+   * pool of 16 is seconds of `runc run`s that must not delay lab-server's ready line, nor be left
+   * behind by a start that failed (a busy port).
+   */
+  startWarming(): void {
+    this.warming = true;
     this.queue.pump();
   }
 
@@ -374,7 +385,7 @@ export class Lab {
 
   /** Background work for the spawn queue: one more warm sandbox, if the pool wants one and a learner cannot need the place. */
   private warmOne(): (() => Promise<void>) | undefined {
-    if (this.disposed || this.refillsHeld || !this.pool.wantsMore() || this.size >= this.policy.maxSandboxes) return undefined;
+    if (!this.warming || this.disposed || this.refillsHeld || !this.pool.wantsMore() || this.size >= this.policy.maxSandboxes) return undefined;
     this.pool.starting++;
     return async () => {
       try {

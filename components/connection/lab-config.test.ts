@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { NextRequest } from 'next/server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { proxy } from '../../proxy';
 import { LAB_CONFIG_COOKIE, labConfigCookieValue, labConfigFor, labConfigFromCookie, resolveLabUrl } from './lab-config';
 
 describe('resolveLabUrl', () => {
@@ -24,13 +26,29 @@ describe('resolveLabUrl', () => {
 describe('the lab config that comes with the page', () => {
   const config = { labUrl: null, labPort: 3701, sameOrigin: false };
 
+  /** What the browser's document.cookie holds after a page response: `name=value` as the Set-Cookie header sent it. */
+  const asDocumentCookie = (name: string, value: string) => `${name}=${encodeURIComponent(value)}`;
+
+  afterEach(() => vi.unstubAllEnvs());
+
   it('is read back from the cookie for the host it was set for', () => {
-    const cookies = `other=1; ${LAB_CONFIG_COOKIE}=${labConfigCookieValue(config, '127.0.0.1:3700')}; theme=dark`;
+    const cookies = `other=1; ${asDocumentCookie(LAB_CONFIG_COOKIE, labConfigCookieValue(config, '127.0.0.1:3700'))}; theme=dark`;
     expect(labConfigFromCookie(cookies, '127.0.0.1:3700')).toEqual(config);
   });
 
+  it('is read back from the Set-Cookie header proxy.ts sends with a page (else the page asks /api/lab-config)', () => {
+    vi.stubEnv('ISOLAB_PORT', '3701');
+    vi.stubEnv('ISOLAB_LAB_URL', '');
+    const response = proxy(new NextRequest('http://127.0.0.1:3700/lessons/pid', { headers: { host: '127.0.0.1:3700' } }));
+    const setCookie = response.headers.get('set-cookie') ?? '';
+    // The browser keeps `name=value`, exactly as sent, for document.cookie.
+    const cookie = setCookie.split(';')[0];
+    expect(cookie.startsWith(`${LAB_CONFIG_COOKIE}=`)).toBe(true);
+    expect(labConfigFromCookie(`theme=dark; ${cookie}`, '127.0.0.1:3700')).toEqual(config);
+  });
+
   it('is ignored when it was set for another port of the same host (cookies do not keep ports apart)', () => {
-    const cookies = `${LAB_CONFIG_COOKIE}=${labConfigCookieValue(config, 'lab.school:3000')}`;
+    const cookies = asDocumentCookie(LAB_CONFIG_COOKIE, labConfigCookieValue(config, 'lab.school:3000'));
     expect(labConfigFromCookie(cookies, 'lab.school')).toBeUndefined();
   });
 

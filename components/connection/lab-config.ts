@@ -30,9 +30,12 @@ export function labConfigFor(env: Record<string, string | undefined>, headers: P
   };
 }
 
-/** The cookie's value: the config and the host it belongs to (cookies are shared across a host's ports). */
+/**
+ * The cookie's value: the config and the host it belongs to (cookies are shared across a host's
+ * ports). Plain JSON: Next's \`cookies.set\` URL-encodes it, and labConfigFromCookie decodes it once.
+ */
 export function labConfigCookieValue(config: LabConfig, host: string): string {
-  return encodeURIComponent(JSON.stringify({ ...config, host }));
+  return JSON.stringify({ ...config, host });
 }
 
 /** The config in `cookies` (document.cookie) if it was set for `host`, else undefined. */

@@ -8,7 +8,10 @@ import { lessonSlugOf } from './components/connection/lesson-path';
 const slug = lessonSlugOf(window.location.pathname);
 if (slug) {
   import('./components/connection/early-lesson')
-    .then(({ startEarlyLesson }) => startEarlyLesson(slug))
+    // Unless the learner has already left the lesson (this chunk came late).
+    .then(({ startEarlyLesson }) => {
+      if (lessonSlugOf(window.location.pathname) === slug) startEarlyLesson(slug);
+    })
     // The page opens its own connection when it hydrates.
     .catch(() => undefined);
 }

@@ -2,6 +2,7 @@ import Link from 'next/link';
 import { DisplayNamePicker } from '@/components/classroom/display-name-picker';
 import { ContinueCard, type CourseLesson } from '@/components/course/continue-card';
 import { LessonCardProgress } from '@/components/course/lesson-card-progress';
+import { LessonLink } from '@/components/course/lesson-link';
 import { InlineTitle } from '@/components/lesson/inline-title';
 import { ClockIcon, TerminalIcon } from '@/components/ui/icons';
 import { loadLessons } from '@/lib/lessons/load-lessons';
@@ -49,8 +50,8 @@ export default function CourseMapPage() {
         <ol className="mt-4 grid gap-3 md:grid-cols-2">
           {lessons.map((lesson) => (
             <li key={lesson.slug}>
-              <Link
-                href={`/lessons/${lesson.slug}`}
+              <LessonLink
+                slug={lesson.slug}
                 className="group flex h-full gap-4 rounded-xl border bg-card p-5 shadow-xs transition-[border-color,box-shadow] hover:border-accent/50 hover:shadow-md"
                 data-testid="lesson-card"
               >
@@ -70,7 +71,7 @@ export default function CourseMapPage() {
                     <LessonCardProgress outline={{ slug: lesson.slug, steps: lesson.steps.map((step) => ({ id: step.id })) }} title={lesson.title} />
                   </span>
                 </span>
-              </Link>
+              </LessonLink>
             </li>
           ))}
         </ol>

@@ -58,7 +58,8 @@ test('the first prompt comes while the second terminal’s start is held back, a
   });
   await page.goto(LESSON, { waitUntil: 'commit' });
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
-  expect(heldBack, 'the second terminal asked for its shell').toHaveLength(1);
+  // Terminal 2 asks once terminal 1 is on screen, possibly a moment after its prompt showed.
+  await expect.poll(() => heldBack.length, { message: 'the second terminal asked for its shell', ...PROMPT_WAIT }).toBe(1);
   await expect(page.getByTestId('terminal-2')).not.toHaveAttribute('data-phase', 'live');
 
   for (const send of heldBack) send();
@@ -98,6 +99,24 @@ test('a failed observe panel never blocks the terminal', async ({ page }) => {
  */
 const PAGE_CODE_MARK = 'startLabel:"Lesson"';
 
+/**
+ * From now on, holds back every JavaScript chunk whose code contains `mark` until `until`
+ * settles; `count` says how many were held.
+ */
+async function holdChunksWith(page: Page, mark: string, until: Promise<void>): Promise<{ count: number }> {
+  const held = { count: 0 };
+  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    if (body.includes(mark)) {
+      held.count++;
+      await until;
+    }
+    await route.fulfill({ response, body });
+  });
+  return held;
+}
+
 /** The lesson page's scripts (as its HTML lists them) that hold its own code. */
 async function pageCodeChunks(request: APIRequestContext): Promise<Set<string>> {
   const html = await (await request.get(LESSON)).text();
@@ -109,21 +128,28 @@ async function pageCodeChunks(request: APIRequestContext): Promise<Set<string>> 
   return chunks;
 }
 
-test('opened by its address, a lesson asks for its sandbox before its own code has loaded, and the page carries on over that socket', async ({ page, request }) => {
-  const pageCode = await pageCodeChunks(request);
-  expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
-
+/**
+ * Watches the page: its requests to /api/lab-config (none, when the lab's address came with the
+ * page), and every socket it opens to lab-server: the requests each carried, how many were open
+ * at once at most, and when the sandbox was first asked for.
+ */
+async function watchTheWayToTheLab(page: Page) {
   let askedForSandbox!: () => void;
-  const sandboxAsked = new Promise<void>((resolve) => (askedForSandbox = resolve));
-  /** The requests each of the page's sockets carried, and how many were open at once at most. */
-  const sockets: string[][] = [];
+  const watched = {
+    askedForLabAddress: [] as string[],
+    sockets: [] as string[][],
+    mostOpen: 0,
+    sandboxAsked: new Promise<void>((resolve) => (askedForSandbox = resolve)),
+  };
+  page.on('request', (sent) => {
+    if (new URL(sent.url()).pathname === '/api/lab-config') watched.askedForLabAddress.push(sent.url());
+  });
   let open = 0;
-  let mostOpen = 0;
   await page.routeWebSocket(/\/socket\.io\//, (route) => {
     const server = route.connectToServer();
     const requests: string[] = [];
-    sockets.push(requests);
-    mostOpen = Math.max(mostOpen, ++open);
+    watched.sockets.push(requests);
+    watched.mostOpen = Math.max(watched.mostOpen, ++open);
     route.onClose(() => open--);
     route.onMessage((frame) => {
       const request = parseRequest(frame);
@@ -132,6 +158,13 @@ test('opened by its address, a lesson asks for its sandbox before its own code h
       server.send(frame);
     });
   });
+  return watched;
+}
+
+test('opened by its address, a lesson asks for its sandbox before its own code has loaded, and the page carries on over that socket', async ({ page, request }) => {
+  const pageCode = await pageCodeChunks(request);
+  expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
+  const lab = await watchTheWayToTheLab(page);
   // The page's own code is held back until the sandbox was asked for: without an early start
   // that never happens, and no prompt comes.
   let held = 0;
@@ -139,7 +172,7 @@ test('opened by its address, a lesson asks for its sandbox before its own code h
     (url) => pageCode.has(url.pathname),
     async (route) => {
       held++;
-      await sandboxAsked;
+      await lab.sandboxAsked;
       await route.continue();
     },
   );
@@ -148,9 +181,29 @@ test('opened by its address, a lesson asks for its sandbox before its own code h
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
   expect(held, 'the lesson page’s code was held back').toBeGreaterThan(0);
   // The page took the early socket over rather than opening one of its own (a second session).
-  expect(mostOpen).toBe(1);
-  expect(sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
-  expect(sockets.flat()).toContain('terminal:open');
+  expect(lab.mostOpen).toBe(1);
+  expect(lab.sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  expect(lab.sockets.flat()).toContain('terminal:open');
+  // The lab's address came with the page (a cookie): no round trip to ask for it first.
+  expect(lab.askedForLabAddress).toEqual([]);
+});
+
+test('clicked on the course map, a lesson asks for its sandbox before its page’s code has loaded, and the page carries on over that socket', async ({ page }) => {
+  const lab = await watchTheWayToTheLab(page);
+  await page.goto('/', { waitUntil: 'load' });
+
+  // From now on, the chunk with the lesson page's own code is held back until the sandbox was
+  // asked for: if only the lesson page could ask, neither would ever come, and no prompt either.
+  const held = await holdChunksWith(page, PAGE_CODE_MARK, lab.sandboxAsked);
+  await page.getByTestId('lesson-card').and(page.locator(`a[href="${LESSON}"]`)).click();
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  expect(held.count, 'the lesson page’s code was held back').toBeGreaterThan(0);
+  // One socket asked for the sandbox, once, and the page's terminals came over it.
+  const withSandbox = lab.sockets.filter((requests) => requests.includes('sandbox:open'));
+  expect(withSandbox).toHaveLength(1);
+  expect(withSandbox[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  expect(withSandbox[0]).toContain('terminal:open');
+  expect(lab.askedForLabAddress).toEqual([]);
 });
 
 /** What marks xterm.js in the built JavaScript: the class of the element it takes keys from. */
@@ -183,20 +236,11 @@ test('terminal 1 opens while the terminal’s code is still loading, and shows i
   });
   // xterm.js is held back until lab-server has answered terminal 1's `terminal:open`: if the
   // page waited for xterm.js to ask, neither would ever come, and no prompt either.
-  let held = 0;
-  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
-    const response = await route.fetch();
-    const body = await response.text();
-    if (body.includes(XTERM_MARK)) {
-      held++;
-      await terminalAnswered;
-    }
-    await route.fulfill({ response, body });
-  });
+  const held = await holdChunksWith(page, XTERM_MARK, terminalAnswered);
 
   await page.goto(LESSON, { waitUntil: 'commit' });
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
-  expect(held, 'the terminal’s code was held back').toBeGreaterThan(0);
+  expect(held.count, 'the terminal’s code was held back').toBeGreaterThan(0);
   // Terminal 1 took that open over when it loaded, rather than asking again on the same socket.
   expect(attaches[0]).toHaveLength(1);
 

@@ -12,7 +12,7 @@ import { DisplayNameStore } from '../classroom/display-name-store';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { ProgressStore } from '../progress/progress-store';
 import { KEPT_EVENTS_MAX, LabClient, LabRequestError } from '../../lib/lab-client';
-import { claimEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
+import { claimEarlyLesson, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
 import type { TokenStore } from './lab-connection';
 import { SandboxConnection, type ConnectionStatus } from './sandbox-connection';
 
@@ -232,6 +232,21 @@ describe('a lesson connection started before hydration', () => {
     // The early connection was closed (the server may or may not have seen it connect).
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(lab.sockets.filter((socket) => socket.connected)).toHaveLength(0);
+  });
+
+  it('starts again for the next lesson once the page that claimed is closed (a click on the course map), and that page gets it', async () => {
+    const { connection } = await pageOnEarlyConnection();
+    // The learner goes back to the course map: the page disposes its connection and releases.
+    connection.dispose();
+    releaseEarlyLesson();
+    early('uts');
+    const next = claimEarlyLesson('uts');
+    expect(next).toBeDefined();
+    owned.push(next!);
+    expect((await live(next!)).sandbox?.sandboxId).toBe(SANDBOX.sandboxId);
+    // Claimed: no further early start until that page closes too.
+    early('pid');
+    expect(claimEarlyLesson('pid')).toBeUndefined();
   });
 
   it('closes when no page claims it', () => {

@@ -18,7 +18,10 @@ import { SandboxConnection, type SandboxConnectionOptions } from './sandbox-conn
 export const UNCLAIMED_CLOSE_MS = 60_000;
 
 let early: { slug: string; connection: SandboxConnection; timer: ReturnType<typeof setTimeout> } | undefined;
-/** The page has made its choice: an early start that comes after it would be a second session. */
+/**
+ * A lesson page is open and has made its choice: an early start now would be a second session.
+ * Cleared when that page closes (leaving it for the course map, whose click starts the next one).
+ */
 let pageStarted = false;
 
 /** Connects and opens the lesson's sandbox, for the page to claim when it hydrates. */
@@ -48,6 +51,11 @@ export function claimEarlyLesson(slug: string): SandboxConnection | undefined {
   if (claimed.slug === slug) return claimed.connection;
   claimed.connection.dispose();
   return undefined;
+}
+
+/** The lesson page that claimed is gone (navigated away): the next lesson may start early again. */
+export function releaseEarlyLesson(): void {
+  pageStarted = false;
 }
 
 /** Tests only: back to a page that has not loaded yet. */

@@ -5,7 +5,7 @@ import { LearnerClassContext } from '../classroom/learner-class-context';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { displayNameStore } from '../classroom/use-display-name';
 import { fetchLabUrl } from '../connection/lab-config';
-import { claimEarlyLesson } from '../connection/early-lesson';
+import { claimEarlyLesson, releaseEarlyLesson } from '../connection/early-lesson';
 import { markFirstPrompt } from '../connection/first-prompt-marks';
 import { localTokenStore } from '../connection/lab-connection';
 import { SandboxConnection } from '../connection/sandbox-connection';
@@ -65,6 +65,7 @@ export function LessonWorkspace({ slug, terminals, stepIds, text, observe, obser
       unexpose();
       classroom.dispose();
       connection.dispose();
+      releaseEarlyLesson();
       setPage(null);
     };
   }, [slug, stepKey]);

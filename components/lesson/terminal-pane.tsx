@@ -38,6 +38,11 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
   // While the learner follows the instructor, the broadcast covers their own terminals.
   const following = useLearnerClass().snapshot.following;
   const [extraTerminal, setExtraTerminal] = useState(false);
+  // A second terminal's xterm is made once terminal 1 is on screen on this connection (and stays
+  // through its reconnects): making one costs the main thread what the first prompt waits for.
+  const [firstOnScreenFor, setFirstOnScreenFor] = useState<typeof connection>(null);
+  if (status.firstTerminalSettled && connection && firstOnScreenFor !== connection) setFirstOnScreenFor(connection);
+  const firstOnScreen = connection !== null && firstOnScreenFor === connection;
 
   // After a reload, a second shell the learner had opened comes back with its screen.
   useEffect(() => {
@@ -172,7 +177,13 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
                     ) : null}
                   </div>
                 ) : null}
-                <TerminalView connection={connection} slot={slot} label={label} visible={!hidden} connectionLive={live} />
+                <TerminalView
+                  connection={slot === 0 || firstOnScreen ? connection : null}
+                  slot={slot}
+                  label={label}
+                  visible={!hidden}
+                  connectionLive={live}
+                />
               </div>
             );
           })}

@@ -99,8 +99,9 @@ describe('LabTerminal flow control (fake pty, no root)', { timeout: 60_000 }, ()
 
   it('gives the first viewer the parsed screen once the output before it is larger than the first-screen bound', async () => {
     const { pty, terminal: term } = terminal();
-    pty.output('abc\rX\r\n');
+    // The flood first: 'Xbc' must stay within the mirror's scrollback (MIRROR_SCROLLBACK lines).
     pty.output(flood(FIRST_SCREEN_MAX_CHARS));
+    pty.output('\r\nabc\rX\r\n');
     const screen = await term.attach(viewer('first', true).view);
     expect(screen).toContain('Xbc');
     expect(screen).not.toContain('abc');

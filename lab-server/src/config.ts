@@ -169,7 +169,8 @@ export function progressDbPath(config: Pick<LabConfig, 'progressDb' | 'dataDir'>
  * queues for cold starts (one per core at a time) behind them, so the median learner waits for no
  * `runc run`. What it costs: an idle warm sandbox uses no CPU, and about 5 MiB of host memory
  * (its processes and lab-server's terminal state); filling or refilling the whole pool is 8 starts
- * per core, one per core at a time, done only while no learner waits (3-4 s on a busy 2-core box).
+ * per core, one per core at a time, done only while no learner waits (2.6-4.4 s on a 2-core box
+ * at load 4-11).
  * The sixth keeps a small lab (ISOLAB_MAX_SANDBOXES 12: 2 warm) from starting sandboxes nobody needs.
  */
 export function warmPoolBase(config: Pick<LabConfig, 'warmSandboxes' | 'maxSandboxes'>, cores = availableParallelism()): number {

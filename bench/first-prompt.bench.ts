@@ -7,7 +7,8 @@
  *   (click → prompt on screen).
  * It prints p50 and max, and where the time went from the page's performance marks
  * (components/connection/first-prompt-marks.ts): HTML (or the page's data, on a click),
- * hydration, socket open, `sandbox:open` answered, `terminal:open` answered, prompt painted.
+ * hydration, socket open, `sandbox:open` answered, `terminal:open` answered, xterm.js loaded,
+ * terminal 1's xterm made, prompt painted.
  * "Prompt painted" is the animation frame in which terminal 1 first shows a bash prompt.
  *
  * Targets on a 2-core box: direct p50 ≤ 1.0 s, click p50 ≤ 0.5 s.
@@ -30,7 +31,7 @@ const TARGET_MS = { direct: 1000, click: 500 } as const;
 type Way = keyof typeof TARGET_MS;
 
 /** The steps, in order, as ms since navigation start (direct) or since the click. */
-const STEPS = ['html', 'hydrated', 'socket-open', 'sandbox-open', 'terminal-open', 'prompt'] as const;
+const STEPS = ['html', 'hydrated', 'socket-open', 'sandbox-open', 'terminal-open', 'terminal-code', 'terminal-made', 'prompt'] as const;
 type Step = (typeof STEPS)[number];
 type Figures = Record<Step, number>;
 
@@ -89,7 +90,7 @@ async function startLab(): Promise<{ stop(): Promise<void> }> {
  * Reads the figures in the page: each step's first mark after `since` (0: navigation start, or
  * the click), relative to it. A string, because tsx's helpers do not exist in the page.
  */
-const READ_FIGURES = `(way) => {
+const READ_FIGURES = `(way, slug) => {
   const at = (name, since) => performance.getEntriesByName(name).find((entry) => entry.startTime >= since)?.startTime;
   const since = way === 'click' ? (at('bench:click', 0) ?? NaN) : 0;
   const relative = (time) => (time === undefined ? NaN : time - since);
@@ -97,8 +98,9 @@ const READ_FIGURES = `(way) => {
   if (way === 'direct') {
     html = performance.getEntriesByType('navigation')[0]?.responseEnd;
   } else {
-    // The lesson's server-rendered data (the RSC payload), unless the map had prefetched it.
-    const fetched = performance.getEntriesByType('resource').filter((entry) => entry.startTime >= since && entry.name.includes('_rsc='));
+    // The lesson's server-rendered data (the RSC payload), unless the map had prefetched it; not
+    // the other lessons' data, which the map prefetches as their cards come into view.
+    const fetched = performance.getEntriesByType('resource').filter((entry) => entry.startTime >= since && entry.name.includes('/lessons/' + slug + '?_rsc='));
     html = fetched.length > 0 ? Math.max(...fetched.map((entry) => entry.responseEnd)) : since;
   }
   return {
@@ -107,13 +109,15 @@ const READ_FIGURES = `(way) => {
     'socket-open': relative(at('isolab:socket-open', since)),
     'sandbox-open': relative(at('isolab:sandbox-open', since)),
     'terminal-open': relative(at('isolab:terminal-open', since)),
+    'terminal-code': relative(at('isolab:terminal-code', since)),
+    'terminal-made': relative(at('isolab:terminal-made', since)),
     prompt: relative(at('bench:prompt', since)),
   };
 }`;
 
 async function readFigures(page: Page, way: Way): Promise<Figures> {
   // NaN does not survive the trip out of the page; a missing step comes back as null.
-  const figures = await page.evaluate(`(${READ_FIGURES})(${JSON.stringify(way)})`);
+  const figures = await page.evaluate(`(${READ_FIGURES})(${JSON.stringify(way)}, ${JSON.stringify(SLUG)})`);
   return Object.fromEntries(STEPS.map((step) => [step, Number((figures as Record<Step, number | null>)[step] ?? NaN)])) as Figures;
 }
 
@@ -177,7 +181,7 @@ try {
 
 printTable(
   `Opening lesson "${SLUG}" as a new learner: ms to the first prompt (steps: p50 ms since navigation start / the click)`,
-  ['way', 'runs', 'p50', 'max', 'HTML', 'hydrated', 'socket', 'sandbox', 'terminal', 'prompt'],
+  ['way', 'runs', 'p50', 'max', 'HTML', 'hydrated', 'socket', 'sandbox', 'terminal', 'xterm.js', 'xterm made', 'prompt'],
   rows,
 );
 const load = (await import('node:os')).loadavg().map((value) => round(value));

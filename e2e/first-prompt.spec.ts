@@ -209,6 +209,30 @@ test('clicked on the course map, a lesson asks for its sandbox before its page�
 /** What marks xterm.js in the built JavaScript: the class of the element it takes keys from. */
 const XTERM_MARK = 'xterm-helper-textarea';
 
+test('opened by its address, a lesson starts loading the terminal’s code before its own code has loaded', async ({ page, request }) => {
+  const pageCode = await pageCodeChunks(request);
+  expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
+  let xtermAsked!: () => void;
+  const xtermRequested = new Promise<void>((resolve) => (xtermAsked = resolve));
+  // The page's own code is held back until xterm.js was asked for: if only the page's terminal
+  // asked for it, neither would ever come, and no prompt either. Which chunk is xterm.js's is
+  // known by its content only, so every chunk goes through here.
+  let held = 0;
+  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    if (body.includes(XTERM_MARK)) xtermAsked();
+    if (pageCode.has(new URL(route.request().url()).pathname)) {
+      held++;
+      await xtermRequested;
+    }
+    await route.fulfill({ response, body });
+  });
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  expect(held, 'the lesson page’s code was held back').toBeGreaterThan(0);
+});
+
 test('terminal 1 opens while the terminal’s code is still loading, and shows its screen at the pane’s size once it has loaded', async ({ page }) => {
   let answered!: () => void;
   const terminalAnswered = new Promise<void>((resolve) => (answered = resolve));

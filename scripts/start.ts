@@ -35,7 +35,7 @@ const LAB_PORT = Number(process.env.ISOLAB_PORT || 3001);
 const DIST_DIR = process.env.ISOLAB_NEXT_DIST || '.next';
 const NEXT_BIN = join(ROOT, 'node_modules/next/dist/bin/next');
 /** Everything a web build is made from; a newer file here means the build is stale. */
-const WEB_SOURCES = ['app', 'proxy.ts', 'components', 'lib', 'protocol', 'lessons', 'public', 'next.config.js', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
+const WEB_SOURCES = ['app', 'proxy.ts', 'instrumentation-client.ts', 'components', 'lib', 'protocol', 'lessons', 'public', 'next.config.js', 'postcss.config.mjs', 'tsconfig.json', 'package-lock.json'];
 const READY_TIMEOUT_MS = 60_000;
 const UNPRIVILEGED = { user: 'nobody', group: 'nogroup' } as const;
 const BEHIND_CADDY = process.argv.includes('--caddy');

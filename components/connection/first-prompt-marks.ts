@@ -11,7 +11,11 @@ export type FirstPromptStep =
   /** `sandbox:open` answered: the sandbox is running. */
   | 'sandbox-open'
   /** The first terminal's `terminal:open` answered: its screen is on its way. */
-  | 'terminal-open';
+  | 'terminal-open'
+  /** The terminal's code (xterm.js) has loaded and run. */
+  | 'terminal-code'
+  /** Terminal 1's xterm is made, in its pane. */
+  | 'terminal-made';
 
 export const FIRST_PROMPT_MARK_PREFIX = 'isolab:';
 

@@ -5,7 +5,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { ClassBanner } from '../classroom/class-banner';
 import { FollowToggle } from '../classroom/follow-toggle';
 import { useLearnerClass } from '../classroom/learner-class-context';
-import { useActiveSlot, useConnectionStatus, useWorkspace } from './workspace-context';
+import { useActiveSlot, useConnectionStatus, useFirstTerminalOnScreen, useWorkspace } from './workspace-context';
 import { ObserveSlot } from './observe-slot';
 import { FONT_SIZE, setPreference } from '../preferences/preferences-store';
 import { usePreferences } from '../preferences/use-preferences';
@@ -38,11 +38,9 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
   // While the learner follows the instructor, the broadcast covers their own terminals.
   const following = useLearnerClass().snapshot.following;
   const [extraTerminal, setExtraTerminal] = useState(false);
-  // A second terminal's xterm is made once terminal 1 is on screen on this connection (and stays
-  // through its reconnects): making one costs the main thread what the first prompt waits for.
-  const [firstOnScreenFor, setFirstOnScreenFor] = useState<typeof connection>(null);
-  if (status.firstTerminalSettled && connection && firstOnScreenFor !== connection) setFirstOnScreenFor(connection);
-  const firstOnScreen = connection !== null && firstOnScreenFor === connection;
+  // A second terminal's xterm is made once terminal 1 is on screen: making one costs the main
+  // thread what the first prompt waits for.
+  const firstOnScreen = useFirstTerminalOnScreen(connection);
 
   // After a reload, a second shell the learner had opened comes back with its screen.
   useEffect(() => {

@@ -1,8 +1,7 @@
 'use client';
 
 import dynamic from 'next/dynamic';
-import { useState } from 'react';
-import { useConnectionStatus, useWorkspace } from '../lesson/workspace-context';
+import { useConnectionStatus, useFirstTerminalOnScreen, useWorkspace } from '../lesson/workspace-context';
 import type { ObserveView } from '../../protocol';
 
 function PanelsLoading() {
@@ -21,11 +20,10 @@ export function LessonObserve({ panel }: { panel?: ObserveView }) {
   const { connection } = useWorkspace();
   // Re-render on connection changes: a reconnect brings a new client, a restart a new sandbox.
   const status = useConnectionStatus(connection);
-  const firstTerminalOnScreen = Boolean(status.firstTerminalSettled);
-  // Once shown, the panel stays through reconnects; only its subscription waits each time.
-  const [shown, setShown] = useState(false);
-  if (firstTerminalOnScreen && !shown) setShown(true);
-  if (!shown && !firstTerminalOnScreen) return <PanelsLoading />;
-  const sandboxId = firstTerminalOnScreen ? connection?.sandboxId : undefined;
+  // The panel appears once terminal 1 has drawn its prompt and stays through reconnects; only
+  // its subscription waits, each time, until terminal 1 is back.
+  const shown = useFirstTerminalOnScreen(connection);
+  if (!shown) return <PanelsLoading />;
+  const sandboxId = status.firstTerminalSettled ? connection?.sandboxId : undefined;
   return <ObservePanel client={connection?.labClient} sandboxId={sandboxId} defaultPanel={panel} collapsible={false} />;
 }

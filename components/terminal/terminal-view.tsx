@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect } from 'react';
+import { markFirstPrompt } from '../connection/first-prompt-marks';
 import type { SandboxConnection } from '../connection/sandbox-connection';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
@@ -34,11 +35,14 @@ if (typeof window !== 'undefined') void loadOwnedTerminal().catch(() => undefine
 export function TerminalView({ connection, slot, label, visible, connectionLive, fontSize, className }: TerminalViewProps) {
   const { hostRef, terminalRef, state, settings } = useTerminal<OwnedTerminal>({
     load: () =>
-      loadOwnedTerminal().then(
-        ({ OwnedTerminal }) =>
-          (element, initial, onStateChange) =>
-            new OwnedTerminal(element, { ...initial, slot, onStateChange, onFocus: () => connection?.setActiveSlot(slot) }),
-      ),
+      loadOwnedTerminal().then(({ OwnedTerminal }) => {
+        if (slot === 0) markFirstPrompt('terminal-code');
+        return (element, initial, onStateChange) => {
+          const terminal = new OwnedTerminal(element, { ...initial, slot, onStateChange, onFocus: () => connection?.setActiveSlot(slot) });
+          if (slot === 0) markFirstPrompt('terminal-made');
+          return terminal;
+        };
+      }),
     connect: (terminal) => [exposeTerminal(terminal), connection!.register(terminal)],
     deps: [connection, slot],
     enabled: Boolean(connection),

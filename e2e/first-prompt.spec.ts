@@ -6,7 +6,7 @@
  * a prompt. And the page is real HTML: without JavaScript it shows the lesson and the terminal's
  * frame saying the sandbox is starting.
  */
-import { expect, test, type APIRequestContext, type Page, type WebSocketRoute } from '@playwright/test';
+import { expect, test, type APIRequestContext, type APIResponse, type Page, type WebSocketRoute } from '@playwright/test';
 import { PROMPT, pollFor, typeInto } from './support/terminal';
 
 const LESSON = '/lessons/pid';
@@ -105,17 +105,41 @@ const PAGE_CODE_MARK = 'startLabel:"Lesson"';
  */
 async function holdChunksWith(page: Page, mark: string, until: Promise<void>): Promise<{ count: number }> {
   const held = { count: 0 };
-  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
-    const response = await route.fetch();
-    const body = await response.text();
+  await routeChunks(page, async (body) => {
     if (body.includes(mark)) {
       held.count++;
       await until;
     }
-    await route.fulfill({ response, body });
   });
   return held;
 }
+
+/**
+ * Passes the page's script chunks through `hold`, which reads each one and may hold it back.
+ * A chunk's request can end before its handler has read it: the browser gave it up, or the test
+ * is over and its page is closing (a chunk asked for late, such as terminal 2's or the observe
+ * panel's, on a busy machine). Playwright then disposes the response, and that chunk is nobody's
+ * any more, so it is let go; had the page still needed it, its prompt would not come, and the test
+ * says so. (The afterEach below stops routing before the page closes.)
+ */
+async function routeChunks(page: Page, hold: (body: string, path: string) => Promise<void> | void): Promise<void> {
+  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
+    let fetched: { response: APIResponse; body: string };
+    try {
+      const response = await route.fetch();
+      fetched = { response, body: await response.text() };
+    } catch {
+      await route.abort().catch(() => undefined);
+      return;
+    }
+    await hold(fetched.body, new URL(route.request().url()).pathname);
+    await route.fulfill(fetched).catch(() => undefined);
+  });
+}
+
+test.afterEach(async ({ page }) => {
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+});
 
 /** The lesson page's scripts (as its HTML lists them) that hold its own code. */
 async function pageCodeChunks(request: APIRequestContext): Promise<Set<string>> {
@@ -218,15 +242,12 @@ test('opened by its address, a lesson starts loading the terminal’s code befor
   // asked for it, neither would ever come, and no prompt either. Which chunk is xterm.js's is
   // known by its content only, so every chunk goes through here.
   let held = 0;
-  await page.route(/\/_next\/static\/chunks\/[\w.-]+\.js$/, async (route) => {
-    const response = await route.fetch();
-    const body = await response.text();
+  await routeChunks(page, async (body, path) => {
     if (body.includes(XTERM_MARK)) xtermAsked();
-    if (pageCode.has(new URL(route.request().url()).pathname)) {
+    if (pageCode.has(path)) {
       held++;
       await xtermRequested;
     }
-    await route.fulfill({ response, body });
   });
   await page.goto(LESSON, { waitUntil: 'commit' });
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });

@@ -2,7 +2,7 @@
  * Teardown leaves nothing behind: no container, process, cgroup, mount or bundle. And a restart
  * after a crash removes whatever the crashed server left.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
@@ -12,6 +12,7 @@ import { removeLabFootprint } from '../src/sandbox/recovery';
 import { startLabServer } from '../src/server';
 import { openShell } from './support/shell';
 import { bound } from './support/slowdown';
+import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, testEnv, testLabName, type TestLab, sandboxById } from './support/test-lab';
 
 const labs: TestLab[] = [];
@@ -50,6 +51,48 @@ describe('closing a sandbox', () => {
     expect(existsSync(bundle)).toBe(false);
     expect(mountsMention(sandbox.sandboxId)).toBe(false);
     expect(existsSync(join(lab.config.stateDir, 'runc', sandbox.sandboxId))).toBe(false);
+  });
+});
+
+/** Host pids of the `runc exec` processes running terminals of this sandbox. */
+function runcExecPids(sandboxId: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return args.includes('exec') && args.includes('--tty') && args.includes(sandboxId);
+      } catch {
+        return false; // it ended while we looked
+      }
+    })
+    .map(Number);
+}
+
+describe('closing a sandbox whose runc exec does not reap its shell', () => {
+  it('still removes the container and its processes', async () => {
+    const lab = await startTestLab();
+    labs.push(lab);
+    const client = await lab.connect();
+    const { sandbox } = await openShell(client, 'stuck-exec');
+    const second = await TerminalDriver.open(client, sandbox.sandboxId);
+    await second.waitFor(`root@${sandbox.hostname}:~# `);
+    const live = sandboxById(lab.server, sandbox.sandboxId)!;
+    const initPid = live.initPid()!;
+    // A runc exec that is stopped cannot reap its shell once the container's processes are
+    // killed, as one caught mid-start did not: the shell stays a zombie in the container's PID
+    // namespace, and the container's init cannot finish dying while it is there.
+    const stuck = runcExecPids(sandbox.sandboxId);
+    expect(stuck).toHaveLength(1);
+    process.kill(stuck[0], 'SIGSTOP');
+    try {
+      await client.request('sandbox:close', { sandboxId: sandbox.sandboxId });
+      expect(await lab.server.runtime.list()).not.toContain(sandbox.sandboxId);
+      expect(processAlive(initPid)).toBe(false);
+      expect(processAlive(stuck[0])).toBe(false);
+    } finally {
+      if (processAlive(stuck[0])) process.kill(stuck[0], 'SIGKILL');
+    }
   });
 });
 

@@ -245,6 +245,13 @@ export class Sandbox {
   }
 
   private async teardown(): Promise<void> {
+    // A shell started by `runc exec` is runc's child, and runc reaps it. A runc exec that does not
+    // (one caught mid-start was seen to hang with its child a zombie) keeps the container alive:
+    // its dying init waits for every process of its PID namespace to be reaped, so `runc delete`
+    // cannot finish and the sandbox stays. So the exec terminals' runc processes go first, with
+    // SIGKILL (runc passes any other signal on to the shell); their shells then belong to the
+    // container's init and die with the container.
+    for (const terminal of this.terminals.values()) if (terminal.kind === 'exec') terminal.dispose('SIGKILL');
     this.leftoverCgroups = await this.env.runtime.destroy(this.id);
     for (const terminal of this.terminals.values()) terminal.dispose();
     if (this.leftoverCgroups.length > 0) {

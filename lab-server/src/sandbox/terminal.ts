@@ -189,12 +189,16 @@ export class LabTerminal implements Disposable {
   }
 
 
-  /** Ends the pty and frees the mirror. Quiet if already done. */
-  dispose(): void {
+  /**
+   * Ends the pty and frees the mirror. Quiet if already done. The default signal is the pty's
+   * hang-up, which runc passes on to the shell; SIGKILL ends runc itself and leaves the shell to
+   * whoever kills the container.
+   */
+  dispose(signal?: 'SIGKILL'): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const subscription of this.subscriptions) subscription.dispose();
-    this.pty.kill();
+    this.pty.kill(signal);
     this.mirror.dispose();
     this.viewers.clear();
   }

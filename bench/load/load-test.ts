@@ -2,7 +2,7 @@
  * `npm run load`: simulated learners against one real lab-server (a child process with its own
  * state directory and cgroup parent). Not part of CI.
  *
- *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15]
+ *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15] [--learners-per-thread 10]
  *
  * Each learner opens a sandbox, types commands at a human pace (every keystroke's echo is timed),
  * runs them and reads their output, pauses to think, and now and then drops its connection and
@@ -13,23 +13,25 @@
  * Where a keystroke waits is printed for the steady state (after the ramp): the echo as learners
  * measure it; inside lab-server, from input to the shell's output read back (the pty, runc's
  * relay, the shell and its sandbox's CPU) and from there to the socket (isolab_terminal_echo_seconds);
- * lab-server's event loop delay and CPU; the sandboxes' CPU throttling (their cpu.stat); and this
- * process's own event loop delay, since a hundred simulated learners share one thread here.
+ * lab-server's event loop delay and CPU; the sandboxes' CPU throttling (their cpu.stat); and the
+ * load generator's own event loop delay and CPU, which are in every echo it measures too.
+ *
+ * The learners run on worker threads (learner-thread.ts), --learners-per-thread each (10), every
+ * thread with its own event loop and socket.io connections: a class is a hundred browsers on
+ * other machines, and on one thread each echo also waited for 99 other learners' events. The
+ * threads still share this box's CPUs with the lab, which real browsers do not.
  *
  * Every learner connects from its own loopback address (127.0.0.x): lab-server caps connections
  * per address at 64, and a class is many addresses, not one.
  */
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { FLOW_CONTROL, type Result } from '../../protocol';
-import { LabClient } from '../../lib/lab-client';
+import { Worker } from 'node:worker_threads';
 import { startLabProcess } from '../support/lab-process';
-import { PROMPT } from '../support/terminal-clients';
 import { TEST_ORIGIN as BENCH_ORIGIN } from '../../lab-server/test/support/test-lab';
 import { printTable, round, summarize } from '../support/stats';
-import { bucketDelta, bucketQuantileMs, cpuSeconds, labProcesses, LOOP_MONITOR_RESOLUTION_MS, labThrottling, meanSchedWaitMs, schedStats, scrapeMetrics, type MetricsSample, type SchedStats, type Throttling } from '../support/lab-probe';
-import { sleep } from '../../lab-server/test/support/sleep';
+import { bucketDelta, bucketQuantileMs, cpuSeconds, labProcesses, labThrottling, meanSchedWaitMs, schedStats, scrapeMetrics, type MetricsSample, type SchedStats, type Throttling } from '../support/lab-probe';
+import { TIMED_COMMAND, type ThreadData, type ThreadProgress, type ThreadStart, type ThreadStats } from './class-plan';
 
 const { values: flags } = parseArgs({
   options: {
@@ -37,6 +39,7 @@ const { values: flags } = parseArgs({
     minutes: { type: 'string', default: '10' },
     'ramp-seconds': { type: 'string', default: '60' },
     'sample-seconds': { type: 'string', default: '15' },
+    'learners-per-thread': { type: 'string', default: '10' },
   },
 });
 const LEARNERS = Number(flags.learners);
@@ -44,211 +47,100 @@ const DURATION_MS = Number(flags.minutes) * 60_000;
 const RAMP_MS = Number(flags['ramp-seconds']) * 1000;
 const SAMPLE_MS = Number(flags['sample-seconds']) * 1000;
 
-/** What learners type: commands with a little or a lot of output, like the lessons'. */
-const COMMANDS = [
-  'ls -la /usr/bin | head -40',
-  'ps aux',
-  'seq 1 300',
-  'cat /etc/os-release',
-  'ip addr',
-  'unshare -Urpf --mount-proc ps aux',
-  'hostname; id',
-  'cat /proc/self/cgroup',
-  'ls /proc/self/ns -l',
-  'free -m; uptime',
-  'mkdir -p /tmp/w && cd /tmp/w && touch a b c && ls -l; cd',
-  'stress-ng --cpu 1 -t 2 -q; echo burned',
-];
-const random = (min: number, max: number) => min + Math.random() * (max - min);
-const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)];
-
-/** Takes 2 s of CPU on purpose, so its round trip is reported apart from the others'. */
-const TIMED_COMMAND = 'stress-ng';
-
-const stats = {
-  echoMs: [] as number[],
-  /** Echoes after the ramp, the window the breakdown covers. */
-  steadyEchoMs: [] as number[],
-  commandMs: [] as number[],
-  timedCommandMs: [] as number[],
-  reconnectMs: [] as number[],
-  commands: 0,
-  keystrokes: 0,
-  reconnects: 0,
-  dropped: 0,
-  dropReasons: {} as Record<string, number>,
-};
-const rssSamples: Array<{ minute: number; rssMiB: number; sandboxes: number; learnersActive: number; loopDelayP99Ms: number; labCpuPercent: number; clientDelayP99Ms: number }> = [];
+const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {} };
+const rssSamples: Array<{
+  minute: number;
+  rssMiB: number;
+  sandboxes: number;
+  learnersActive: number;
+  loopDelayP99Ms: number;
+  labCpuPercent: number;
+  /** The learner threads' event loop delay p99 in this window: the median thread's and the worst one's. */
+  clientDelayP99Ms: number;
+  clientDelayWorstP99Ms: number;
+  /** This whole load generator's CPU (all its threads), % of one core. */
+  clientCpuPercent: number;
+}> = [];
 
 const lab = await startLabProcess({ ISOLAB_MAX_SANDBOXES: String(LEARNERS + 10), ISOLAB_LOG_LEVEL: 'warn', ISOLAB_IDLE_SECONDS: '3600' });
-let stopping = false;
+const threads: Worker[] = [];
 for (const event of ['uncaughtException', 'unhandledRejection', 'SIGINT'] as const) {
   process.on(event, async (error) => {
     console.error(error);
+    await Promise.all(threads.map((thread) => thread.terminate()));
     await lab.stop();
     process.exit(1);
   });
 }
 
-/** A learner's view of its terminal: output tail, acks like the web client, and waiting for text. */
-class LearnerTerminal {
-  private tail = '';
-  private unacked = 0;
-  private waiter: { pattern: RegExp; resolve: () => void } | undefined;
-  private off: (() => void) | undefined;
-
-  constructor(
-    private client: LabClient,
-    readonly terminalId: string,
-  ) {
-    this.listen();
-  }
-
-  rebind(client: LabClient): void {
-    this.off?.();
-    this.client = client;
-    this.unacked = 0;
-    this.listen();
-  }
-
-  push(data: string): void {
-    this.tail = (this.tail + data).slice(-4096);
-    if (this.waiter?.pattern.test(this.tail)) {
-      const { resolve } = this.waiter;
-      this.waiter = undefined;
-      resolve();
-    }
-  }
-
-  private listen(): void {
-    this.off = this.client.on('terminal:output', ({ terminalId, data }) => {
-      if (terminalId !== this.terminalId) return;
-      this.push(data);
-      this.unacked += data.length;
-      if (this.unacked >= FLOW_CONTROL.ackEveryChars) {
-        this.client.send('terminal:ack', { terminalId, chars: this.unacked });
-        this.unacked = 0;
-      }
-    });
-  }
-
-  clear(): void {
-    this.tail = '';
-  }
-
-  /** The answer to `terminal:open`: the screen replaces what was there. */
-  readonly onOpened = (result: Result<{ snapshot: string }>): void => {
-    this.clear();
-    if (result.ok) this.push(result.value.snapshot);
+console.log(`Load: ${LEARNERS} learners for ${flags.minutes} min (ramp ${RAMP_MS / 1000} s) against ${lab.url}, lab-server pid ${lab.pid}`);
+const rssAtStart = round(lab.rss() / 2 ** 20, 1);
+const perThread = Math.max(1, Number(flags['learners-per-thread']));
+const indices = Array.from({ length: LEARNERS }, (_, i) => i);
+const runs: Array<Promise<void>> = [];
+const ready: Array<Promise<void>> = [];
+for (let first = 0; first < LEARNERS; first += perThread) {
+  const workerData: ThreadData = {
+    labUrl: lab.url,
+    origin: BENCH_ORIGIN,
+    // Interleaved, so the ramp adds learners to every thread in turn.
+    learners: indices.filter((i) => i % Math.ceil(LEARNERS / perThread) === first / perThread),
+    classSize: LEARNERS,
+    rampMs: RAMP_MS,
   };
-
-  type(data: string): void {
-    this.client.send('terminal:input', { terminalId: this.terminalId, data });
-  }
-
-  next(pattern: RegExp, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (pattern.test(this.tail)) return resolve();
-      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${pattern}; the screen ended with ${JSON.stringify(this.tail.slice(-160))}`)), timeoutMs);
-      this.waiter = {
-        pattern,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-    });
-  }
+  const thread = new Worker(new URL('./learner-thread-boot.mjs', import.meta.url), { workerData });
+  threads.push(thread);
+  ready.push(new Promise((resolve, reject) => {
+    thread.once('message', (message: { type: 'ready' }) => (message.type === 'ready' ? resolve() : reject(new Error(`a learner thread said ${message.type} first`))));
+    thread.once('error', reject);
+  }));
+  runs.push(
+    new Promise((resolve, reject) => {
+      thread.on('message', (message: { type: 'done'; stats: ThreadStats } | ThreadProgress) => {
+        if (message.type !== 'done') return;
+        const theirs = message.stats;
+        for (const key of ['echoMs', 'steadyEchoMs', 'commandMs', 'timedCommandMs', 'reconnectMs'] as const) for (const value of theirs[key]) stats[key].push(value);
+        for (const key of ['commands', 'keystrokes', 'reconnects', 'dropped'] as const) stats[key] += theirs[key];
+        for (const [reason, count] of Object.entries(theirs.dropReasons)) stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + count;
+        resolve();
+      });
+      thread.once('error', reject);
+    }),
+  );
 }
-
-class Dropped extends Error {}
-
-async function learner(index: number, endAt: number): Promise<void> {
-  const localAddress = `127.0.${1 + Math.floor(index / 250)}.${2 + (index % 250)}`;
-  const connect = (token?: string) => LabClient.connect(lab.url, { origin: BENCH_ORIGIN, localAddress, token, timeoutMs: 20_000 });
-  let client = await connect();
-  let expectingClose = false;
-  let closedUnasked: string | undefined;
-  const watchClose = (c: LabClient) => c.on('sandbox:closed', (event) => !expectingClose && (closedUnasked = event.reason));
-  watchClose(client);
-  const sandbox = await client.request('sandbox:open', { key: 'lesson' });
-  const terminal = new LearnerTerminal(client, sandbox.terminals[0].terminalId);
-  // The screen goes in where the answer is read, before output read with it (see LabClient.request).
-  await client.request('terminal:open', { sandboxId: sandbox.sandboxId, terminalId: terminal.terminalId, cols: 100, rows: 30 }, undefined, terminal.onOpened);
-  await terminal.next(PROMPT, 20_000);
-  let commandNumber = 0;
-  const drop = (reason: string) => {
-    stats.dropped++;
-    stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + 1;
-    throw new Dropped(reason);
-  };
-
-  try {
-    while (Date.now() < endAt && !stopping) {
-      if (closedUnasked) drop(`sandbox closed: ${closedUnasked}`);
-      if (Math.random() < 0.04) {
-        // Reload the tab: drop the connection, come back with the token, attach and get the screen.
-        stats.reconnects++;
-        const token = client.session!.token;
-        client.close();
-        await sleep(random(500, 3000));
-        const started = performance.now();
-        client = await connect(token).catch(() => drop('reconnect refused'));
-        watchClose(client);
-        const [mine] = await client.request('sandbox:list', {});
-        if (!mine) drop('sandbox gone after reconnect');
-        terminal.rebind(client);
-        await client.request('terminal:open', { sandboxId: mine.sandboxId, terminalId: terminal.terminalId, cols: 100, rows: 30 }, undefined, terminal.onOpened);
-        stats.reconnectMs.push(performance.now() - started);
-        terminal.type('\r');
-        await terminal.next(PROMPT, 20_000).catch(() => drop('no prompt after reconnect'));
-        continue;
-      }
-      // Type a command key by key, timing each echo.
-      const picked = pick(COMMANDS);
-      const command = `${picked}; echo "DO""NE-${++commandNumber}"`;
-      for (const key of command) {
-        terminal.clear();
-        const started = performance.now();
-        terminal.type(key);
-        const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        await terminal.next(new RegExp(`${escaped}\\s*$`), 15_000).catch(() => drop('echo timed out'));
-        const echoMs = performance.now() - started;
-        stats.echoMs.push(echoMs);
-        if (Date.now() > steadyFrom) stats.steadyEchoMs.push(echoMs);
-        stats.keystrokes++;
-        await sleep(random(60, 200));
-      }
-      terminal.clear();
-      const started = performance.now();
-      terminal.type('\r');
-      await terminal.next(new RegExp(`DONE-${commandNumber}[\\s\\S]*# (\\x1b\\[\\?2004h)?$`), 60_000).catch(() => drop('command timed out'));
-      (picked.startsWith(TIMED_COMMAND) ? stats.timedCommandMs : stats.commandMs).push(performance.now() - started);
-      stats.commands++;
-      await sleep(random(2000, 8000)); // reading, thinking
-    }
-  } catch (error) {
-    if (!(error instanceof Dropped)) {
-      stats.dropped++;
-      console.log(`  learner ${index}: ${(error as Error).message}`);
-      const reason = `error: ${(error as Error).message.slice(0, 60)}`;
-      stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + 1;
-    }
-  } finally {
-    expectingClose = true;
-    await client.request('sandbox:close', { sandboxId: sandbox.sandboxId }).catch(() => undefined);
-    client.close();
-  }
-}
-
+// A thread loads its code before it can start (seconds on a busy box): the ramp starts when all are ready.
+await Promise.all(ready);
+console.log(`  ${threads.length} learner threads, ${perThread} learners each`);
 const started = Date.now();
 const endAt = started + DURATION_MS;
 /** The breakdown covers from here (every learner has started) to the end. */
 const steadyFrom = started + RAMP_MS;
-let active = 0;
-const clientDelay = monitorEventLoopDelay({ resolution: LOOP_MONITOR_RESOLUTION_MS });
-clientDelay.enable();
-let previous = { at: performance.now(), cpu: cpuSeconds(lab.pid) };
+for (const thread of threads) thread.postMessage({ type: 'start', startedAt: started, endAt, steadyFrom } satisfies ThreadStart);
+/** Each thread's latest answer to `sample`. */
+const progress = new Map<Worker, ThreadProgress>();
+const active = () => [...progress.values()].reduce((sum, p) => sum + p.active, 0);
+const total = (key: 'keystrokes' | 'commands' | 'dropped') => [...progress.values()].reduce((sum, p) => sum + p[key], 0);
+/** Asks every learner thread for its counters; a thread too busy to answer in 5 s keeps its last. */
+const sampleThreads = () =>
+  Promise.all(
+    threads.map(
+      (thread) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5000);
+          thread.once('message', (message: ThreadProgress) => {
+            clearTimeout(timer);
+            if (message.type === 'progress') progress.set(thread, message);
+            resolve();
+          });
+          thread.postMessage({ type: 'sample' });
+        }),
+    ),
+  );
+const generatorCpuSeconds = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+let previous = { at: performance.now(), cpu: cpuSeconds(lab.pid), clientCpu: generatorCpuSeconds() };
 type Probe = { metrics: MetricsSample; throttling: Throttling; sched: Record<'shells' | 'relays' | 'lab', SchedStats>; at: number };
 let steadyStart: Probe | undefined;
 /** The last sample while the learners' sandboxes were all there (their cgroups take their counters when they close). */
@@ -256,9 +148,12 @@ let steadyEnd: Probe | undefined;
 const sampler = setInterval(async () => {
   const health = (await (await fetch(`${lab.url}/healthz`)).json()) as { sandboxes: number };
   const metrics = await scrapeMetrics(lab.url);
-  const now = { at: performance.now(), cpu: cpuSeconds(lab.pid) };
+  await sampleThreads();
+  const now = { at: performance.now(), cpu: cpuSeconds(lab.pid), clientCpu: generatorCpuSeconds() };
   const labCpuPercent = round((100 * (now.cpu - previous.cpu)) / ((now.at - previous.at) / 1000), 0);
+  const clientCpuPercent = round((100 * (now.clientCpu - previous.clientCpu)) / ((now.at - previous.at) / 1000), 0);
   previous = now;
+  const threadDelays = [...progress.values()].map((p) => p.loopDelayP99Ms).sort((a, b) => a - b);
   if (Date.now() > steadyFrom && Date.now() < endAt) {
     const processes = labProcesses(lab.name, lab.pid);
     const sched = { shells: schedStats(processes.shells), relays: schedStats(processes.relays), lab: schedStats([lab.pid]) };
@@ -270,36 +165,21 @@ const sampler = setInterval(async () => {
     minute: round((Date.now() - started) / 60_000, 1),
     rssMiB: round(lab.rss() / 2 ** 20, 1),
     sandboxes: health.sandboxes,
-    learnersActive: active,
+    learnersActive: active(),
     loopDelayP99Ms: round(metrics.loopDelayP99Ms, 0),
     labCpuPercent,
-    clientDelayP99Ms: round(Math.max(0, clientDelay.percentile(99) / 1e6 - LOOP_MONITOR_RESOLUTION_MS), 0),
+    clientDelayP99Ms: round(threadDelays[Math.floor(threadDelays.length / 2)] ?? NaN, 0),
+    clientDelayWorstP99Ms: round(threadDelays.at(-1) ?? NaN, 0),
+    clientCpuPercent,
   });
-  clientDelay.reset();
   const last = rssSamples.at(-1)!;
   console.log(
-    `  t=${last.minute} min  learners=${active}  sandboxes=${last.sandboxes}  lab-server RSS=${last.rssMiB} MiB, CPU ${labCpuPercent}%, loop delay p99 ${last.loopDelayP99Ms} ms  keystrokes=${stats.keystrokes}  commands=${stats.commands}  dropped=${stats.dropped}  load ${loadavg()[0].toFixed(1)}`,
+    `  t=${last.minute} min  learners=${last.learnersActive}  sandboxes=${last.sandboxes}  lab-server RSS=${last.rssMiB} MiB, CPU ${labCpuPercent}%, loop delay p99 ${last.loopDelayP99Ms} ms  generator CPU ${clientCpuPercent}%, loop delay p99 ${last.clientDelayP99Ms}/${last.clientDelayWorstP99Ms} ms  keystrokes=${total('keystrokes')}  commands=${total('commands')}  dropped=${total('dropped')}  load ${loadavg()[0].toFixed(1)}`,
   );
 }, SAMPLE_MS);
 
-console.log(`Load: ${LEARNERS} learners for ${flags.minutes} min (ramp ${RAMP_MS / 1000} s) against ${lab.url}, lab-server pid ${lab.pid}`);
-const rssAtStart = round(lab.rss() / 2 ** 20, 1);
-const runs = Array.from({ length: LEARNERS }, async (_, i) => {
-  await sleep((RAMP_MS * i) / LEARNERS);
-  active++;
-  try {
-    await learner(i, endAt);
-  } catch (error) {
-    stats.dropped++;
-    console.log(`  learner ${i}: start failed: ${(error as Error).message}`);
-    const reason = `start failed: ${(error as Error).message.slice(0, 60)}`;
-    stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + 1;
-  } finally {
-    active--;
-  }
-});
 await Promise.all(runs);
-stopping = true;
+await Promise.all(threads.map((thread) => thread.terminate()));
 clearInterval(sampler);
 
 const echo = summarize(stats.echoMs);
@@ -340,8 +220,9 @@ if (steadyStart && steadyEnd && steadyEnd !== steadyStart) {
   };
   const shell = stage('shell');
   const send = stage('send');
-  const maxOf = (key: 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'labCpuPercent') => steady.reduce((m, s) => Math.max(m, s[key]), 0);
-  const medianOf = (key: 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'labCpuPercent') => (steady.length ? [...steady].sort((a, b) => a[key] - b[key])[Math.floor(steady.length / 2)][key] : NaN);
+  type Sampled = 'loopDelayP99Ms' | 'clientDelayP99Ms' | 'clientDelayWorstP99Ms' | 'labCpuPercent' | 'clientCpuPercent';
+  const maxOf = (key: Sampled) => steady.reduce((m, s) => Math.max(m, s[key]), 0);
+  const medianOf = (key: Sampled) => (steady.length ? [...steady].sort((a, b) => a[key] - b[key])[Math.floor(steady.length / 2)][key] : NaN);
   const seconds = (steadyEnd.at - steadyStart.at) / 1000;
   const throttled = steadyEnd.throttling.throttled - steadyStart.throttling.throttled;
   const periods = steadyEnd.throttling.periods - steadyStart.throttling.periods;
@@ -353,26 +234,35 @@ if (steadyStart && steadyEnd && steadyEnd !== steadyStart) {
     sendMs: send,
     labLoopDelayP99Ms: { median: medianOf('loopDelayP99Ms'), max: maxOf('loopDelayP99Ms') },
     labCpuPercent: { median: medianOf('labCpuPercent'), max: maxOf('labCpuPercent') },
-    clientLoopDelayP99Ms: { median: medianOf('clientDelayP99Ms'), max: maxOf('clientDelayP99Ms') },
+    clientLoopDelayP99Ms: { median: medianOf('clientDelayP99Ms'), max: maxOf('clientDelayP99Ms'), worstThreadMax: maxOf('clientDelayWorstP99Ms') },
+    clientCpuPercent: { median: medianOf('clientCpuPercent'), max: maxOf('clientCpuPercent') },
+    learnerThreads: threads.length,
     sandboxThrottling: { periodsThrottled: periods ? round(throttled / periods, 3) : 0, throttledMsPerSandboxSecond },
     meanCpuWaitMs: { sandboxShells: cpuWait('shells'), runcRelays: cpuWait('relays'), labServerLoop: cpuWait('lab') },
   };
   printTable(`Where a keystroke waits, from minute ${round(RAMP_MS / 60_000, 1)} to the end (load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')})`, ['', 'p50', 'p99 (or per-window p99: median / max)'], [
-    ['echo, as the learners measure it', steadyEcho.p50, steadyEcho.p99],
-    ['  in lab-server: input → shell output read back (pty, runc relay, shell, sandbox CPU)', shell.p50, shell.p99],
-    ['  in lab-server: that output → socket (batching, event loop)', send.p50, send.p99],
-    ['  lab-server event loop delay (ms)', '', `${medianOf('loopDelayP99Ms')} / ${maxOf('loopDelayP99Ms')}`],
+    ['echo, as the learners measure it (send → echo read, in a learner thread)', steadyEcho.p50, steadyEcho.p99],
+    ['  the generator, before the echo is read: its threads\' event loop delay (ms; median thread / worst thread)', '', `${medianOf('clientDelayP99Ms')} / ${maxOf('clientDelayWorstP99Ms')}`],
+    [`  the generator's CPU, ${threads.length} threads (% of one core; the lab's CPU too, on one box)`, '', `${medianOf('clientCpuPercent')} / ${maxOf('clientCpuPercent')}`],
+    ['  lab-server, before the keystroke is read: its event loop delay (ms; read → pty write is one callback)', '', `${medianOf('loopDelayP99Ms')} / ${maxOf('loopDelayP99Ms')}`],
+    ['  lab-server: pty write → shell output read back (pty, runc relay, shell, sandbox CPU)', shell.p50, shell.p99],
+    ['  lab-server: that output → socket (batching, event loop)', send.p50, send.p99],
     ['  lab-server CPU (% of one core)', '', `${medianOf('labCpuPercent')} / ${maxOf('labCpuPercent')}`],
-    ['  this load generator\'s event loop delay (ms)', '', `${medianOf('clientDelayP99Ms')} / ${maxOf('clientDelayP99Ms')}`],
     ['  sandboxes: share of CFS periods throttled', '', periods ? round(throttled / periods, 3) : 0],
     ['  sandboxes: throttled ms per sandbox per second', '', throttledMsPerSandboxSecond],
     ['  mean wait for a CPU per wakeup (ms): the sandboxes\' shells', '', cpuWait('shells')],
     ["  … runc's console relays (2 hops of every echo)", '', cpuWait('relays')],
     ["  … lab-server's event loop thread", '', cpuWait('lab')],
   ]);
-  console.log('(the rest of the echo is the socket both ways and the wait for each process to get a CPU on a busy box; lab-server figures come from its /metrics histogram, so their percentiles are interpolated within buckets)');
+  console.log(
+    "(the rest of the echo is loopback TCP both ways and each process's wait for a CPU on a busy box; lab-server's stages come from its /metrics histogram, so their percentiles are interpolated within buckets; percentiles of stages do not add up to the echo's)",
+  );
 }
-printTable('lab-server over time', ['minute', 'learners', 'sandboxes', 'RSS MiB', 'CPU %', 'loop delay p99 ms', 'load generator delay p99 ms'], rssSamples.map((s) => [s.minute, s.learnersActive, s.sandboxes, s.rssMiB, s.labCpuPercent, s.loopDelayP99Ms, s.clientDelayP99Ms]));
+printTable(
+  'lab-server over time',
+  ['minute', 'learners', 'sandboxes', 'RSS MiB', 'CPU %', 'loop delay p99 ms', 'generator CPU %', 'generator delay p99 ms (median / worst thread)'],
+  rssSamples.map((s) => [s.minute, s.learnersActive, s.sandboxes, s.rssMiB, s.labCpuPercent, s.loopDelayP99Ms, s.clientCpuPercent, `${s.clientDelayP99Ms} / ${s.clientDelayWorstP99Ms}`]),
+);
 console.log(`LOAD_RESULT ${JSON.stringify({ learners: LEARNERS, minutes: Number(flags.minutes), loadAverage: loadavg(), dropped: stats.dropped, dropReasons: stats.dropReasons, keystrokes: stats.keystrokes, commands: stats.commands, reconnects: stats.reconnects, echoMs: echo, commandMs: commands, timedCommandMs: timedCommands, reconnectMs: reconnects, rssPerSandboxMiB, rssGrowthPercent, breakdown, rss: rssSamples })}`);
 await lab.stop();
 process.exit(stats.dropped > 0 ? 1 : 0);

@@ -2,7 +2,7 @@
  * `npm run load`: simulated learners against one real lab-server (a child process with its own
  * state directory and cgroup parent). Not part of CI.
  *
- *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15] [--learners-per-thread 10]
+ *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15] [--learners-per-thread 10] [--lab-cpu-profile lab.cpuprofile]
  *
  * Each learner opens a sandbox, types commands at a human pace (every keystroke's echo is timed),
  * runs them and reads their output, pauses to think, and now and then drops its connection and
@@ -25,6 +25,8 @@
  * per address at 64, and a class is many addresses, not one.
  */
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { startLabProcess } from '../support/lab-process';
@@ -40,6 +42,8 @@ const { values: flags } = parseArgs({
     'ramp-seconds': { type: 'string', default: '60' },
     'sample-seconds': { type: 'string', default: '15' },
     'learners-per-thread': { type: 'string', default: '10' },
+    /** Writes lab-server's CPU profile (.cpuprofile, for Chrome DevTools) here when it stops. */
+    'lab-cpu-profile': { type: 'string' },
   },
 });
 const LEARNERS = Number(flags.learners);
@@ -62,7 +66,14 @@ const rssSamples: Array<{
   clientCpuPercent: number;
 }> = [];
 
-const lab = await startLabProcess({ ISOLAB_MAX_SANDBOXES: String(LEARNERS + 10), ISOLAB_LOG_LEVEL: 'warn', ISOLAB_IDLE_SECONDS: '3600' });
+const CPU_PROFILE = flags['lab-cpu-profile'] ? resolve(flags['lab-cpu-profile']) : undefined;
+const labStartedAt = Date.now();
+const lab = await startLabProcess({
+  ISOLAB_MAX_SANDBOXES: String(LEARNERS + 10),
+  ISOLAB_LOG_LEVEL: 'warn',
+  ISOLAB_IDLE_SECONDS: '3600',
+  ...(CPU_PROFILE ? { NODE_OPTIONS: `--import ${fileURLToPath(new URL('../support/cpu-profile-hook.mjs', import.meta.url))}`, ISOLAB_BENCH_CPU_PROFILE: CPU_PROFILE } : {}),
+});
 const threads: Worker[] = [];
 for (const event of ['uncaughtException', 'unhandledRejection', 'SIGINT'] as const) {
   process.on(event, async (error) => {
@@ -265,4 +276,8 @@ printTable(
 );
 console.log(`LOAD_RESULT ${JSON.stringify({ learners: LEARNERS, minutes: Number(flags.minutes), loadAverage: loadavg(), dropped: stats.dropped, dropReasons: stats.dropReasons, keystrokes: stats.keystrokes, commands: stats.commands, reconnects: stats.reconnects, echoMs: echo, commandMs: commands, timedCommandMs: timedCommands, reconnectMs: reconnects, rssPerSandboxMiB, rssGrowthPercent, breakdown, rss: rssSamples })}`);
 await lab.stop();
+if (CPU_PROFILE) {
+  const second = (at: number) => round((at - labStartedAt) / 1000, 0);
+  console.log(`lab-server's CPU profile: ${CPU_PROFILE} (its steady state, as above: from about ${second(steadyFrom)} s to ${second(endAt)} s)`);
+}
 process.exit(stats.dropped > 0 ? 1 : 0);

@@ -7,6 +7,8 @@ export interface ThreadData {
   learners: number[];
   classSize: number;
   rampMs: number;
+  /** The niceness this thread sets itself (Linux: per thread), see --generator-nice. */
+  nice: number;
 }
 
 /** Sent once every thread is ready (has loaded its code). */

@@ -11,6 +11,7 @@
  * and reads their output, pauses to think, and now and then drops its connection and comes back
  * with its session token, as a reloaded tab does.
  */
+import { setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FLOW_CONTROL, type Result } from '../../protocol';
@@ -133,6 +134,8 @@ class LearnerTerminal {
 class Dropped extends Error {}
 
 const data = workerData as ThreadData;
+// On Linux a thread has its own niceness, and 0 names the calling thread.
+if (data.nice) setPriority(0, data.nice);
 parentPort!.postMessage({ type: 'ready' });
 const timing = await new Promise<ThreadStart>((resolve) => parentPort!.once('message', resolve));
 const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {} };

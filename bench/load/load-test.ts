@@ -2,7 +2,7 @@
  * `npm run load`: simulated learners against one real lab-server (a child process with its own
  * state directory and cgroup parent). Not part of CI.
  *
- *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15] [--learners-per-thread 10] [--lab-cpu-profile lab.cpuprofile]
+ *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15] [--learners-per-thread 10] [--generator-nice 0] [--lab-cpu-profile lab.cpuprofile]
  *
  * Each learner opens a sandbox, types commands at a human pace (every keystroke's echo is timed),
  * runs them and reads their output, pauses to think, and now and then drops its connection and
@@ -42,6 +42,14 @@ const { values: flags } = parseArgs({
     'ramp-seconds': { type: 'string', default: '60' },
     'sample-seconds': { type: 'string', default: '15' },
     'learners-per-thread': { type: 'string', default: '10' },
+    /**
+     * Niceness of the learner threads (0). Every message lab-server sends over loopback wakes a
+     * learner thread from inside lab-server's write, and the woken thread can take the CPU from
+     * lab-server there: a cost a class's browsers, on other machines, do not put on the lab. A
+     * niced generator gives way, and reads its echoes later when the box is busy, which counts
+     * against the figure, not for it.
+     */
+    'generator-nice': { type: 'string', default: '0' },
     /** Writes lab-server's CPU profile (.cpuprofile, for Chrome DevTools) here when it stops. */
     'lab-cpu-profile': { type: 'string' },
   },
@@ -49,6 +57,7 @@ const { values: flags } = parseArgs({
 const LEARNERS = Number(flags.learners);
 const DURATION_MS = Number(flags.minutes) * 60_000;
 const RAMP_MS = Number(flags['ramp-seconds']) * 1000;
+const GENERATOR_NICE = Number(flags['generator-nice']);
 const SAMPLE_MS = Number(flags['sample-seconds']) * 1000;
 
 const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {} };
@@ -98,6 +107,7 @@ for (let first = 0; first < LEARNERS; first += perThread) {
     learners: indices.filter((i) => i % Math.ceil(LEARNERS / perThread) === first / perThread),
     classSize: LEARNERS,
     rampMs: RAMP_MS,
+    nice: GENERATOR_NICE,
   };
   const thread = new Worker(new URL('./learner-thread-boot.mjs', import.meta.url), { workerData });
   threads.push(thread);
@@ -121,7 +131,7 @@ for (let first = 0; first < LEARNERS; first += perThread) {
 }
 // A thread loads its code before it can start (seconds on a busy box): the ramp starts when all are ready.
 await Promise.all(ready);
-console.log(`  ${threads.length} learner threads, ${perThread} learners each`);
+console.log(`  ${threads.length} learner threads, ${perThread} learners each, nice ${GENERATOR_NICE}`);
 const started = Date.now();
 const endAt = started + DURATION_MS;
 /** The breakdown covers from here (every learner has started) to the end. */

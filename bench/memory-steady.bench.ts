@@ -3,14 +3,15 @@
  *
  * N sandboxes each print 200 lines a second for the whole run, to a client that acks like the
  * web client. lab-server's RSS is sampled every few seconds. Every per-terminal buffer has a cap
- * (README, "Limits"); the one that grows with output is the screen mirror's scrollback, which
- * fills up to MIRROR_SCROLLBACK lines and then drops its oldest line for each new one. So RSS
- * should rise while the mirrors fill and then stay flat. The bench prints that expected bound
- * (cells × 12 bytes: xterm.js keeps 3 × 32 bits per cell) beside what RSS did.
+ * (README, "Limits"); the ones that grow with output are the screen mirror's scrollback, which
+ * fills up to MIRROR_SCROLLBACK lines and then drops its oldest line for each new one, and its
+ * history of the dropped lines (MIRROR_HISTORY chars). So RSS should rise while the mirrors fill
+ * and then stay flat. The bench prints that expected bound (cells × 12 bytes: xterm.js keeps
+ * 3 × 32 bits per cell, plus the history's chars) beside what RSS did.
  *
  *   npm run bench -- memory-steady        (BENCH_MEMORY_TERMINALS, BENCH_MEMORY_SECONDS)
  */
-import { MIRROR_SCROLLBACK } from '../lab-server/src/sandbox/screen-mirror';
+import { MIRROR_HISTORY, MIRROR_SCROLLBACK } from '../lab-server/src/sandbox/screen-mirror';
 import { sleep } from '../lab-server/test/support/sleep';
 import { startLabProcess } from './support/lab-process';
 import { emitResult, printTable, round } from './support/stats';
@@ -51,8 +52,8 @@ while (performance.now() - started < SECONDS * 1000) {
 for (const shell of shells) shell.type('\x03');
 
 // The mirrors are full once each has seen rows + scrollback lines: a few seconds at this rate.
-const fullAfterSeconds = Math.ceil((SIZE.rows + MIRROR_SCROLLBACK) / LINES_PER_SECOND) + 1;
-const boundPerTerminalMiB = mib(SIZE.cols * (SIZE.rows + MIRROR_SCROLLBACK) * 12);
+const fullAfterSeconds = Math.ceil((SIZE.rows + MIRROR_SCROLLBACK + MIRROR_HISTORY.rows) / LINES_PER_SECOND) + 1;
+const boundPerTerminalMiB = mib(SIZE.cols * (SIZE.rows + MIRROR_SCROLLBACK) * 12 + 2 * MIRROR_HISTORY.chars);
 // Growth is measured from the first minute on: after the mirrors filled and V8's heaps settled.
 const from = samples.find((s) => s.second >= 60) ?? samples[0];
 const to = samples.at(-1)!;
@@ -61,7 +62,7 @@ printTable(`lab-server memory, ${TERMINALS} terminals of ${SIZE.cols}×${SIZE.ro
   ['RSS with no sandbox (MiB)', mib(rssIdle)],
   ['RSS per terminal, open and idle (MiB)', round((mib(rssOpen) - mib(rssIdle)) / TERMINALS, 2)],
   [`RSS per terminal, printing, at ${to.second} s (MiB)`, round((to.rssMiB - mib(rssIdle)) / TERMINALS, 2)],
-  [`mirror scrollback bound per terminal: ${SIZE.cols} × (${SIZE.rows} + ${MIRROR_SCROLLBACK}) cells × 12 B (MiB), full after ~${fullAfterSeconds} s`, boundPerTerminalMiB],
+  [`mirror bound per terminal: ${SIZE.cols} × (${SIZE.rows} + ${MIRROR_SCROLLBACK}) cells × 12 B + history ${MIRROR_HISTORY.chars / 1024} Ki chars × 2 B (MiB), full after ~${fullAfterSeconds} s`, boundPerTerminalMiB],
   [`RSS growth from ${from.second} s to ${to.second} s`, `${growthPercent}%`],
 ]);
 printTable('RSS over time', ['second', 'RSS MiB'], samples.map((s) => [s.second, s.rssMiB]));

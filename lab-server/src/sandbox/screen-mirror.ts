@@ -33,14 +33,22 @@ import { TERMINAL_LIMITS } from '../../../protocol';
 import type { Disposable } from '../runtime/runtime';
 
 /**
- * Lines of history a reload, a spotlight or a resync gets back above the screen. The mirror's
- * memory grows with them until they are full (about 1.5 KB a line at 100 columns, in xterm.js's
- * cells and line objects), so this decides how soon lab-server's memory is flat under a class:
- * at 300 lines a learner fills it in a minute or two of ordinary commands, where 1,000 lines took
- * a 100-learner class more than ten minutes and 2.4 MiB of RSS per terminal. The learner's own
- * tab keeps its longer scrollback (5,000 lines) for as long as it stays open.
+ * Lines above the screen that the mirror's xterm.js terminal keeps itself. xterm.js keeps about
+ * 1.5 KB a line at 100 columns (cells and line objects), so this is short: what a reload gets
+ * back above the screen is mostly the compact history below.
  */
-export const MIRROR_SCROLLBACK = 300;
+export const MIRROR_SCROLLBACK = 50;
+/**
+ * The history a reload, a spotlight or a resync gets back above the terminal's own scrollback:
+ * the lines the terminal drops, kept as their text and SGR attributes (mirror-worker.mjs), up to
+ * this many lines and this many chars per terminal, whichever comes first (the oldest go). A
+ * char takes 1 byte (2 in a line with a character above U+00FF), so a terminal's history is at
+ * most 128 KiB however it is written to; ordinary output fills it in 500-1,000 lines. Before it,
+ * the mirror kept 300 lines as xterm.js cells: about 450 KB at 100 columns, and a class's
+ * memory still grew ten minutes into a lesson. The learner's own tab keeps its longer
+ * scrollback (5,000 lines) for as long as it stays open.
+ */
+export const MIRROR_HISTORY = { rows: 1000, chars: 64 * 1024 } as const;
 const MIRROR_CHUNK_CHARS = 128 * 1024;
 const MIRROR_IDLE_MS = 25;
 /** Above this backlog the pty is paused; below the low mark it may run again. */
@@ -65,11 +73,13 @@ type ToWorker =
   | { op: 'write'; id: string; data: string; rawChars: number }
   | { op: 'resize'; id: string; cols: number; rows: number }
   | { op: 'snapshot'; id: string; request: number }
-  | { op: 'close'; id: string };
+  | { op: 'close'; id: string }
+  | { op: 'memory'; request: number };
 /** Messages from the worker. */
 type FromWorker =
   | { op: 'progress'; id: string; rawChars: number; costMs: number; msPerChar: number; throttled: boolean }
-  | { op: 'snapshot'; id: string; request: number; data: string };
+  | { op: 'snapshot'; id: string; request: number; data: string }
+  | { op: 'memory'; request: number; heapUsed: number; external: number };
 
 export class ScreenMirror implements Disposable {
   readonly id = `mirror-${++mirrorCount}`;
@@ -185,7 +195,7 @@ export class ScreenMirror implements Disposable {
     this.idleTimer = undefined;
     if (!this.chunk || this.disposed) return;
     const taken = this.chunk.length;
-    const { text, tail } = splitUnfinishedEscape(this.heldTail + trimPlainRuns(this.chunk, this.rows + MIRROR_SCROLLBACK + 1));
+    const { text, tail } = splitUnfinishedEscape(this.heldTail + trimPlainRuns(this.chunk, this.rows + MIRROR_SCROLLBACK + MIRROR_HISTORY.rows + 1));
     this.chunk = '';
     this.heldTail = tail;
     this.writtenChars += taken;
@@ -205,6 +215,7 @@ class MirrorThread {
   private worker: Worker | undefined;
   private readonly mirrors = new Map<string, ScreenMirror>();
   private readonly snapshotWaiters = new Map<number, (data: string) => void>();
+  private readonly memoryWaiters = new Map<number, (memory: { heapUsed: number; external: number }) => void>();
   private requests = 0;
 
   add(mirror: ScreenMirror): void {
@@ -215,7 +226,7 @@ class MirrorThread {
   remove(mirror: ScreenMirror): void {
     if (this.mirrors.delete(mirror.id)) this.post({ op: 'close', id: mirror.id });
     // The last mirror gone: let the thread go too (tests, shutdown). The next mirror starts one.
-    if (this.mirrors.size === 0 && this.snapshotWaiters.size === 0) {
+    if (this.mirrors.size === 0 && this.snapshotWaiters.size === 0 && this.memoryWaiters.size === 0) {
       void this.worker?.terminate();
       this.worker = undefined;
     }
@@ -233,10 +244,19 @@ class MirrorThread {
     });
   }
 
+  /** The worker's V8 heap in use and its external memory (xterm.js's cells), in bytes. */
+  memory(): Promise<{ heapUsed: number; external: number }> {
+    const request = ++this.requests;
+    return new Promise((resolve) => {
+      this.memoryWaiters.set(request, resolve);
+      this.post({ op: 'memory', request });
+    });
+  }
+
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./mirror-worker.mjs', import.meta.url), {
-      workerData: { scrollback: MIRROR_SCROLLBACK, budget: MIRROR_BUDGET },
+      workerData: { scrollback: MIRROR_SCROLLBACK, history: MIRROR_HISTORY, budget: MIRROR_BUDGET },
       // Nothing of lab-server's loaders (tsx, vitest) is needed there.
       execArgv: [],
     });
@@ -246,6 +266,9 @@ class MirrorThread {
         const resolve = this.snapshotWaiters.get(message.request);
         this.snapshotWaiters.delete(message.request);
         resolve?.(message.data);
+      } else if (message.op === 'memory') {
+        this.memoryWaiters.get(message.request)?.({ heapUsed: message.heapUsed, external: message.external });
+        this.memoryWaiters.delete(message.request);
       } else {
         this.mirrors.get(message.id)?.progressed(message.rawChars, message.costMs, message.msPerChar, message.throttled);
       }
@@ -257,6 +280,8 @@ class MirrorThread {
       this.worker = undefined;
       for (const resolve of this.snapshotWaiters.values()) resolve('');
       this.snapshotWaiters.clear();
+      for (const resolve of this.memoryWaiters.values()) resolve({ heapUsed: 0, external: 0 });
+      this.memoryWaiters.clear();
       if (this.mirrors.size > 0) for (const mirror of this.mirrors.values()) mirror.restarted();
     });
     this.worker = worker;
@@ -265,6 +290,11 @@ class MirrorThread {
 }
 
 const mirrorThread = new MirrorThread();
+
+/** What the mirrors' worker holds (for the mirror-history benchmark); starts the worker if none runs. */
+export function mirrorWorkerMemory(): Promise<{ heapUsed: number; external: number }> {
+  return mirrorThread.memory();
+}
 
 /**
  * The largest count that can matter for a scroll, insert, delete, erase, repeat, tab or cursor
@@ -305,8 +335,8 @@ const NOT_PLAIN = /[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
 /**
  * Shortens each long run of plain text to its first line and its last `keepLines` lines, cutting
  * only just after a "\r\n", where the cursor is at column 0. For plain text this leaves the final
- * screen and scrollback exactly as the whole run would: with keepLines = rows + scrollback + 1,
- * every dropped line would have scrolled out of the history anyway, and plain text never changes
+ * screen and scrollback exactly as the whole run would: with keepLines = rows + scrollback +
+ * history rows + 1 (MIRROR_HISTORY), every dropped line would have scrolled out of the history anyway, and plain text never changes
  * colours or modes. Exported for its unit tests.
  */
 export function trimPlainRuns(data: string, keepLines: number): string {

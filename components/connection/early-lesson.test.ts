@@ -12,7 +12,7 @@ import { DisplayNameStore } from '../classroom/display-name-store';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { ProgressStore } from '../progress/progress-store';
 import { KEPT_EVENTS_MAX, LabClient, LabRequestError } from '../../lib/lab-client';
-import { claimEarlyLesson, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
+import { cancelEarlyLesson, claimEarlyLesson, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
 import type { TokenStore } from './lab-connection';
 import { SandboxConnection, type ConnectionStatus } from './sandbox-connection';
 
@@ -100,6 +100,9 @@ function startClassroom(connection: SandboxConnection) {
   return { classroom, progress };
 }
 
+/** How long vi.waitFor may wait for the socket: a deadline for a busy machine, not a speed test. */
+const UNTIL = { timeout: 30_000, interval: 20 };
+
 let lab: TinyLab;
 let url: string;
 const owned: Array<{ dispose(): void }> = [];
@@ -176,7 +179,7 @@ describe('a lesson connection started before hydration', () => {
       type: () => false,
       focus: () => undefined,
     });
-    await vi.waitFor(() => expect(screen.join('')).toBe(lab.terminalOutput.join('')));
+    await vi.waitFor(() => expect(screen.join('')).toBe(lab.terminalOutput.join('')), UNTIL);
   });
 
   it('(the same late classroom on a connection that does not keep events misses them: why keeping is needed)', async () => {
@@ -247,6 +250,39 @@ describe('a lesson connection started before hydration', () => {
     // Claimed: no further early start until that page closes too.
     early('pid');
     expect(claimEarlyLesson('pid')).toBeUndefined();
+  });
+
+  it('started on a press (the course map), connects at once and asks for the sandbox only when its click comes', async () => {
+    const asked: string[] = [];
+    lab.io.on('connection', (socket) => socket.onAny((event: string) => asked.push(event)));
+    let clicked!: () => void;
+    startEarlyLesson('pid', { labUrl: async () => url, tokens: memoryTokens(), openWhen: new Promise<void>((resolve) => (clicked = resolve)) });
+    const connection = claimEarlyLesson('pid')!;
+    owned.push(connection);
+    await vi.waitFor(() => expect(connection.labClient?.session).toBeDefined(), UNTIL);
+    expect(asked).not.toContain('sandbox:open');
+    expect(connection.state.get().state).toBe('connecting');
+    clicked();
+    expect((await live(connection)).sandbox?.sandboxId).toBe(SANDBOX.sandboxId);
+    expect(asked.filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
+  it('a press that never became a click closes its connection, having asked for no sandbox, and the next press starts afresh', async () => {
+    const asked: string[] = [];
+    lab.io.on('connection', (socket) => socket.onAny((event: string) => asked.push(event)));
+    startEarlyLesson('pid', { labUrl: async () => url, tokens: memoryTokens(), openWhen: new Promise<void>(() => undefined) });
+    await vi.waitFor(() => expect(lab.sockets).toHaveLength(1), UNTIL);
+    await vi.waitFor(() => expect(lab.sockets[0].connected).toBe(true), UNTIL);
+    cancelEarlyLesson('pid');
+    await vi.waitFor(() => expect(lab.sockets[0].connected).toBe(false), UNTIL);
+    expect(asked).not.toContain('sandbox:open');
+    // Another lesson's press is not this one's to cancel.
+    early('uts');
+    cancelEarlyLesson('pid');
+    const next = claimEarlyLesson('uts');
+    expect(next).toBeDefined();
+    owned.push(next!);
+    await live(next!);
   });
 
   it('closes when no page claims it', () => {

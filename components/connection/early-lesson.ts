@@ -53,6 +53,17 @@ export function claimEarlyLesson(slug: string): SandboxConnection | undefined {
   return undefined;
 }
 
+/**
+ * A press on the course map that did not become a click (components/connection/lesson-warmup.ts):
+ * its early connection, which has not asked for a sandbox, is closed unless a page claimed it.
+ */
+export function cancelEarlyLesson(slug: string): void {
+  if (early?.slug !== slug) return;
+  clearTimeout(early.timer);
+  early.connection.dispose();
+  early = undefined;
+}
+
 /** The lesson page that claimed is gone (navigated away): the next lesson may start early again. */
 export function releaseEarlyLesson(): void {
   pageStarted = false;

@@ -56,6 +56,12 @@ export interface TerminalSlot {
 export interface SandboxConnectionOptions extends Omit<LabConnectionOptions, 'onDrop'> {
   /** The sandbox key: the lesson's slug. */
   key: string;
+  /**
+   * The first `sandbox:open` waits for this: the socket and session are made at once, the sandbox
+   * only when it resolves (the course map connects on a press and opens the sandbox on its click,
+   * components/connection/lesson-warmup.ts).
+   */
+  openWhen?: Promise<void>;
 }
 
 /** What the page shows from its first paint (the server renders it) until the terminal is live. */
@@ -252,6 +258,8 @@ export class SandboxConnection {
     const stale = () => !this.line.isCurrent(client);
 
     try {
+      await this.options.openWhen;
+      if (stale()) return;
       const info = await this.findSandbox(client, mode);
       if (stale()) return;
       markFirstPrompt('sandbox-open');

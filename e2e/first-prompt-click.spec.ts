@@ -77,10 +77,10 @@ test('a press on a lesson connects to the lab before the click, and the sandbox 
 
   await page.mouse.up();
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
-  // The page carried on over the socket the press opened: one socket, one sandbox.
-  expect(sockets).toHaveLength(1);
+  // One sandbox, asked for once, and the page's terminal came over that socket. (Not "one socket":
+  // on a loaded box a handshake past its deadline is retried on a new socket, as it should be.)
   expect(sandboxAsks(sockets)).toBe(1);
-  expect(sockets[0].sent).toContain('terminal:open');
+  expect(sockets.find((socket) => socket.sent.includes('sandbox:open'))?.sent).toContain('terminal:open');
 });
 
 test('a press released off the lesson starts no sandbox and closes its connection; a click afterwards opens the lesson', async ({ page }) => {

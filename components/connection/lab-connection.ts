@@ -39,7 +39,15 @@ export type ClientListener = (client: LabClient) => (() => void) | void;
 
 /** Backoff between reconnect attempts; the last value repeats. */
 export const RETRY_DELAYS_MS = [300, 1000, 2000, 4000, 8000] as const;
-const CONNECT_TIMEOUT_MS = 8000;
+/**
+ * How long one attempt waits for its session: 8 s, doubling after each attempt that failed, up to
+ * 64 s. A lab that answers, but slowly (a 2-core box starved by its class, or a page whose own work
+ * keeps it from reading), would otherwise miss the same deadline on every attempt and never get in,
+ * since each retry starts its handshake over; a lab that is down still fails at once.
+ */
+export function connectTimeoutMs(failures: number): number {
+  return Math.min(8000 * 2 ** failures, 64_000);
+}
 
 /** Why a connection attempt failed, with the URL it tried (empty if it never got one). */
 export class ConnectFailure extends Error {
@@ -120,7 +128,7 @@ export class LabConnection {
         token: this.options.tokens.get(),
         ...(this.node ? { node: this.node } : {}),
         reconnection: false,
-        timeoutMs: CONNECT_TIMEOUT_MS,
+        timeoutMs: connectTimeoutMs(this.attempt),
         ...(this.keeping ? { deadlineFrom: this.pageListening } : {}),
         // Events that come right behind the session reach the listeners called at adoption.
         keepEvents: true,

@@ -42,7 +42,11 @@ class FakeLab {
   node: string | undefined;
   homeLost = false;
 
-  connect = async (_url: string, options: { token?: string; node?: string }): Promise<LabClient> => {
+  /** How long each connection attempt was given to get its session. */
+  readonly connectTimeouts: Array<number | undefined> = [];
+
+  connect = async (_url: string, options: { token?: string; node?: string; timeoutMs?: number }): Promise<LabClient> => {
+    this.connectTimeouts.push(options.timeoutMs);
     if (this.refuse) throw this.refuse;
     const client = new FakeLabClient({ token: options.token, answer: (event, payload) => this.answer(event, payload) });
     this.nodesAsked.push(options.node);
@@ -369,6 +373,22 @@ describe('SandboxConnection', () => {
     lab.refuse = undefined;
     await settle(RETRY_DELAYS_MS[1]);
     expect(connection.state.get().state).toBe('live');
+  });
+
+  it('gives each new attempt longer to get its session, so a lab that answers slowly gets in at last', async () => {
+    const { lab, connection } = setup();
+    lab.refuse = new LabRequestError('TIMEOUT', 'No answer from the lab server at http://lab.test:3001.');
+    connection.start();
+    await settle();
+    for (const delay of RETRY_DELAYS_MS) await settle(delay);
+    expect(lab.connectTimeouts).toEqual([8000, 16_000, 32_000, 64_000, 64_000, 64_000]);
+    lab.refuse = undefined;
+    await settle(RETRY_DELAYS_MS.at(-1)!);
+    expect(connection.state.get().state).toBe('live');
+    // The line worked: after a later drop (its first failure) the waits start over.
+    lab.latest.drop();
+    await settle(RETRY_DELAYS_MS[0]);
+    expect(lab.connectTimeouts.at(-1)).toBe(16_000);
   });
 
   it('a slow first answer that then comes goes live without ever showing an error', async () => {

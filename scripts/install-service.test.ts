@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lab-server/src/config';
+import { LAB_SERVER_ARGS, LAB_SERVER_ENV } from '../lab-server/src/launch';
 
 const UNITS = ['isolab-lab.service', 'isolab-web.service', 'isolab-caddy.service'];
 let root: string;
@@ -40,6 +41,12 @@ describe('npm run install-service', () => {
     }
     // A stop is SIGTERM to lab-server alone, which closes every sandbox before it exits.
     expect(lab).toMatch(/^KillMode=mixed$/m);
+  });
+
+  it('starts lab-server as `npm start` does: the same node flags and malloc settings (lab-server/src/launch.ts)', () => {
+    const lab = read('etc/systemd/system/isolab-lab.service');
+    expect(/^ExecStart=(.*)$/m.exec(lab)?.[1]).toBe(`${process.execPath} ${LAB_SERVER_ARGS.join(' ')}`);
+    for (const [name, value] of Object.entries(LAB_SERVER_ENV)) expect(lab).toContain(`\nEnvironment=${name}=${value}\n`);
   });
 
   it('writes settings lab-server accepts, with the instructor token readable by root only', () => {

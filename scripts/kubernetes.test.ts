@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { LAB_SERVER_ARGS, LAB_SERVER_ENV } from '../lab-server/src/launch';
 
 const MANIFEST = 'deploy/kubernetes/isolab.yaml';
 
@@ -51,5 +52,12 @@ describe('the Kubernetes example', () => {
     const privileged = pods.filter((object) => JSON.stringify(object).includes('"privileged":true')).map((object) => object.metadata.name);
     expect(privileged).toEqual(['lab']);
     for (const pod of pods) expect(JSON.stringify(pod)).not.toMatch(/"host(PID|Network|IPC|Path)"/);
+  });
+
+  it('starts lab-server as `npm start` does: the same node flags and malloc settings (lab-server/src/launch.ts)', () => {
+    const lab = objects.find((object) => object.kind === 'StatefulSet' && object.metadata.name === 'lab')!;
+    const container = (lab as unknown as { spec: { template: { spec: { containers: Array<{ name: string; command: string[]; env: Array<{ name: string; value?: string }> }> } } } }).spec.template.spec.containers.find((c) => c.name === 'lab-server')!;
+    expect(container.command).toEqual(['node', ...LAB_SERVER_ARGS]);
+    for (const [name, value] of Object.entries(LAB_SERVER_ENV)) expect(container.env).toContainEqual({ name, value });
   });
 });

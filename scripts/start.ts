@@ -1,7 +1,7 @@
 /**
  * `npm start` (after scripts/setup.sh): brings up the whole lab with one command.
  *
- * 1. Starts lab-server (`tsx lab-server/src/main.ts`) as root: it alone needs root, for runc and
+ * 1. Starts lab-server (`tsx lab-server/src/main.ts`, with lab-server/src/launch.ts's flags) as root: it alone needs root, for runc and
  *    cgroups.
  * 2. Meanwhile builds the web app if there is no build, or if any of its sources is newer than it.
  * 3. Starts the web app (`next start`) as the unprivileged user `nobody`, so a bug in the web
@@ -28,6 +28,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LAB_SERVER_ARGS, LAB_SERVER_ENV } from '../lab-server/src/launch';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const WEB_PORT = Number(process.env.PORT || 3000);
@@ -261,7 +262,8 @@ async function main(): Promise<void> {
   if (!WEB_ONLY) {
     console.log(bold('▸ Starting lab-server'));
     const labPortTaken = await portAnswers(LAB_PORT);
-    lab = start('lab', 36, process.execPath, ['--import', 'tsx', 'lab-server/src/main.ts'], env);
+    // Node's flags and glibc's settings that keep its memory flat under a class (lab-server/src/launch.ts).
+    lab = start('lab', 36, process.execPath, [...LAB_SERVER_ARGS], { ...LAB_SERVER_ENV, ...env });
     labReady = waitUntilReady(lab, `http://127.0.0.1:${LAB_PORT}/healthz`, labPortTaken);
     // Surface a failed lab-server at once, even while the build is still running.
     labReady.catch(failed);

@@ -3,6 +3,7 @@
  * state directory and cgroup parent). Not part of CI.
  *
  *   npm run load -- --learners 100 --minutes 10 [--ramp-seconds 60] [--sample-seconds 15] [--learners-per-thread 10] [--generator-nice 10] [--lab-cpu-profile lab.cpuprofile]
+ *     [--lab-memory-log lab-memory.jsonl [--lab-heap-snapshots 2,8]]
  *
  * Each learner opens a sandbox, types commands at a human pace (every keystroke's echo is timed),
  * runs them and reads their output, pauses to think, and now and then drops its connection and
@@ -30,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { startLabProcess } from '../support/lab-process';
+import { printMemoryLog } from '../support/memory-log';
 import { TEST_ORIGIN as BENCH_ORIGIN } from '../../lab-server/test/support/test-lab';
 import { printTable, round, summarize } from '../support/stats';
 import { bucketDelta, bucketQuantileMs, cpuSeconds, labProcesses, labThrottling, meanSchedWaitMs, schedStats, scrapeMetrics, type MetricsSample, type SchedStats, type Throttling } from '../support/lab-probe';
@@ -54,6 +56,13 @@ const { values: flags } = parseArgs({
     'generator-nice': { type: 'string', default: '10' },
     /** Writes lab-server's CPU profile (.cpuprofile, for Chrome DevTools) here when it stops. */
     'lab-cpu-profile': { type: 'string' },
+    /**
+     * Writes lab-server's memory, by where it is (V8 spaces of the main thread, the mirror
+     * worker's heap, glibc's arenas, files), to this file every 30 s (bench/support/memory-probe-hook.mjs).
+     */
+    'lab-memory-log': { type: 'string' },
+    /** With --lab-memory-log: heap snapshots of lab-server's threads at these minutes ("2,7"); not for figures. */
+    'lab-heap-snapshots': { type: 'string' },
   },
 });
 const LEARNERS = Number(flags.learners);
@@ -78,12 +87,17 @@ const rssSamples: Array<{
 }> = [];
 
 const CPU_PROFILE = flags['lab-cpu-profile'] ? resolve(flags['lab-cpu-profile']) : undefined;
+const MEMORY_LOG = flags['lab-memory-log'] ? resolve(flags['lab-memory-log']) : undefined;
+const hook = (name: string) => `--import ${fileURLToPath(new URL(`../support/${name}`, import.meta.url))}`;
+const nodeOptions = [CPU_PROFILE && hook('cpu-profile-hook.mjs'), MEMORY_LOG && hook('memory-probe-hook.mjs')].filter(Boolean).join(' ');
 const labStartedAt = Date.now();
 const lab = await startLabProcess({
   ISOLAB_MAX_SANDBOXES: String(LEARNERS + 10),
   ISOLAB_LOG_LEVEL: 'warn',
   ISOLAB_IDLE_SECONDS: '3600',
-  ...(CPU_PROFILE ? { NODE_OPTIONS: `--import ${fileURLToPath(new URL('../support/cpu-profile-hook.mjs', import.meta.url))}`, ISOLAB_BENCH_CPU_PROFILE: CPU_PROFILE } : {}),
+  ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  ...(CPU_PROFILE ? { ISOLAB_BENCH_CPU_PROFILE: CPU_PROFILE } : {}),
+  ...(MEMORY_LOG ? { ISOLAB_BENCH_MEMORY_LOG: MEMORY_LOG, ISOLAB_BENCH_HEAPSNAP_AT: flags['lab-heap-snapshots'] ?? '' } : {}),
 });
 const threads: Worker[] = [];
 for (const event of ['uncaughtException', 'unhandledRejection', 'SIGINT'] as const) {
@@ -288,6 +302,7 @@ printTable(
 );
 console.log(`LOAD_RESULT ${JSON.stringify({ learners: LEARNERS, minutes: Number(flags.minutes), loadAverage: loadavg(), dropped: stats.dropped, dropReasons: stats.dropReasons, keystrokes: stats.keystrokes, commands: stats.commands, reconnects: stats.reconnects, echoMs: echo, commandMs: commands, timedCommandMs: timedCommands, reconnectMs: reconnects, rssPerSandboxMiB, rssGrowthPercent, breakdown, rss: rssSamples })}`);
 await lab.stop();
+if (MEMORY_LOG) printMemoryLog(MEMORY_LOG);
 if (CPU_PROFILE) {
   const second = (at: number) => round((at - labStartedAt) / 1000, 0);
   console.log(`lab-server's CPU profile: ${CPU_PROFILE} (its steady state, as above: from about ${second(steadyFrom)} s to ${second(endAt)} s)`);

@@ -14,7 +14,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import headless from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
 
@@ -85,7 +85,7 @@ port.on('message', (/** @type {any} */ message) => {
       // A benchmark runs with --expose-gc: collect first, so that the figure is what is kept.
       /** @type {{ gc?: () => void }} */ (globalThis).gc?.();
       const heap = getHeapStatistics();
-      port.postMessage({ op: 'memory', request: message.request, heapUsed: heap.used_heap_size, external: heap.external_memory });
+      port.postMessage({ op: 'memory', request: message.request, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, newSpace: getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0, external: heap.external_memory });
       break;
     }
     case 'close':

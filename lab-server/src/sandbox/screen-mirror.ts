@@ -30,6 +30,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { TERMINAL_LIMITS } from '../../../protocol';
+import { SEMI_SPACE_MIB } from '../launch';
 import type { Disposable } from '../runtime/runtime';
 
 /**
@@ -79,7 +80,7 @@ type ToWorker =
 type FromWorker =
   | { op: 'progress'; id: string; rawChars: number; costMs: number; msPerChar: number; throttled: boolean }
   | { op: 'snapshot'; id: string; request: number; data: string }
-  | { op: 'memory'; request: number; heapUsed: number; external: number };
+  | { op: 'memory'; request: number; heapUsed: number; heapTotal: number; newSpace: number; external: number };
 
 export class ScreenMirror implements Disposable {
   readonly id = `mirror-${++mirrorCount}`;
@@ -215,7 +216,7 @@ class MirrorThread {
   private worker: Worker | undefined;
   private readonly mirrors = new Map<string, ScreenMirror>();
   private readonly snapshotWaiters = new Map<number, (data: string) => void>();
-  private readonly memoryWaiters = new Map<number, (memory: { heapUsed: number; external: number }) => void>();
+  private readonly memoryWaiters = new Map<number, (memory: { heapUsed: number; heapTotal: number; newSpace: number; external: number }) => void>();
   private requests = 0;
 
   add(mirror: ScreenMirror): void {
@@ -244,8 +245,8 @@ class MirrorThread {
     });
   }
 
-  /** The worker's V8 heap in use and its external memory (xterm.js's cells), in bytes. */
-  memory(): Promise<{ heapUsed: number; external: number }> {
+  /** The worker's V8 heap in use, committed, its young generation, and its external memory (xterm.js's cells), in bytes. */
+  memory(): Promise<{ heapUsed: number; heapTotal: number; newSpace: number; external: number }> {
     const request = ++this.requests;
     return new Promise((resolve) => {
       this.memoryWaiters.set(request, resolve);
@@ -259,6 +260,10 @@ class MirrorThread {
       workerData: { scrollback: MIRROR_SCROLLBACK, history: MIRROR_HISTORY, budget: MIRROR_BUDGET },
       // Nothing of lab-server's loaders (tsx, vitest) is needed there.
       execArgv: [],
+      // The young generation lab-server's flags give it (launch.ts), also where lab-server was
+      // started without them: the parser's garbage would otherwise grow it to 32 MiB. V8 counts a
+      // young generation as three half-spaces (two semi-spaces and as much for large objects).
+      resourceLimits: { maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MIB },
     });
     worker.unref();
     worker.on('message', (message: FromWorker) => {
@@ -267,7 +272,7 @@ class MirrorThread {
         this.snapshotWaiters.delete(message.request);
         resolve?.(message.data);
       } else if (message.op === 'memory') {
-        this.memoryWaiters.get(message.request)?.({ heapUsed: message.heapUsed, external: message.external });
+        this.memoryWaiters.get(message.request)?.({ heapUsed: message.heapUsed, heapTotal: message.heapTotal, newSpace: message.newSpace, external: message.external });
         this.memoryWaiters.delete(message.request);
       } else {
         this.mirrors.get(message.id)?.progressed(message.rawChars, message.costMs, message.msPerChar, message.throttled);
@@ -280,7 +285,7 @@ class MirrorThread {
       this.worker = undefined;
       for (const resolve of this.snapshotWaiters.values()) resolve('');
       this.snapshotWaiters.clear();
-      for (const resolve of this.memoryWaiters.values()) resolve({ heapUsed: 0, external: 0 });
+      for (const resolve of this.memoryWaiters.values()) resolve({ heapUsed: 0, heapTotal: 0, newSpace: 0, external: 0 });
       this.memoryWaiters.clear();
       if (this.mirrors.size > 0) for (const mirror of this.mirrors.values()) mirror.restarted();
     });
@@ -292,7 +297,7 @@ class MirrorThread {
 const mirrorThread = new MirrorThread();
 
 /** What the mirrors' worker holds (for the mirror-history benchmark); starts the worker if none runs. */
-export function mirrorWorkerMemory(): Promise<{ heapUsed: number; external: number }> {
+export function mirrorWorkerMemory(): Promise<{ heapUsed: number; heapTotal: number; newSpace: number; external: number }> {
   return mirrorThread.memory();
 }
 

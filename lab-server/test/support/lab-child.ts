@@ -1,5 +1,5 @@
 /**
- * A real lab-server in a child process (`tsx lab-server/src/main.ts`), for tests that must kill
+ * A real lab-server in a child process, started as `npm start` starts it (src/launch.ts), for tests that must kill
  * it, restart it, or measure it alone (its RSS and file descriptors are its own). Each one has its
  * own port, state directory and cgroup parent.
  */
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
 import { detectCgroupHost } from '../../src/cgroups/host';
 import { parentDirs } from '../../src/cgroups/sandbox-cgroup';
+import { LAB_SERVER_ARGS, LAB_SERVER_ENV } from '../../src/launch';
 import { removeLabFootprint } from '../../src/sandbox/recovery';
 import { removeTestProgressDb, TEST_ORIGIN, testLabName, testProgressDb } from './test-lab';
 
@@ -57,8 +58,8 @@ export async function labChildEnv(overrides: Record<string, string> = {}): Promi
 
 /** Starts lab-server; resolves once /healthz answers, or once it exits (see `waitReady`). */
 export async function startLabChild(env: Record<string, string>, options: { waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<LabChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lab-server/src/main.ts'], {
-    env: { ...process.env, ...env },
+  const child = spawn(process.execPath, [...LAB_SERVER_ARGS], {
+    env: { ...process.env, ...LAB_SERVER_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -27,6 +27,8 @@ export class OwnedTerminal implements TerminalSlot {
   private stream: OutputStream | undefined;
   /** Each attach() gets a number; an answer for an older one is stale and dropped. */
   private attachSeq = 0;
+  /** Nothing has been written to the terminal yet: it is as clean as a reset would make it. */
+  private blank = true;
   private disposed = false;
 
   constructor(
@@ -78,8 +80,11 @@ export class OwnedTerminal implements TerminalSlot {
     const id = opened.terminalId;
     const onExit = (exitCode: number | null) => this.setState({ phase: 'exited', terminalId: id, message: exitMessage(opened.kind, exitCode) });
     // The snapshot is the whole screen and scrollback as escape sequences; it goes into a
-    // clean terminal so that a reload shows exactly what was there.
-    terminal.reset();
+    // clean terminal so that a reload shows exactly what was there. A new terminal is clean
+    // already, and a reset redraws every row and rewrites the renderer's styles: on the first
+    // prompt's path that is tens of ms of main thread for nothing.
+    if (!this.blank) terminal.reset();
+    this.blank = false;
     if (opened.snapshot) terminal.write(opened.snapshot);
     if (early) {
       // What came while xterm.js loaded follows the snapshot. Held output past its bound is gone:

@@ -6,7 +6,8 @@
  * a prompt. And the page is real HTML: without JavaScript it shows the lesson and the terminal's
  * frame saying the sandbox is starting.
  */
-import { expect, test, type APIRequestContext, type APIResponse, type Page, type WebSocketRoute } from '@playwright/test';
+import { expect, test, type APIResponse, type Page, type WebSocketRoute } from '@playwright/test';
+import { PAGE_CODE_MARK, pageCodeChunks } from './support/page-code';
 import { PROMPT, pollFor, typeInto } from './support/terminal';
 
 const LESSON = '/lessons/pid';
@@ -94,12 +95,6 @@ test('a failed observe panel never blocks the terminal', async ({ page }) => {
 });
 
 /**
- * What marks the lesson page's own code in the built JavaScript: the chunk that holds
- * LessonWorkspace (its split layout's label survives minifying). The page cannot hydrate without it.
- */
-const PAGE_CODE_MARK = 'startLabel:"Lesson"';
-
-/**
  * From now on, holds back every JavaScript chunk whose code contains `mark` until `until`
  * settles; `count` says how many were held.
  */
@@ -141,17 +136,6 @@ test.afterEach(async ({ page }) => {
   await page.unrouteAll({ behavior: 'ignoreErrors' });
 });
 
-/** The lesson page's scripts (as its HTML lists them) that hold its own code. */
-async function pageCodeChunks(request: APIRequestContext): Promise<Set<string>> {
-  const html = await (await request.get(LESSON)).text();
-  const scripts = [...new Set(html.match(/\/_next\/static\/chunks\/[\w.-]+\.js/g) ?? [])];
-  const chunks = new Set<string>();
-  for (const script of scripts) {
-    if ((await (await request.get(script)).text()).includes(PAGE_CODE_MARK)) chunks.add(script);
-  }
-  return chunks;
-}
-
 /**
  * Watches the page: its requests to /api/lab-config (none, when the lab's address came with the
  * page), and every socket it opens to lab-server: the requests each carried, how many were open
@@ -186,7 +170,7 @@ async function watchTheWayToTheLab(page: Page) {
 }
 
 test('opened by its address, a lesson asks for its sandbox before its own code has loaded, and the page carries on over that socket', async ({ page, request }) => {
-  const pageCode = await pageCodeChunks(request);
+  const pageCode = await pageCodeChunks(request, LESSON);
   expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
   const lab = await watchTheWayToTheLab(page);
   // The page's own code is held back until the sandbox was asked for: without an early start
@@ -234,7 +218,7 @@ test('clicked on the course map, a lesson asks for its sandbox before its page�
 const XTERM_MARK = 'xterm-helper-textarea';
 
 test('opened by its address, a lesson starts loading the terminal’s code before its own code has loaded', async ({ page, request }) => {
-  const pageCode = await pageCodeChunks(request);
+  const pageCode = await pageCodeChunks(request, LESSON);
   expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
   let xtermAsked!: () => void;
   const xtermRequested = new Promise<void>((resolve) => (xtermAsked = resolve));

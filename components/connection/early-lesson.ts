@@ -38,6 +38,14 @@ export function startEarlyLesson(slug: string, options: Partial<SandboxConnectio
 }
 
 /**
+ * The early connection for `slug` while no page has claimed it, still owned here: terminal 1 may
+ * come on screen through it before the page hydrates (components/terminal/early-screen.ts).
+ */
+export function earlyLessonConnection(slug: string): SandboxConnection | undefined {
+  return early?.slug === slug ? early.connection : undefined;
+}
+
+/**
  * The early connection for `slug`, now the caller's to own and dispose (it still keeps events:
  * call stopKeepingEvents() once the page listens), or undefined: then the page opens its own.
  * Whatever the answer, no early start happens after this.

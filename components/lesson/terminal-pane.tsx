@@ -114,7 +114,7 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
         </div>
       </div>
 
-      <div className="@container relative flex min-h-0 flex-1 flex-col gap-2 p-3">
+      <div className="@container relative flex min-h-0 flex-1 flex-col gap-2 p-3" data-terminal-area>
         <ClassBanner />
         {tabs ? (
           <div role="tablist" aria-label="Terminals" className="flex gap-1">

@@ -6,6 +6,7 @@ import type { SandboxConnection } from '../connection/sandbox-connection';
 import { Button } from '../ui/button';
 import { cn } from '../ui/cn';
 import { RefreshIcon, TerminalIcon } from '../ui/icons';
+import { adoptEarlyScreen } from './early-screen';
 import type { OwnedTerminal } from './owned-terminal';
 import { exposeTerminal } from './test-hooks';
 import { useTerminal } from './use-terminal';
@@ -31,19 +32,39 @@ export interface TerminalViewProps {
 const loadOwnedTerminal = () => import('./owned-terminal');
 if (typeof window !== 'undefined') void loadOwnedTerminal().catch(() => undefined);
 
+/** Terminals adopted from early-screen.ts, with the undos of the registration made there. */
+const adoptedUndos = new WeakMap<OwnedTerminal, Array<() => void>>();
+
+/**
+ * The host's children are xterm's, never React's: terminal 1's xterm may be there before the page
+ * hydrates (early-screen.ts), and a leaf with inner HTML is one whose children React neither
+ * hydrates nor replaces (the same empty string on every render is never written again).
+ */
+const XTERM_ONLY = { __html: '' };
+
 /** One of the learner's own terminals: an OwnedTerminal, mounted here and disposed on unmount. */
 export function TerminalView({ connection, slot, label, visible, connectionLive, fontSize, className }: TerminalViewProps) {
   const { hostRef, terminalRef, state, settings } = useTerminal<OwnedTerminal>({
     load: () =>
       loadOwnedTerminal().then(({ OwnedTerminal }) => {
-        if (slot === 0) markFirstPrompt('terminal-code');
         return (element, initial, onStateChange) => {
+          // Opened by its address, the lesson may show terminal 1 already, since before hydration.
+          const early = slot === 0 && connection ? adoptEarlyScreen(connection, element, onStateChange) : undefined;
+          if (early) {
+            const { terminal, undos } = early;
+            adoptedUndos.set(terminal, undos);
+            terminal.setFontSize(initial.fontSize);
+            terminal.host.setTheme(initial.theme);
+            terminal.host.setScreenReaderMode(initial.screenReaderMode);
+            return terminal;
+          }
+          if (slot === 0) markFirstPrompt('terminal-code');
           const terminal = new OwnedTerminal(element, { ...initial, slot, onStateChange, onFocus: () => connection?.setActiveSlot(slot) });
           if (slot === 0) markFirstPrompt('terminal-made');
           return terminal;
         };
       }),
-    connect: (terminal) => [exposeTerminal(terminal), connection!.register(terminal)],
+    connect: (terminal) => adoptedUndos.get(terminal) ?? [exposeTerminal(terminal), connection!.register(terminal)],
     deps: [connection, slot],
     enabled: Boolean(connection),
     fontSize,
@@ -71,7 +92,7 @@ export function TerminalView({ connection, slot, label, visible, connectionLive,
       aria-label={label}
     >
       <div className="min-h-0 flex-1 py-2 pl-3 pr-1">
-        <div ref={hostRef} className="terminal-host h-full w-full" />
+        <div ref={hostRef} className="terminal-host h-full w-full" dangerouslySetInnerHTML={XTERM_ONLY} suppressHydrationWarning />
       </div>
       {problem ? (
         <div className="absolute inset-x-3 bottom-3 flex flex-wrap items-center gap-3 rounded-lg border bg-card/95 px-4 py-3 text-sm shadow-lg backdrop-blur">

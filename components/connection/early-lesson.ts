@@ -14,10 +14,27 @@ import { fetchLabUrl } from './lab-config';
 import { localTokenStore } from './lab-connection';
 import { SandboxConnection, type SandboxConnectionOptions } from './sandbox-connection';
 
-/** An early connection no page claimed in this time (its page failed to load, say) is closed. */
+/**
+ * An early connection no page claimed in this time after the page's scripts have all loaded (the
+ * window's load event: its code failed to run, say) is closed. Counted from then, not from the
+ * start, so a page whose code is slow to arrive is not taken for one that never will.
+ */
 export const UNCLAIMED_CLOSE_MS = 60_000;
 
-let early: { slug: string; connection: SandboxConnection; timer: ReturnType<typeof setTimeout> } | undefined;
+/** Calls `expire` UNCLAIMED_CLOSE_MS after the page has loaded; returns the cancel. */
+export function whenUnclaimed(expire: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const start = () => (timer = setTimeout(expire, UNCLAIMED_CLOSE_MS));
+  const loading = typeof document !== 'undefined' && document.readyState !== 'complete';
+  if (loading) window.addEventListener('load', start, { once: true });
+  else start();
+  return () => {
+    if (loading) window.removeEventListener('load', start);
+    clearTimeout(timer);
+  };
+}
+
+let early: { slug: string; connection: SandboxConnection; cancelClose: () => void } | undefined;
 /**
  * A lesson page is open and has made its choice: an early start now would be a second session.
  * Cleared when that page closes (leaving it for the course map, whose click starts the next one).
@@ -29,12 +46,12 @@ export function startEarlyLesson(slug: string, options: Partial<SandboxConnectio
   if (early || pageStarted) return;
   const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore(), ...options, keepEvents: true });
   connection.start();
-  const timer = setTimeout(() => {
+  const cancelClose = whenUnclaimed(() => {
     if (early?.connection !== connection) return;
     early = undefined;
     connection.dispose();
-  }, UNCLAIMED_CLOSE_MS);
-  early = { slug, connection, timer };
+  });
+  early = { slug, connection, cancelClose };
 }
 
 /**
@@ -55,7 +72,7 @@ export function claimEarlyLesson(slug: string): SandboxConnection | undefined {
   const claimed = early;
   early = undefined;
   if (!claimed) return undefined;
-  clearTimeout(claimed.timer);
+  claimed.cancelClose();
   if (claimed.slug === slug) return claimed.connection;
   claimed.connection.dispose();
   return undefined;
@@ -80,7 +97,7 @@ export function releaseEarlyLesson(): void {
 /** Tests only: back to a page that has not loaded yet. */
 export function resetEarlyLesson(): void {
   if (early) {
-    clearTimeout(early.timer);
+    early.cancelClose();
     early.connection.dispose();
   }
   early = undefined;

@@ -12,7 +12,10 @@ import type { TerminalState } from './xterm-host';
 
 const early = vi.hoisted(() => ({ connection: undefined as unknown }));
 vi.mock('../connection/early-lesson', () => ({
-  UNCLAIMED_CLOSE_MS: 60_000,
+  whenUnclaimed: (expire: () => void) => {
+    const timer = setTimeout(expire, 60_000);
+    return () => clearTimeout(timer);
+  },
   earlyLessonConnection: (slug: string) => (slug === 'pid' ? early.connection : undefined),
 }));
 

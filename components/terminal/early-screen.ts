@@ -22,7 +22,7 @@
  * The OwnedTerminal class comes as an argument, so this module stays out of xterm.js's chunk
  * (TerminalView imports it with the page).
  */
-import { earlyLessonConnection, UNCLAIMED_CLOSE_MS } from '../connection/early-lesson';
+import { earlyLessonConnection, whenUnclaimed } from '../connection/early-lesson';
 import { markFirstPrompt } from '../connection/first-prompt-marks';
 import type { SandboxConnection } from '../connection/sandbox-connection';
 import { preferencesStore } from '../preferences/preferences-store';
@@ -45,7 +45,7 @@ interface EarlyScreen {
   undos: Array<() => void>;
   /** Stops letting the terminal's events past React (see passEventsThrough). */
   stopPassing: () => void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelDrop: () => void;
 }
 
 let screen: EarlyScreen | undefined;
@@ -94,11 +94,11 @@ export function showEarlyScreen(slug: string, Owned: OwnedTerminalClass): void {
     stopPassing: passEventsThrough(element),
     // The page never claimed the connection (its code failed to load, say): early-lesson.ts
     // closes it then, and this terminal goes with it rather than stay on screen, dead.
-    timer: setTimeout(() => {
+    cancelDrop: whenUnclaimed(() => {
       if (screen !== made) return;
       screen = undefined;
       drop(made);
-    }, UNCLAIMED_CLOSE_MS),
+    }),
   });
   screen = made;
   // Registering attaches it at once if the sandbox is ready: its state changes from here on.
@@ -121,7 +121,7 @@ export function adoptEarlyScreen(
   const adopted = screen;
   screen = undefined;
   if (!adopted) return undefined;
-  clearTimeout(adopted.timer);
+  adopted.cancelDrop();
   adopted.stopPassing();
   // Hydration kept the server's pane (it always does, unless it failed and rendered the page
   // anew): anything else, and this terminal is not on screen any more.
@@ -207,7 +207,7 @@ function passEventsThrough(host: HTMLElement): () => void {
 /** Tests only: back to a page that has not loaded yet. */
 export function resetEarlyScreen(): void {
   if (screen) {
-    clearTimeout(screen.timer);
+    screen.cancelDrop();
     drop(screen);
   }
   screen = undefined;

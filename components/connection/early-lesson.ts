@@ -84,7 +84,7 @@ export function claimEarlyLesson(slug: string): SandboxConnection | undefined {
  */
 export function cancelEarlyLesson(slug: string): void {
   if (early?.slug !== slug) return;
-  clearTimeout(early.timer);
+  early.cancelClose();
   early.connection.dispose();
   early = undefined;
 }

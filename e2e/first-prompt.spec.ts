@@ -271,7 +271,10 @@ test('terminal 1 opens while the terminal’s code is still loading, and shows i
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
   expect(held.count, 'the terminal’s code was held back').toBeGreaterThan(0);
   // Terminal 1 took that open over when it loaded, rather than asking again on the same socket.
-  expect(attaches[0]).toHaveLength(1);
+  // Which socket: on a starved box the first handshake can miss its deadline and the page connects
+  // again (lab-connection.ts), so the open is on the socket the page ended up with, the last one.
+  expect(attaches.at(-1)).toHaveLength(1);
+  for (const mine of attaches) expect(mine.length).toBeLessThanOrEqual(1);
 
   // The shell has the size the learner sees (the pty was resized once xterm.js measured the
   // pane). The pane can still change size while the page settles, so a reading counts when the

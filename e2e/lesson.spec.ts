@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { copyLine, expectLive, openLesson, pasteLine, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
+import { copyLine, dropAndReconnect, expectLive, openLesson, pasteLine, pollFor, PROMPT, sandboxHostname, terminalText, typeInto } from './support/terminal';
 
 const SCREENSHOTS = 'e2e/output';
 
@@ -108,16 +108,7 @@ test.describe('the UTS lesson', () => {
     await typeInto(page, 0, 'echo before-drop');
     await pollFor(page, 'before-drop\n');
 
-    const states: string[] = [];
-    await page.exposeFunction('recordState', (state: string) => states.push(state));
-    await page.evaluate(() => {
-      const badge = document.querySelector('[data-testid=terminal-status]')!;
-      new MutationObserver(() => (window as unknown as { recordState(s: string): void }).recordState(badge.getAttribute('data-state')!)).observe(badge, { attributes: true });
-      window.isolab!.dropConnection();
-    });
-
-    await expect.poll(() => states).toContain('reconnecting');
-    await expectLive(page.getByTestId('terminal-status'));
+    await dropAndReconnect(page);
     expect(await sandboxHostname(page)).toBe(hostname);
     await pollFor(page, 'before-drop\n');
     await typeInto(page, 0, 'echo after-drop');

@@ -5,7 +5,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { loadLessons } from '../lib/lessons/load-lessons';
-import { expectLive, openLesson, pollFor, PROMPT, terminalText, typeInto } from './support/terminal';
+import { dropAndReconnect, openLesson, pollFor, PROMPT, terminalText, typeInto } from './support/terminal';
 
 const singleTerminal = loadLessons().find((lesson) => lesson.terminals === 1);
 
@@ -79,15 +79,7 @@ test('a new terminal shows its first screen once, and a reconnect replays the sc
   const lines = (text: string) => text.split('\n').filter((line) => line === 'once-21').length;
   expect(lines(await terminalText(page, 0))).toBe(1);
 
-  const states: string[] = [];
-  await page.exposeFunction('recordState', (state: string) => states.push(state));
-  await page.evaluate(() => {
-    const badge = document.querySelector('[data-testid=terminal-status]')!;
-    new MutationObserver(() => (window as unknown as { recordState(s: string): void }).recordState(badge.getAttribute('data-state')!)).observe(badge, { attributes: true });
-    window.isolab!.dropConnection();
-  });
-  await expect.poll(() => states).toContain('reconnecting');
-  await expectLive(page.getByTestId('terminal-status'));
+  await dropAndReconnect(page);
   // The replayed screen, and typing reaches the same shell.
   await typeInto(page, 0, 'echo after-$((20+2))');
   await pollFor(page, /\nafter-22\n.*# ?$/);

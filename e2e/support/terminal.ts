@@ -51,6 +51,22 @@ export async function openLesson(page: Page, slug: string, terminals = 1): Promi
   for (let slot = 0; slot < terminals; slot++) await pollFor(page, PROMPT, { slot });
 }
 
+/**
+ * Drops the page's connection to lab-server, as a network drop would, and waits until the status
+ * badge has shown "reconnecting" (the learner is told) and is live again.
+ */
+export async function dropAndReconnect(page: Page): Promise<void> {
+  const states: string[] = [];
+  await page.exposeFunction('recordState', (state: string) => states.push(state));
+  await page.evaluate(() => {
+    const badge = document.querySelector('[data-testid=terminal-status]')!;
+    new MutationObserver(() => (window as unknown as { recordState(s: string): void }).recordState(badge.getAttribute('data-state')!)).observe(badge, { attributes: true });
+    window.isolab!.dropConnection();
+  });
+  await expect.poll(() => states).toContain('reconnecting');
+  await expectLive(page.getByTestId('terminal-status'));
+}
+
 /** Clicks into a terminal and types a line, as a learner would. */
 export async function typeInto(page: Page, slot: number, line: string): Promise<void> {
   await page.getByTestId(`terminal-${slot + 1}`).click();

@@ -80,7 +80,15 @@ type ToWorker =
 type FromWorker =
   | { op: 'progress'; id: string; rawChars: number; costMs: number; msPerChar: number; throttled: boolean }
   | { op: 'snapshot'; id: string; request: number; data: string }
-  | { op: 'memory'; request: number; heapUsed: number; heapTotal: number; newSpace: number; external: number };
+  | ({ op: 'memory'; request: number } & WorkerMemory);
+
+/** What the mirrors' worker holds, in bytes: its V8 heap in use and committed, its young generation, and its external memory (xterm.js's cells). */
+export interface WorkerMemory {
+  heapUsed: number;
+  heapTotal: number;
+  newSpace: number;
+  external: number;
+}
 
 export class ScreenMirror implements Disposable {
   readonly id = `mirror-${++mirrorCount}`;
@@ -216,7 +224,7 @@ class MirrorThread {
   private worker: Worker | undefined;
   private readonly mirrors = new Map<string, ScreenMirror>();
   private readonly snapshotWaiters = new Map<number, (data: string) => void>();
-  private readonly memoryWaiters = new Map<number, (memory: { heapUsed: number; heapTotal: number; newSpace: number; external: number }) => void>();
+  private readonly memoryWaiters = new Map<number, (memory: WorkerMemory) => void>();
   private requests = 0;
 
   add(mirror: ScreenMirror): void {
@@ -245,8 +253,8 @@ class MirrorThread {
     });
   }
 
-  /** The worker's V8 heap in use, committed, its young generation, and its external memory (xterm.js's cells), in bytes. */
-  memory(): Promise<{ heapUsed: number; heapTotal: number; newSpace: number; external: number }> {
+  /** What the worker holds (WorkerMemory). */
+  memory(): Promise<WorkerMemory> {
     const request = ++this.requests;
     return new Promise((resolve) => {
       this.memoryWaiters.set(request, resolve);
@@ -297,7 +305,7 @@ class MirrorThread {
 const mirrorThread = new MirrorThread();
 
 /** What the mirrors' worker holds (for the mirror-history benchmark); starts the worker if none runs. */
-export function mirrorWorkerMemory(): Promise<{ heapUsed: number; heapTotal: number; newSpace: number; external: number }> {
+export function mirrorWorkerMemory(): Promise<WorkerMemory> {
   return mirrorThread.memory();
 }
 

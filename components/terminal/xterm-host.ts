@@ -12,6 +12,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { copyText } from '../ui/clipboard';
+import { paneSize, type TerminalFont } from './pane-size';
 import { TERMINAL_FONT_FAMILY, TERMINAL_THEMES } from './terminal-themes';
 
 export type TerminalPhase = 'waiting' | 'attaching' | 'live' | 'exited' | 'failed';
@@ -51,10 +52,11 @@ export class XtermHost {
     readonly element: HTMLElement,
     options: XtermHostOptions,
   ) {
+    const font: TerminalFont = { fontFamily: TERMINAL_FONT_FAMILY, fontSize: options.fontSize, lineHeight: 1.15 };
     const terminalOptions: ITerminalOptions = {
-      fontFamily: TERMINAL_FONT_FAMILY,
-      fontSize: options.fontSize,
-      lineHeight: 1.15,
+      ...font,
+      // Made at the pane's size, the first fit has nothing to change (pane-size.ts).
+      ...paneSize(element, font),
       theme: TERMINAL_THEMES[options.theme],
       screenReaderMode: options.screenReaderMode,
       cursorBlink: !options.readOnly,

@@ -105,13 +105,20 @@ function refill(/** @type {{ tokens: number, refilledAt: number }} */ bucket, /*
   bucket.refilledAt = now;
 }
 
+/**
+ * The next screen with work, from position `turn` on. Two passes over the map (from `turn` to the
+ * end, then from the start) rather than a copy of it: this runs for every slice and every message,
+ * and a copy of a class's hundreds of screens each time was the worker's steadiest garbage.
+ */
 function nextScreen() {
-  const list = [...screens.values()];
-  for (let i = 0; i < list.length; i++) {
-    const screen = list[(turn + i) % list.length];
-    if (screen.queue.length > 0 && !screen.throttled) {
-      turn = (turn + i + 1) % list.length;
-      return screen;
+  for (let pass = 0; pass < 2; pass++) {
+    let index = 0;
+    for (const screen of screens.values()) {
+      if ((pass === 0 ? index >= turn : index < turn) && screen.queue.length > 0 && !screen.throttled) {
+        turn = index + 1;
+        return screen;
+      }
+      index++;
     }
   }
   return undefined;
@@ -245,7 +252,7 @@ function keepHistory(/** @type {any} */ terminal, /** @type {History} */ history
     if (isKept(history)) return;
     history.top?.dispose();
     const line = normal.getLine(0);
-    addRow(history, (line.isWrapped ? '' : '\r\n') + serializeRow(line, normal.getLine(1), cell));
+    addRow(history, serializeRow(line, normal.getLine(1), cell));
     history.top = terminal.registerMarker(-(normal.baseY + normal.cursorY));
   });
   const clear = () => {
@@ -282,7 +289,9 @@ function historyText(/** @type {any} */ terminal, /** @type {History} */ history
 
 /**
  * One row as text with SGR sequences, starting from and returning to default attributes, without
- * its trailing blank cells. A row that goes on in the next one (`next` is wrapped) is filled to its
+ * its trailing blank cells, after the line break that starts it (none for a row that goes on from
+ * the one above). The break is the first part rather than prepended to the result: a prepended
+ * string is a cons string, an extra object for every kept row until the history is joined. A row that goes on in the next one (`next` is wrapped) is filled to its
  * width, so that the next row's text wraps as it did; it need not be when what is left is the one
  * cell a wide character did not fit in, as that character wraps by itself. In a wrapped row, empty
  * cells before the first text are written as spaces (moving the cursor right would not wrap).
@@ -294,7 +303,7 @@ function serializeRow(/** @type {any} */ line, /** @type {any} */ next, /** @typ
   let pad = 0;
   if (next?.isWrapped && end < line.length && !(line.length - end === 1 && next.getCell(0, cell)?.getWidth() === 2)) pad = line.length - end;
   /** @type {string[]} */
-  const parts = [];
+  const parts = line.isWrapped ? [] : ['\r\n'];
   let style = '';
   let skipped = 0;
   let leading = line.isWrapped;

@@ -79,6 +79,25 @@ describe('ScreenMirror', () => {
     mirror.dispose();
   }, 120_000);
 
+  it("serves terminals in turn: each quiet terminal's screen is ready while a busy one still parses its backlog", async () => {
+    const busy = new ScreenMirror(300, 100);
+    const quiet = Array.from({ length: 3 }, () => new ScreenMirror(80, 24));
+    // Seconds of screen-wide work (see above), handed to the worker before the quiet terminals type.
+    busy.write('\x1b#8\x1b[1000S'.repeat(1000));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const screens = await Promise.all(
+      quiet.map((mirror, i) => {
+        mirror.write(`$ echo ${i}\r\n${i}\r\n$ `);
+        return mirror.snapshot();
+      }),
+    );
+    // Served in turn with the busy one, not after it had spent its budget.
+    expect(busy.pendingChars).toBeGreaterThan(0);
+    expect(busy.isThrottled).toBe(false);
+    screens.forEach((screen, i) => expect(screen).toContain(`$ echo ${i}`));
+    for (const mirror of [busy, ...quiet]) mirror.dispose();
+  }, 60_000);
+
   it('drops a backlog that would take seconds to parse, and says so on the screen', async () => {
     const mirror = new ScreenMirror(300, 100);
     // What a pty could deliver before the cost of this output is known: 400k chars of it.

@@ -28,6 +28,7 @@
  * pty while the mirror is behind by more than MIRROR_HIGH_WATER_CHARS or MIRROR_HIGH_WATER_MS of
  * estimated parsing, or is throttled.
  */
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { TERMINAL_LIMITS } from '../../../protocol';
 import { SEMI_SPACE_MIB } from '../launch';
@@ -67,6 +68,22 @@ const MIRROR_COST_FLOOR_CHARS = MIRROR_LOW_WATER_CHARS;
  * rest of even a 2-core host.
  */
 export const MIRROR_BUDGET = { share: 0.5, burstMs: 2000, globalShare: 0.75 } as const;
+/**
+ * The most the worker's old generation may take, in MiB: 1 GiB, or V8's own default for the host
+ * if that is less (a quarter of the RAM on a small one). Not a limit any class comes near: a
+ * terminal's mirror keeps at most ~1.5 MiB there (its history, 128 KiB, and a paused pty's
+ * backlog, MIRROR_HIGH_WATER_CHARS as two-byte text) and ~0.3 MiB as a class uses it (29 MiB
+ * live for 100 learners), so 1 GiB is ~700 terminals at their worst all at once and thousands as
+ * they are (the default ISOLAB_MAX_SANDBOXES, 100 with 4 terminals each, is 400). Should it be
+ * reached, the worker alone stops and the mirrors start again empty (`restarted`).
+ * What it is for: V8 lets an old generation grow to up to 4× what is live between full
+ * collections when its limit is 2 GiB or more (the default on a host with 8 GiB of RAM or more),
+ * and to at most 1.6× at 1 GiB (MaxGrowingFactor in V8's heap-controller.cc). Under a class of
+ * 100 the worker's heap swung between 29 and 79 MiB and kept 63-88 MiB committed: most of
+ * lab-server's RSS rise from minute 2 to 10. V8's own `--heap-growing-percent` would do the same
+ * for the whole process, the event loop too, whose heap is flat already.
+ */
+const MIRROR_OLD_GENERATION_MIB = Math.min(1024, Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20));
 
 /** Messages to the worker. */
 type ToWorker =
@@ -271,7 +288,7 @@ class MirrorThread {
       // The young generation lab-server's flags give it (launch.ts), also where lab-server was
       // started without them: the parser's garbage would otherwise grow it to 32 MiB. V8 counts a
       // young generation as three half-spaces (two semi-spaces and as much for large objects).
-      resourceLimits: { maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MIB },
+      resourceLimits: { maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MIB, maxOldGenerationSizeMb: MIRROR_OLD_GENERATION_MIB },
     });
     worker.unref();
     worker.on('message', (message: FromWorker) => {

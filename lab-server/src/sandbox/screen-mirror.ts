@@ -70,18 +70,19 @@ const MIRROR_COST_FLOOR_CHARS = MIRROR_LOW_WATER_CHARS;
 export const MIRROR_BUDGET = { share: 0.5, burstMs: 2000, globalShare: 0.75 } as const;
 /**
  * The most the worker's old generation may take, in MiB: 1 GiB, or V8's own default for the host
- * if that is less (a quarter of the RAM on a small one). Not a limit any class comes near: a
- * terminal's mirror keeps at most ~1.5 MiB there (its history, 128 KiB, and a paused pty's
- * backlog, MIRROR_HIGH_WATER_CHARS as two-byte text) and ~0.3 MiB as a class uses it (29 MiB
- * live for 100 learners), so 1 GiB is ~700 terminals at their worst all at once and thousands as
- * they are (the default ISOLAB_MAX_SANDBOXES, 100 with 4 terminals each, is 400). Should it be
- * reached, the worker alone stops and the mirrors start again empty (`restarted`).
- * What it is for: V8 lets an old generation grow to up to 4× what is live between full
- * collections when its limit is 2 GiB or more (the default on a host with 8 GiB of RAM or more),
- * and to at most 1.6× at 1 GiB (MaxGrowingFactor in V8's heap-controller.cc). Under a class of
- * 100 the worker's heap swung between 29 and 79 MiB and kept 63-88 MiB committed: most of
- * lab-server's RSS rise from minute 2 to 10. V8's own `--heap-growing-percent` would do the same
- * for the whole process, the event loop too, whose heap is flat already.
+ * if that is less (a quarter of the RAM on a small host). The point is not the limit but what V8
+ * derives from it: between two full collections it lets an old generation grow to up to 4× what
+ * was live after the last one when the limit is 2 GiB or more (the default on a host with 8 GiB
+ * of RAM or more), and to at most 1.6× at 1 GiB (`MaxGrowingFactor`, V8's heap-controller.cc).
+ * Under a class of 100 (`npm run load -- --lab-memory-log`) the worker's heap swung between 27
+ * and 72 MiB used and took up to 83 MiB committed by default; with this, 24-31 MiB used in at
+ * most 41 MiB. It is no limit a class comes near: a terminal's mirror keeps ~0.3 MiB there as a
+ * class uses it and under 2 MiB at its worst (a full history of two-byte text and a paused pty's
+ * backlog, MIRROR_HIGH_WATER_CHARS), so 1 GiB is 500 terminals at their worst all at once (the
+ * default ISOLAB_MAX_SANDBOXES allows 400 terminals) and thousands as they are. Should it be
+ * reached all the same, the worker alone stops and the mirrors start again, empty (`restarted`).
+ * V8's `--heap-growing-percent` would do this for the whole process, and so also for the event
+ * loop, whose heap is flat without it.
  */
 const MIRROR_OLD_GENERATION_MIB = Math.min(1024, Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20));
 

@@ -16,6 +16,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFile
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { JEMALLOC_PATH } from '../lab-server/src/launch';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const UNITS = ['isolab-lab.service', 'isolab-web.service', 'isolab-caddy.service'];
@@ -105,7 +106,7 @@ function main(): void {
   mkdirSync(join(args.root, 'etc/isolab'), { recursive: true });
   copyFileSync(join(ROOT, 'deploy/Caddyfile'), join(args.root, 'etc/isolab/Caddyfile'));
   for (const unit of UNITS) {
-    const text = readFileSync(join(ROOT, 'deploy/systemd', unit), 'utf8').replaceAll('@ROOT@', ROOT).replaceAll('@NODE@', process.execPath);
+    const text = readFileSync(join(ROOT, 'deploy/systemd', unit), 'utf8').replaceAll('@ROOT@', ROOT).replaceAll('@NODE@', process.execPath).replaceAll('@JEMALLOC@', JEMALLOC_PATH);
     install(`etc/systemd/system/${unit}`, text);
   }
   if (dryRun) return;

@@ -15,7 +15,8 @@ fi
 # its recommended packages, fonts-liberation among them, so pages render as they do for learners),
 # caddy serves the lab on one HTTPS origin (`npm start -- --caddy`, deploy/Caddyfile); redis-server
 # and haproxy carry a class over several lab nodes (`npm run cluster`, README "More than one machine").
-APT_PACKAGES=(runc debootstrap chromium fonts-liberation caddy redis-server haproxy)
+# libjemalloc2 is lab-server's allocator (lab-server/src/launch.ts: it keeps its memory flat).
+APT_PACKAGES=(runc debootstrap chromium fonts-liberation caddy redis-server haproxy libjemalloc2)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

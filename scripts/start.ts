@@ -28,7 +28,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_SERVER_ARGS, LAB_SERVER_ENV } from '../lab-server/src/launch';
+import { LAB_SERVER_ARGS, labServerEnv } from '../lab-server/src/launch';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const WEB_PORT = Number(process.env.PORT || 3000);
@@ -262,8 +262,8 @@ async function main(): Promise<void> {
   if (!WEB_ONLY) {
     console.log(bold('▸ Starting lab-server'));
     const labPortTaken = await portAnswers(LAB_PORT);
-    // Node's flags and glibc's settings that keep its memory flat under a class (lab-server/src/launch.ts).
-    lab = start('lab', 36, process.execPath, [...LAB_SERVER_ARGS], { ...LAB_SERVER_ENV, ...env });
+    // Node's flags and the allocator that keep its memory flat under a class (lab-server/src/launch.ts).
+    lab = start('lab', 36, process.execPath, [...LAB_SERVER_ARGS], { ...labServerEnv(), ...env });
     labReady = waitUntilReady(lab, `http://127.0.0.1:${LAB_PORT}/healthz`, labPortTaken);
     // Surface a failed lab-server at once, even while the build is still running.
     labReady.catch(failed);

@@ -4,10 +4,11 @@
  * use these, and deploy/systemd/isolab-lab.service and deploy/kubernetes/isolab.yaml spell out the
  * same (scripts/install-service.test.ts and scripts/kubernetes.test.ts check that they do).
  *
- * Both keep lab-server's memory flat under a class. Measured with `npm run load -- --lab-memory-log`
+ * They keep lab-server's memory flat under a class. Measured with `npm run load -- --lab-memory-log`
  * (README, "Memory at steady state"): without them, the RSS of a class's lab-server rose by a third
  * from minute 2 to minute 8, and nearly all of it was room the allocators took and kept, not data.
  */
+import { existsSync } from 'node:fs';
 
 /**
  * V8's young generation, per half-space, in MiB. V8 grows a busy thread's young generation up to
@@ -25,11 +26,36 @@ export const LAB_SERVER_NODE_FLAGS = [`--max-semi-space-size=${SEMI_SPACE_MIB}`]
 export const LAB_SERVER_ARGS = [...LAB_SERVER_NODE_FLAGS, '--import', 'tsx', 'lab-server/src/main.ts'] as const;
 
 /**
- * The environment lab-server starts with (glibc reads it when the process starts, so lab-server
- * cannot set it itself; an operator's own value wins). `MALLOC_ARENA_MAX=2`: glibc gives threads
- * that allocate at once arenas of their own (11 in a class's lab-server: the event loop, the
- * mirror's worker, libuv's and V8's helper threads), and what is freed in one arena is reused
- * only by it; with two, malloc's share stopped growing after minute 5 (it was still growing at
- * minute 8 with 11).
+ * jemalloc, from Debian's libjemalloc2 (scripts/setup.sh installs it), where Debian's multiarch
+ * layout puts it for this machine.
  */
-export const LAB_SERVER_ENV = { MALLOC_ARENA_MAX: '2' } as const;
+export const JEMALLOC_PATH = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
+
+/**
+ * The environment lab-server starts with (the C library reads it when the process starts, so
+ * lab-server cannot set it itself; an operator's own value wins).
+ * - `LD_PRELOAD` of jemalloc: what glibc's allocator frees between the live blocks of a class's
+ *   small reads and writes it keeps as free space in its main arena (malloc_info: 11.7 → 17.1 MiB
+ *   free for 10 MiB in use from minute 2 to 9.5 of a class), and it grew for the whole lesson;
+ *   jemalloc gives such pages back (its dirty pages decay in 10 s): lab-server's RSS was flat at
+ *   162-167 MiB from minute 2.5 to 10 (README, "Memory at steady state"). lab-server's children
+ *   never inherit it: runc, the spawner and the namespace helper get environments of their own,
+ *   and a sandbox's processes get the container's (lab-server/test/operator.test.ts checks both).
+ * - `MALLOC_ARENA_MAX=2`, for glibc where jemalloc is not installed: glibc gives threads that
+ *   allocate at once arenas of their own (11 in a class's lab-server: the event loop, the mirror's
+ *   worker, libuv's and V8's helper threads), and what is freed in one arena is reused only by
+ *   it; with two, malloc's share stopped growing after minute 5 (it was still growing at minute 8
+ *   with 11).
+ * The deploy files set both (the packages are installed with them); `labServerEnv` is what a
+ * start from the checkout sets on this machine.
+ */
+export const LAB_SERVER_ENV = { LD_PRELOAD: JEMALLOC_PATH, MALLOC_ARENA_MAX: '2' } as const;
+
+/**
+ * LAB_SERVER_ENV without the preload where the library is missing (a host set up by hand, the
+ * cgroup v2 test VM), where the dynamic loader would print an error at every start.
+ */
+export function labServerEnv(): Record<string, string> {
+  const { LD_PRELOAD, ...rest } = LAB_SERVER_ENV;
+  return existsSync(LD_PRELOAD) ? { LD_PRELOAD, ...rest } : rest;
+}

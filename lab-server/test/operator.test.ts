@@ -3,10 +3,12 @@
  * do, and an exit code, never a stack trace. Runs the real entry point as a process.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { JEMALLOC_PATH } from '../src/launch';
 import { freePort, labChildEnv, removeLabChildFootprint, startLabChild } from './support/lab-child';
-import { openShell } from './support/shell';
+import { checkOutput, openShell } from './support/shell';
 import { testLabName } from './support/test-lab';
 
 interface Outcome {
@@ -94,6 +96,26 @@ describe('starting lab-server', () => {
       client.close();
     } finally {
       await first.stop();
+      await removeLabChildFootprint(env);
+    }
+  });
+
+  it('runs on jemalloc as npm start does, and no sandbox process inherits it', async () => {
+    // setup.sh installs libjemalloc2; without it, this is what would silently be missing.
+    expect(existsSync(JEMALLOC_PATH)).toBe(true);
+    const env = await labChildEnv();
+    const lab = await startLabChild(env);
+    try {
+      expect(readFileSync(`/proc/${lab.process.pid}/maps`, 'utf8')).toContain(JEMALLOC_PATH);
+      const client = await lab.connect();
+      const { sandbox, term } = await openShell(client, 'allocator');
+      // The learner's shell and a check's process: neither the variable nor the library (the
+      // library's host path would not even exist in the sandbox's root).
+      expect(await term.exec('tr "\\0" "\\n" < /proc/$$/environ | grep -c ^LD_PRELOAD=; grep -c jemalloc /proc/$$/maps')).toMatch(/^0\r?\n0$/m);
+      expect(await checkOutput(client, sandbox.sandboxId, 'env; cat /proc/self/maps')).not.toMatch(/LD_PRELOAD|jemalloc/);
+      client.close();
+    } finally {
+      await lab.stop();
       await removeLabChildFootprint(env);
     }
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LabClient, type ConnectOptions } from '../../../lib/lab-client';
 import { detectCgroupHost } from '../../src/cgroups/host';
 import { parentDirs } from '../../src/cgroups/sandbox-cgroup';
-import { LAB_SERVER_ARGS, LAB_SERVER_ENV } from '../../src/launch';
+import { LAB_SERVER_ARGS, labServerEnv } from '../../src/launch';
 import { removeLabFootprint } from '../../src/sandbox/recovery';
 import { removeTestProgressDb, TEST_ORIGIN, testLabName, testProgressDb } from './test-lab';
 
@@ -59,7 +59,7 @@ export async function labChildEnv(overrides: Record<string, string> = {}): Promi
 /** Starts lab-server; resolves once /healthz answers, or once it exits (see `waitReady`). */
 export async function startLabChild(env: Record<string, string>, options: { waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<LabChild> {
   const child = spawn(process.execPath, [...LAB_SERVER_ARGS], {
-    env: { ...process.env, ...LAB_SERVER_ENV, ...env },
+    env: { ...process.env, ...labServerEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

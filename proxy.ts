@@ -16,6 +16,6 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Pages only: not the API, the build's static files or the icon.
-  matcher: ['/((?!api/|_next/static|_next/image|icon\\.svg|favicon\\.ico).*)'],
+  // Pages only: not the API, the build's static files, the icon or the lesson's head start script.
+  matcher: ['/((?!api/|_next/static|_next/image|icon\\.svg|favicon\\.ico|lesson-head-start\\.js).*)'],
 };

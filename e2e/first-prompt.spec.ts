@@ -169,30 +169,52 @@ async function watchTheWayToTheLab(page: Page) {
   return watched;
 }
 
+/** Holds back the scripts `which` picks until `until` settles; counts them. */
+async function holdScriptsUntil(page: Page, which: (url: URL) => boolean, until: Promise<void>): Promise<{ count: number }> {
+  const held = { count: 0 };
+  await page.route(which, async (route) => {
+    held.count++;
+    await until;
+    await route.continue();
+  });
+  return held;
+}
+
 test('opened by its address, a lesson asks for its sandbox before its own code has loaded, and the page carries on over that socket', async ({ page, request }) => {
   const pageCode = await pageCodeChunks(request, LESSON);
   expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
   const lab = await watchTheWayToTheLab(page);
   // The page's own code is held back until the sandbox was asked for: without an early start
   // that never happens, and no prompt comes.
-  let held = 0;
-  await page.route(
-    (url) => pageCode.has(url.pathname),
-    async (route) => {
-      held++;
-      await lab.sandboxAsked;
-      await route.continue();
-    },
-  );
+  const held = await holdScriptsUntil(page, (url) => pageCode.has(url.pathname), lab.sandboxAsked);
 
   await page.goto(LESSON, { waitUntil: 'commit' });
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
-  expect(held, 'the lesson page’s code was held back').toBeGreaterThan(0);
+  expect(held.count, 'the lesson page’s code was held back').toBeGreaterThan(0);
   // The page took the early socket over rather than opening one of its own (a second session).
   expect(lab.mostOpen).toBe(1);
   expect(lab.sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
   expect(lab.sockets.flat()).toContain('terminal:open');
   // The lab's address came with the page (a cookie): no round trip to ask for it first.
+  expect(lab.askedForLabAddress).toEqual([]);
+});
+
+test('opened by its address, a lesson asks for its sandbox before any of Next’s scripts has run (its head start), and the page carries on over that socket', async ({ page }) => {
+  const lab = await watchTheWayToTheLab(page);
+  // Every one of Next's scripts, the early connection's included, is held back until the sandbox
+  // was asked for: only the page's head start (/lesson-head-start.js) can ask, or no prompt comes.
+  const held = await holdScriptsUntil(page, (url) => url.pathname.startsWith('/_next/static/chunks/') && url.pathname.endsWith('.js'), lab.sandboxAsked);
+
+  await page.goto(LESSON, { waitUntil: 'commit' });
+  await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
+  expect(held.count, 'Next’s scripts were held back').toBeGreaterThan(0);
+  // The page took that socket over: one socket, one sandbox, terminal 1 over it, and it types.
+  expect(lab.mostOpen).toBe(1);
+  expect(lab.sockets).toHaveLength(1);
+  expect(lab.sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  expect(lab.sockets[0]).toContain('terminal:open');
+  await typeInto(page, 0, 'echo head-$((40+2))');
+  await pollFor(page, /^head-42$/m, { slot: 0, ...PROMPT_WAIT });
   expect(lab.askedForLabAddress).toEqual([]);
 });
 

@@ -67,6 +67,64 @@ export interface ConnectOptions {
   keepEvents?: boolean;
 }
 
+/** The handshake options every lab socket is opened with; `token` is read at each (re)connect. */
+export function openLabSocket(url: string, options: ConnectOptions, token: () => string | undefined): ClientSocket {
+  return io(url, {
+    transports: ['websocket'],
+    reconnection: options.reconnection ?? false,
+    auth: (callback) =>
+      callback({
+        protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION,
+        token: token(),
+        displayName: options.displayName,
+        ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
+        classCode: options.classCode ?? storedClassCode(),
+      }),
+    extraHeaders: {
+      ...(options.origin ? { origin: options.origin } : {}),
+      ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
+    },
+    ...(options.node ? { query: { node: options.node } } : {}),
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+    forceNew: true,
+    // The caller's deadline is the only one: socket.io's (20 s from now) would count the page's
+    // loading too. socket.io takes false for "no timer" (Manager: `false !== this._timeout`); its types say number.
+    ...(options.deadlineFrom ? { timeout: false as unknown as number } : {}),
+  });
+}
+
+/** A server event as a socket received it. */
+export interface ReceivedEvent {
+  event: string;
+  args: unknown[];
+}
+
+/** A refused handshake, as socket.io reports it (`data` is the lab's LabErrorPayload). */
+export type ConnectError = Error & { data?: LabErrorPayload };
+
+/** A request sent before the socket's LabClient existed, and its answer to come. */
+export interface AskedRequest {
+  event: ClientRequestName;
+  payload: unknown;
+  answer: Promise<Result<unknown>>;
+}
+
+/** A socket opened before the page's code loaded (components/connection/head-start.ts), for LabClient.adopt(). */
+export interface HeadStartSocket {
+  url: string;
+  socket: ClientSocket;
+  /** What it received so far, in order. */
+  events: ReceivedEvent[];
+  /** The lab refused its handshake. */
+  refused?: ConnectError;
+  /** It was connected, and is no more. */
+  dropped?: boolean;
+  asked?: AskedRequest;
+  /** Its first owner stops listening and asking: the events, refusal and request above are all there will be. */
+  stop(): void;
+}
+
 /** How many server events a keeping client holds for late listeners; older ones are dropped first. */
 export const KEPT_EVENTS_MAX = 100;
 
@@ -86,6 +144,8 @@ export class LabRequestError extends Error {
 
 export class LabClient {
   session: SessionInfo | undefined;
+  /** A request the socket's first owner already sent (adopt()), answered to the first request() that asks the same. */
+  private asked: AskedRequest | undefined;
   private readonly sessionListeners = new Set<(session: SessionInfo) => void>();
   /** The server's events so far, while keeping (see ConnectOptions.keepEvents). */
   private kept: Array<{ event: string; args: unknown[] }> | undefined;
@@ -102,12 +162,16 @@ export class LabClient {
     readonly socket: ClientSocket,
     private readonly requestTimeoutMs = 30_000,
     keepEvents = false,
+    /** What a socket opened elsewhere received before this client took it over (adopt()). */
+    before: ReceivedEvent[] = [],
   ) {
     if (keepEvents) {
       this.kept = [];
+      for (const { event, args } of before) this.keep(event, ...args);
       // onAny sees every event before its listeners do, so the record is in arrival order.
       socket.onAny(this.keep);
     }
+    for (const { event, args } of before) if (event === 'session') this.session = args[0] as SessionInfo;
     socket.on('session', (session) => {
       this.session = session;
       for (const listener of this.sessionListeners) listener(session);
@@ -116,31 +180,34 @@ export class LabClient {
 
   /** Connects and resolves once the server has sent the session. Rejects with the server's reason if refused. */
   static connect(url: string, options: ConnectOptions = {}): Promise<LabClient> {
-    const socket: ClientSocket = io(url, {
-      transports: ['websocket'],
-      reconnection: options.reconnection ?? false,
-      // The token is read again on every reconnect, so a rotated token is picked up.
-      auth: (callback) =>
-        callback({
-          protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION,
-          token: client.session?.token ?? options.token,
-          displayName: options.displayName,
-          ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
-          classCode: options.classCode ?? storedClassCode(),
-        }),
-      extraHeaders: {
-        ...(options.origin ? { origin: options.origin } : {}),
-        ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
-      },
-      ...(options.node ? { query: { node: options.node } } : {}),
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-      ...(options.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
-      forceNew: true,
-      // Our own deadline below is the only one: socket.io's (20 s from now) would count the page's
-      // loading too. socket.io takes false for "no timer" (Manager: `false !== this._timeout`); its types say number.
-      ...(options.deadlineFrom ? { timeout: false as unknown as number } : {}),
-    });
+    // The token is read again on every reconnect, so a rotated token is picked up.
+    const socket = openLabSocket(url, options, () => client.session?.token ?? options.token);
     const client = new LabClient(socket, options.requestTimeoutMs, options.keepEvents);
+    return client.ready(url, options);
+  }
+
+  /**
+   * Takes over a socket the page's first script opened (components/connection/head-start.ts)
+   * and resolves once its session is there, as connect() does: with the events it has received
+   * so far kept for late listeners, and its `sandbox:open`, already asked, answered through
+   * request(). Rejects as connect() does if the lab refused it, or if it dropped before this.
+   */
+  static adopt(start: HeadStartSocket, options: ConnectOptions = {}): Promise<LabClient> {
+    // From here on this client listens; what the first owner recorded is complete.
+    start.stop();
+    if (start.dropped) {
+      start.socket.close();
+      return Promise.reject(new LabRequestError('DISCONNECTED', `The connection to the lab server at ${start.url} dropped.`));
+    }
+    const client = new LabClient(start.socket, options.requestTimeoutMs, options.keepEvents, start.events);
+    client.asked = start.asked;
+    return client.ready(start.url, options, start.refused);
+  }
+
+  /** Resolves once the server has sent the session (at once if it has); `refused` is a refusal that came before. */
+  private ready(url: string, options: ConnectOptions, refused?: ConnectError): Promise<LabClient> {
+    const { socket } = this;
+    const client = this;
     let redirects = 0;
     // Every later reconnect goes straight to the session's node.
     client.onSession((session) => {
@@ -165,7 +232,7 @@ export class LabClient {
         settle();
         resolve(client);
       });
-      socket.on('connect_error', (error: Error & { data?: LabErrorPayload }) => {
+      const onRefused = (error: ConnectError) => {
         // socket.io has no redirect: a fresh connection, this time naming the node, for the router.
         if (error.data?.code === 'WRONG_NODE' && error.data.node && redirects < MAX_NODE_REDIRECTS) {
           redirects++;
@@ -180,7 +247,9 @@ export class LabClient {
         settle();
         socket.close();
         reject(new LabRequestError(error.data?.code ?? 'DISCONNECTED', error.data?.message ?? error.message));
-      });
+      };
+      socket.on('connect_error', onRefused);
+      if (refused) onRefused(refused);
     });
   }
 
@@ -205,10 +274,17 @@ export class LabClient {
     timeoutMs = this.requestTimeoutMs,
     onReply?: (result: Result<RequestResult<E>>) => void,
   ): Promise<RequestResult<E>> {
+    const asked = this.asked;
+    this.asked = undefined;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
       const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
-      emit(event, payload, (result) => {
+      // Asked once on this socket already: asking again would be a second request the server answers.
+      const send: typeof emit =
+        asked?.event === event && JSON.stringify(asked.payload) === JSON.stringify(payload)
+          ? (_event, _payload, ack) => void asked.answer.then((result) => ack(result as Result<RequestResult<E>>))
+          : emit;
+      send(event, payload, (result) => {
         onReply?.(result);
         clearTimeout(timer);
         if (result.ok) resolve(result.value);

@@ -29,6 +29,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_SERVER_ARGS, labServerEnv } from '../lab-server/src/launch';
+import { buildHeadStart, HEAD_START_OUTPUT } from './build-head-start';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const WEB_PORT = Number(process.env.PORT || 3000);
@@ -152,6 +153,7 @@ function newestMtime(paths: string[]): number {
 function buildIsStale(): string | undefined {
   const buildId = join(ROOT, DIST_DIR, 'BUILD_ID');
   if (!existsSync(buildId)) return `no build in ${DIST_DIR}/ yet`;
+  if (!existsSync(HEAD_START_OUTPUT)) return 'the lesson page’s head start script is missing';
   if (newestMtime(WEB_SOURCES) > statSync(buildId).mtimeMs) return 'its sources changed since the last build';
   return undefined;
 }
@@ -162,6 +164,7 @@ function buildIsStale(): string | undefined {
  */
 async function buildWebApp(reason: string): Promise<void> {
   console.log(`${bold('▸ Building the web app')} (${reason}; this takes a minute or two)`);
+  await buildHeadStart();
   const build = start('build', 35, process.execPath, [NEXT_BIN, 'build'], { ...process.env, NEXT_TELEMETRY_DISABLED: '1' });
   const { code } = await build.exited;
   if (code !== 0) throw new StartError(build, `failed (exit code ${code}); the lines above say which file and why`);

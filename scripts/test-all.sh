@@ -18,7 +18,7 @@ npx vitest run --project server
 # start-up timeout; on a busy machine the build alone can take minutes, so it is a step of its
 # own here (scripts/start.ts then finds the build up to date).
 step "Web app build for the browser tests (.next-e2e/)"
-ISOLAB_NEXT_DIST=.next-e2e NEXT_TELEMETRY_DISABLED=1 npx next build
+npx tsx scripts/build-head-start.ts && ISOLAB_NEXT_DIST=.next-e2e NEXT_TELEMETRY_DISABLED=1 npx next build
 
 step "Browser tests (Playwright in Debian's chromium)"
 npx playwright test

@@ -12,7 +12,11 @@ import { DisplayNameStore } from '../classroom/display-name-store';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { ProgressStore } from '../progress/progress-store';
 import { KEPT_EVENTS_MAX, LabClient, LabRequestError } from '../../lib/lab-client';
-import { cancelEarlyLesson, claimEarlyLesson, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson, UNCLAIMED_CLOSE_MS } from './early-lesson';
+import { cancelEarlyLesson, claimEarlyLesson, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson } from './early-lesson';
+import { UNCLAIMED_CLOSE_MS } from './unclaimed';
+import { takeHeadStart, type LessonHeadStart } from './head-start';
+import { startHeadStart } from './head-start-script';
+import { LAB_CONFIG_COOKIE, labConfigCookieValue } from './lab-config';
 import type { TokenStore } from './lab-connection';
 import { SandboxConnection, type ConnectionStatus } from './sandbox-connection';
 
@@ -307,5 +311,111 @@ describe('a lesson connection started before hydration', () => {
     pageListens();
     await attempt;
     expect(outcome).toBe('TIMEOUT');
+  });
+});
+
+describe('a lesson opened by its address, started by the page’s head start before any of Next’s code', () => {
+  /** The page as the head start script sees it: a lesson's address, the lab's address in its cookie, storage. */
+  function lessonPage(slug = 'pid', cookie = `${LAB_CONFIG_COOKIE}=${encodeURIComponent(labConfigCookieValue({ labUrl: url, labPort: 1 }, 'lab.test'))}`) {
+    vi.stubGlobal('window', {
+      location: { pathname: `/lessons/${slug}`, host: 'lab.test', hostname: 'lab.test', protocol: 'http:' },
+      localStorage: memoryStorage(),
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+    });
+    vi.stubGlobal('document', { cookie, readyState: 'complete' });
+  }
+
+  /** Every event each socket sent the lab, per socket. */
+  function askedPerSocket(): string[][] {
+    const asked: string[][] = [];
+    lab.io.on('connection', (socket) => {
+      const mine: string[] = [];
+      asked.push(mine);
+      socket.onAny((event: string) => mine.push(event));
+    });
+    return asked;
+  }
+
+  /** What instrumentation-client.ts does once Next's code runs: takes the head start and starts the early connection with it. */
+  function appCodeRuns(slug = 'pid'): SandboxConnection | undefined {
+    startEarlyLesson(slug, { labUrl: async () => url, tokens: memoryTokens() }, takeHeadStart(slug));
+    const connection = claimEarlyLesson(slug);
+    if (connection) owned.push(connection);
+    return connection;
+  }
+
+  afterEach(() => {
+    const start = globalThis.window?.isolabHeadStart;
+    if (typeof start === 'object') start.close();
+    vi.unstubAllGlobals();
+  });
+
+  it('asks for the sandbox at once; the page takes that socket over, with its answer and what the lab said before the page listened', async () => {
+    const asked = askedPerSocket();
+    lab.greet = [['class:broadcast-status', { active: true }]];
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(asked[0]).toContain('sandbox:open'), UNTIL);
+
+    const connection = appCodeRuns()!;
+    expect((await live(connection)).sandbox?.sandboxId).toBe(SANDBOX.sandboxId);
+    const { classroom } = startClassroom(connection);
+    owned.push(classroom);
+    expect(classroom.state.get().broadcastLive).toBe(true);
+    // One socket, which asked for the sandbox once; terminal 1 opens on it.
+    await vi.waitFor(() => expect(asked[0]).toContain('terminal:open'), UNTIL);
+    expect(asked).toHaveLength(1);
+    expect(asked[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
+  it('taken over before its session came, the page asks for the sandbox itself, once, on the same socket', async () => {
+    const asked = askedPerSocket();
+    lessonPage();
+    startHeadStart();
+    const connection = appCodeRuns()!;
+    await live(connection);
+    expect(asked).toHaveLength(1);
+    expect(asked[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
+  it('refused by the lab before the page came, the page says so as if it had connected itself', async () => {
+    lab.io.use((_socket, next) => next(Object.assign(new Error('refused'), { data: { code: 'ORIGIN_REFUSED', message: 'This page’s address is not one the lab serves.' } })));
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect((window.isolabHeadStart as LessonHeadStart).refused).toBeDefined(), UNTIL);
+    const connection = appCodeRuns()!;
+    const status = await statusOf(connection, (status) => status.state === 'error');
+    expect(status).toMatchObject({ errorCode: 'ORIGIN_REFUSED', message: 'This page’s address is not one the lab serves.' });
+  });
+
+  it('dropped before the page came, the page connects anew and asks for the sandbox on the new socket', async () => {
+    const asked = askedPerSocket();
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(asked[0]).toContain('sandbox:open'), UNTIL);
+    lab.sockets[0].disconnect(true);
+    await vi.waitFor(() => expect((window.isolabHeadStart as LessonHeadStart).dropped).toBe(true), UNTIL);
+    const connection = appCodeRuns()!;
+    await live(connection);
+    expect(asked).toHaveLength(2);
+    expect(asked[1].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
+  it('makes none once the app’s code runs, nor without the lab’s address in the page’s cookie; one for another lesson is closed', async () => {
+    lessonPage();
+    expect(takeHeadStart('pid')).toBeUndefined();
+    startHeadStart();
+    expect(window.isolabHeadStart).toBe('closed');
+
+    lessonPage('pid', '');
+    startHeadStart();
+    expect(window.isolabHeadStart).toBeUndefined();
+
+    lessonPage('uts');
+    startHeadStart();
+    await vi.waitFor(() => expect(lab.sockets.filter((socket) => socket.connected)).toHaveLength(1), UNTIL);
+    expect(takeHeadStart('pid')).toBeUndefined();
+    await vi.waitFor(() => expect(lab.sockets.filter((socket) => socket.connected)).toHaveLength(0), UNTIL);
   });
 });

@@ -10,29 +10,12 @@
  * connection's clients keep the server's events (LabClient's `keepEvents`), a late listener is
  * handed what it missed, and the page says when all its listeners are in (stopKeepingEvents).
  */
+import { LabClient } from '../../lib/lab-client';
+import type { LessonHeadStart } from './head-start';
 import { fetchLabUrl } from './lab-config';
 import { localTokenStore } from './lab-connection';
 import { SandboxConnection, type SandboxConnectionOptions } from './sandbox-connection';
-
-/**
- * An early connection no page claimed in this time after the page's scripts have all loaded (the
- * window's load event: its code failed to run, say) is closed. Counted from then, not from the
- * start, so a page whose code is slow to arrive is not taken for one that never will.
- */
-export const UNCLAIMED_CLOSE_MS = 60_000;
-
-/** Calls `expire` UNCLAIMED_CLOSE_MS after the page has loaded; returns the cancel. */
-export function whenUnclaimed(expire: () => void): () => void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const start = () => (timer = setTimeout(expire, UNCLAIMED_CLOSE_MS));
-  const loading = typeof document !== 'undefined' && document.readyState !== 'complete';
-  if (loading) window.addEventListener('load', start, { once: true });
-  else start();
-  return () => {
-    if (loading) window.removeEventListener('load', start);
-    clearTimeout(timer);
-  };
-}
+import { whenUnclaimed } from './unclaimed';
 
 let early: { slug: string; connection: SandboxConnection; cancelClose: () => void } | undefined;
 /**
@@ -41,10 +24,17 @@ let early: { slug: string; connection: SandboxConnection; cancelClose: () => voi
  */
 let pageStarted = false;
 
-/** Connects and opens the lesson's sandbox, for the page to claim when it hydrates. */
-export function startEarlyLesson(slug: string, options: Partial<SandboxConnectionOptions> = {}): void {
-  if (early || pageStarted) return;
-  const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore(), ...options, keepEvents: true });
+/**
+ * Connects and opens the lesson's sandbox, for the page to claim when it hydrates: over the socket
+ * of `headStart` (head-start.ts), which may have asked for the sandbox already, if there is one.
+ */
+export function startEarlyLesson(slug: string, options: Partial<SandboxConnectionOptions> = {}, headStart?: LessonHeadStart): void {
+  if (early || pageStarted) {
+    headStart?.close();
+    return;
+  }
+  const connect = headStart ? adoptingFirst(headStart) : undefined;
+  const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore(), ...(connect ? { connect } : {}), ...options, keepEvents: true });
   connection.start();
   const cancelClose = whenUnclaimed(() => {
     if (early?.connection !== connection) return;
@@ -52,6 +42,18 @@ export function startEarlyLesson(slug: string, options: Partial<SandboxConnectio
     connection.dispose();
   });
   early = { slug, connection, cancelClose };
+}
+
+/** The first attempt takes the head start's socket over (if it went to the same lab); every later one connects anew. */
+function adoptingFirst(headStart: LessonHeadStart): NonNullable<SandboxConnectionOptions['connect']> {
+  let first: LessonHeadStart | undefined = headStart;
+  return (url, options) => {
+    const start = first;
+    first = undefined;
+    if (start?.url === url) return LabClient.adopt(start, options);
+    start?.close();
+    return LabClient.connect(url, options);
+  };
 }
 
 /**

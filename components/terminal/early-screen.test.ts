@@ -12,11 +12,13 @@ import type { TerminalState } from './xterm-host';
 
 const early = vi.hoisted(() => ({ connection: undefined as unknown }));
 vi.mock('../connection/early-lesson', () => ({
+  earlyLessonConnection: (slug: string) => (slug === 'pid' ? early.connection : undefined),
+}));
+vi.mock('../connection/unclaimed', () => ({
   whenUnclaimed: (expire: () => void) => {
     const timer = setTimeout(expire, 60_000);
     return () => clearTimeout(timer);
   },
-  earlyLessonConnection: (slug: string) => (slug === 'pid' ? early.connection : undefined),
 }));
 
 const { adoptEarlyScreen, resetEarlyScreen, showEarlyScreen } = await import('./early-screen');

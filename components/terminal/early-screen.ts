@@ -22,8 +22,9 @@
  * The OwnedTerminal class comes as an argument, so this module stays out of xterm.js's chunk
  * (TerminalView imports it with the page).
  */
-import { earlyLessonConnection, whenUnclaimed } from '../connection/early-lesson';
+import { earlyLessonConnection } from '../connection/early-lesson';
 import { markFirstPrompt } from '../connection/first-prompt-marks';
+import { whenUnclaimed } from '../connection/unclaimed';
 import type { SandboxConnection } from '../connection/sandbox-connection';
 import { preferencesStore } from '../preferences/preferences-store';
 import type { OwnedTerminal } from './owned-terminal';

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
+import { HEAD_START_SCRIPT } from '@/components/connection/head-start';
 import { LessonText } from '@/components/lesson/lesson-text';
 import { LessonWorkspace } from '@/components/lesson/lesson-workspace';
 import { LessonObserve } from '@/components/observe/lesson-observe';
@@ -30,13 +31,18 @@ export default async function LessonPage({ params }: LessonPageProps) {
   const neighbour = (i: number) => (lessons[i] ? { slug: lessons[i].slug, title: lessons[i].title, order: lessons[i].order } : undefined);
 
   return (
-    <LessonWorkspace
-      slug={lesson.slug}
-      terminals={lesson.terminals}
-      stepIds={lesson.steps.map((step) => step.id)}
-      text={<LessonText lesson={lesson} previous={neighbour(index - 1)} next={neighbour(index + 1)} />}
-      observe={<LessonObserve panel={lesson.panel} />}
-      observeOpen={lesson.panel !== undefined}
-    />
+    <>
+      {/* Opens the socket and asks for the sandbox before Next's scripts have run (head-start.ts). React puts it in <head>;
+          high priority, so it is not queued behind Next's chunks for the browser's few connections to the server. */}
+      <script async src={HEAD_START_SCRIPT} fetchPriority="high" />
+      <LessonWorkspace
+        slug={lesson.slug}
+        terminals={lesson.terminals}
+        stepIds={lesson.steps.map((step) => step.id)}
+        text={<LessonText lesson={lesson} previous={neighbour(index - 1)} next={neighbour(index + 1)} />}
+        observe={<LessonObserve panel={lesson.panel} />}
+        observeOpen={lesson.panel !== undefined}
+      />
+    </>
   );
 }

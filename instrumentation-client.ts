@@ -7,12 +7,12 @@
  * (components/terminal/early-screen.ts; the page adopts it). Each is a chunk of its own, so other
  * pages load nothing more.
  */
-import { takeHeadStart } from './components/connection/head-start';
+import { noLaterHeadStart } from './components/connection/head-start';
 import { lessonSlugOf } from './components/connection/lesson-path';
 
 const slug = lessonSlugOf(window.location.pathname);
-// The socket the lesson page's own first script opened, if it ran before this (head-start.ts).
-const headStart = takeHeadStart(slug);
+// A lesson's head start (head-start.ts) that has not run yet would come too late: the connection makes its own.
+noLaterHeadStart();
 if (slug) {
   // Unless the learner has already left the lesson (a chunk came late).
   const stillHere = () => lessonSlugOf(window.location.pathname) === slug;
@@ -21,11 +21,10 @@ if (slug) {
   const connectionCode = import('./components/connection/early-lesson');
   connectionCode
     .then(({ startEarlyLesson }) => {
-      if (stillHere()) startEarlyLesson(slug, {}, headStart);
-      else headStart?.close();
+      if (stillHere()) startEarlyLesson(slug);
     })
     // The page opens its own connection when it hydrates.
-    .catch(() => headStart?.close());
+    .catch(() => undefined);
   Promise.all([terminalCode, import('./components/terminal/early-screen'), connectionCode])
     .then(([{ OwnedTerminal }, { showEarlyScreen }]) => {
       if (stillHere()) showEarlyScreen(slug, OwnedTerminal);

@@ -12,9 +12,9 @@ import { DisplayNameStore } from '../classroom/display-name-store';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { ProgressStore } from '../progress/progress-store';
 import { KEPT_EVENTS_MAX, LabClient, LabRequestError } from '../../lib/lab-client';
-import { cancelEarlyLesson, claimEarlyLesson, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson } from './early-lesson';
+import { cancelEarlyLesson, claimEarlyLesson, lessonPageConnection, releaseEarlyLesson, resetEarlyLesson, startEarlyLesson } from './early-lesson';
 import { UNCLAIMED_CLOSE_MS } from './unclaimed';
-import { takeHeadStart, type LessonHeadStart } from './head-start';
+import { noLaterHeadStart, takeHeadStart, type LessonHeadStart } from './head-start';
 import { startHeadStart } from './head-start-script';
 import { LAB_CONFIG_COOKIE, labConfigCookieValue } from './lab-config';
 import type { TokenStore } from './lab-connection';
@@ -337,11 +337,13 @@ describe('a lesson opened by its address, started by the page’s head start bef
     return asked;
   }
 
-  /** What instrumentation-client.ts does once Next's code runs: takes the head start and starts the early connection with it. */
-  function appCodeRuns(slug = 'pid'): SandboxConnection | undefined {
-    startEarlyLesson(slug, { labUrl: async () => url, tokens: memoryTokens() }, takeHeadStart(slug));
-    const connection = claimEarlyLesson(slug);
-    if (connection) owned.push(connection);
+  /** What instrumentation-client.ts does once Next's code runs, and then the page when it hydrates. */
+  function appCodeRuns(slug = 'pid'): SandboxConnection {
+    noLaterHeadStart();
+    startEarlyLesson(slug, { labUrl: async () => url, tokens: memoryTokens() });
+    const connection = lessonPageConnection(slug);
+    owned.push(connection);
+    connection.start();
     return connection;
   }
 
@@ -358,7 +360,7 @@ describe('a lesson opened by its address, started by the page’s head start bef
     startHeadStart();
     await vi.waitFor(() => expect(asked[0]).toContain('sandbox:open'), UNTIL);
 
-    const connection = appCodeRuns()!;
+    const connection = appCodeRuns();
     expect((await live(connection)).sandbox?.sandboxId).toBe(SANDBOX.sandboxId);
     const { classroom } = startClassroom(connection);
     owned.push(classroom);
@@ -373,7 +375,7 @@ describe('a lesson opened by its address, started by the page’s head start bef
     const asked = askedPerSocket();
     lessonPage();
     startHeadStart();
-    const connection = appCodeRuns()!;
+    const connection = appCodeRuns();
     await live(connection);
     expect(asked).toHaveLength(1);
     expect(asked[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
@@ -384,7 +386,7 @@ describe('a lesson opened by its address, started by the page’s head start bef
     lessonPage();
     startHeadStart();
     await vi.waitFor(() => expect((window.isolabHeadStart as LessonHeadStart).refused).toBeDefined(), UNTIL);
-    const connection = appCodeRuns()!;
+    const connection = appCodeRuns();
     const status = await statusOf(connection, (status) => status.state === 'error');
     expect(status).toMatchObject({ errorCode: 'ORIGIN_REFUSED', message: 'This page’s address is not one the lab serves.' });
   });
@@ -396,15 +398,32 @@ describe('a lesson opened by its address, started by the page’s head start bef
     await vi.waitFor(() => expect(asked[0]).toContain('sandbox:open'), UNTIL);
     lab.sockets[0].disconnect(true);
     await vi.waitFor(() => expect((window.isolabHeadStart as LessonHeadStart).dropped).toBe(true), UNTIL);
-    const connection = appCodeRuns()!;
+    const connection = appCodeRuns();
     await live(connection);
     expect(asked).toHaveLength(2);
     expect(asked[1].filter((event) => event === 'sandbox:open')).toHaveLength(1);
   });
 
+  it('the page hydrated before its early connection started: the page’s own connection takes the head start over', async () => {
+    const asked = askedPerSocket();
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(asked[0]).toContain('sandbox:open'), UNTIL);
+    noLaterHeadStart();
+    const connection = lessonPageConnection('pid');
+    owned.push(connection);
+    connection.start();
+    // The early-lesson chunk came after hydration: too late, it starts nothing.
+    startEarlyLesson('pid', { labUrl: async () => url, tokens: memoryTokens() });
+    expect(claimEarlyLesson('pid')).toBeUndefined();
+    expect((await live(connection)).sandbox?.sandboxId).toBe(SANDBOX.sandboxId);
+    expect(asked).toHaveLength(1);
+    expect(asked[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+  });
+
   it('makes none once the app’s code runs, nor without the lab’s address in the page’s cookie; one for another lesson is closed', async () => {
     lessonPage();
-    expect(takeHeadStart('pid')).toBeUndefined();
+    noLaterHeadStart();
     startHeadStart();
     expect(window.isolabHeadStart).toBe('closed');
 

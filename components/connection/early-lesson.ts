@@ -11,7 +11,7 @@
  * handed what it missed, and the page says when all its listeners are in (stopKeepingEvents).
  */
 import { LabClient } from '../../lib/lab-client';
-import type { LessonHeadStart } from './head-start';
+import { takeHeadStart, type LessonHeadStart } from './head-start';
 import { fetchLabUrl } from './lab-config';
 import { localTokenStore } from './lab-connection';
 import { SandboxConnection, type SandboxConnectionOptions } from './sandbox-connection';
@@ -24,17 +24,10 @@ let early: { slug: string; connection: SandboxConnection; cancelClose: () => voi
  */
 let pageStarted = false;
 
-/**
- * Connects and opens the lesson's sandbox, for the page to claim when it hydrates: over the socket
- * of `headStart` (head-start.ts), which may have asked for the sandbox already, if there is one.
- */
-export function startEarlyLesson(slug: string, options: Partial<SandboxConnectionOptions> = {}, headStart?: LessonHeadStart): void {
-  if (early || pageStarted) {
-    headStart?.close();
-    return;
-  }
-  const connect = headStart ? adoptingFirst(headStart) : undefined;
-  const connection = new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore(), ...(connect ? { connect } : {}), ...options, keepEvents: true });
+/** Connects and opens the lesson's sandbox, for the page to claim when it hydrates. */
+export function startEarlyLesson(slug: string, options: Partial<SandboxConnectionOptions> = {}): void {
+  if (early || pageStarted) return;
+  const connection = lessonConnection(slug, { ...options, keepEvents: true });
   connection.start();
   const cancelClose = whenUnclaimed(() => {
     if (early?.connection !== connection) return;
@@ -42,6 +35,15 @@ export function startEarlyLesson(slug: string, options: Partial<SandboxConnectio
     connection.dispose();
   });
   early = { slug, connection, cancelClose };
+}
+
+/**
+ * A new connection for the lesson `slug`: over the socket of the page's head start (head-start.ts),
+ * which may have asked for the sandbox already, if there is one nobody took.
+ */
+function lessonConnection(slug: string, options: Partial<SandboxConnectionOptions> = {}): SandboxConnection {
+  const headStart = takeHeadStart(slug);
+  return new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore(), ...(headStart ? { connect: adoptingFirst(headStart) } : {}), ...options });
 }
 
 /** The first attempt takes the head start's socket over (if it went to the same lab); every later one connects anew. */
@@ -78,6 +80,11 @@ export function claimEarlyLesson(slug: string): SandboxConnection | undefined {
   if (claimed.slug === slug) return claimed.connection;
   claimed.connection.dispose();
   return undefined;
+}
+
+/** The lesson page's connection: the early one if it started, else its own (over the head start, if the page has one). */
+export function lessonPageConnection(slug: string): SandboxConnection {
+  return claimEarlyLesson(slug) ?? lessonConnection(slug);
 }
 
 /**

@@ -28,20 +28,28 @@ export interface LessonHeadStart extends HeadStartSocket {
 declare global {
   interface Window {
     /**
-     * The head start, once the script has made it; 'closed' once the app's code runs, so that a
-     * script that comes later (or a client-side navigation to a lesson) makes none: the app has
-     * its own connection by then, and a second would be a second session.
+     * The head start, once the script has made it, until a connection takes it; 'closed' once the
+     * app's code runs, so that a script that comes later (or a client-side navigation to a lesson)
+     * makes none: the app makes its own connection then, and a second would be a second session.
      */
     isolabHeadStart?: LessonHeadStart | 'closed';
   }
 }
 
 /**
- * The app's code runs on this page: takes the head start for the lesson `slug` (undefined on any
- * other page), if the script made one, and closes the door on one made later. Any other head
- * start is closed.
+ * The app's code runs on this page: no head start after this (one that exists stays, for the
+ * connection to take).
  */
-export function takeHeadStart(slug: string | undefined): LessonHeadStart | undefined {
+export function noLaterHeadStart(): void {
+  window.isolabHeadStart ??= 'closed';
+}
+
+/**
+ * The head start for the lesson `slug`, for the connection that takes it (the first one the page
+ * makes, early or its own); any other is closed. Undefined if there is none, or it was taken.
+ */
+export function takeHeadStart(slug: string): LessonHeadStart | undefined {
+  if (typeof window === 'undefined') return undefined;
   const start = window.isolabHeadStart;
   window.isolabHeadStart = 'closed';
   if (typeof start !== 'object') return undefined;

@@ -4,11 +4,9 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { LearnerClassContext } from '../classroom/learner-class-context';
 import { LearnerClassroom } from '../classroom/learner-classroom';
 import { displayNameStore } from '../classroom/use-display-name';
-import { fetchLabUrl } from '../connection/lab-config';
-import { claimEarlyLesson, releaseEarlyLesson } from '../connection/early-lesson';
+import { lessonPageConnection, releaseEarlyLesson } from '../connection/early-lesson';
 import { markFirstPrompt } from '../connection/first-prompt-marks';
-import { localTokenStore } from '../connection/lab-connection';
-import { SandboxConnection } from '../connection/sandbox-connection';
+import type { SandboxConnection } from '../connection/sandbox-connection';
 import { progressStore } from '../progress/use-progress';
 import { exposeConnection } from '../terminal/test-hooks';
 import { SplitLayout } from './split-layout';
@@ -44,7 +42,7 @@ export function LessonWorkspace({ slug, terminals, stepIds, text, observe, obser
   useEffect(() => {
     markFirstPrompt('hydrated');
     // Opened by its address, the lesson's sandbox has been starting since before hydration.
-    const connection = claimEarlyLesson(slug) ?? new SandboxConnection({ key: slug, labUrl: fetchLabUrl, tokens: localTokenStore() });
+    const connection = lessonPageConnection(slug);
     const classroom = new LearnerClassroom(connection, {
       slug,
       stepIds: stepKey ? stepKey.split(' ') : [],

@@ -274,16 +274,13 @@ export class LabClient {
     timeoutMs = this.requestTimeoutMs,
     onReply?: (result: Result<RequestResult<E>>) => void,
   ): Promise<RequestResult<E>> {
-    const asked = this.asked;
-    this.asked = undefined;
+    // Asked once on this socket already: asking again would be a second request the server answers.
+    const asked = this.asked?.event === event && JSON.stringify(this.asked.payload) === JSON.stringify(payload) ? this.asked : undefined;
+    if (asked) this.asked = undefined;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
       const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
-      // Asked once on this socket already: asking again would be a second request the server answers.
-      const send: typeof emit =
-        asked?.event === event && JSON.stringify(asked.payload) === JSON.stringify(payload)
-          ? (_event, _payload, ack) => void asked.answer.then((result) => ack(result as Result<RequestResult<E>>))
-          : emit;
+      const send: typeof emit = asked ? (_event, _payload, ack) => void asked.answer.then((result) => ack(result as Result<RequestResult<E>>)) : emit;
       send(event, payload, (result) => {
         onReply?.(result);
         clearTimeout(timer);

@@ -412,6 +412,8 @@ describe('a lesson opened by its address, started by the page’s head start bef
     noLaterHeadStart();
     const connection = lessonPageConnection('pid');
     owned.push(connection);
+    // The page's classroom listens from the start, and asks for the learner's progress the moment the socket is adopted.
+    owned.push(startClassroom(connection).classroom);
     connection.start();
     // The early-lesson chunk came after hydration: too late, it starts nothing.
     startEarlyLesson('pid', { labUrl: async () => url, tokens: memoryTokens() });

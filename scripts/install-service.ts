@@ -66,6 +66,8 @@ function main(): void {
     if (process.getuid?.() !== 0) fail('Installing services needs root: sudo npm run install-service -- --url ' + origin);
     if (!existsSync('/run/systemd/system')) fail('systemd is not running on this machine, so there is nothing to install the services into. Use `npm start -- --caddy` instead.');
     run('bash', ['scripts/setup.sh'], 'Installing packages and the sandbox rootfs');
+    // As `npm run build`: the lesson page's head start script first (scripts/build-head-start.ts), then Next.
+    run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/build-head-start.ts')], "Building the lesson page's head start script");
     run(process.execPath, [join(ROOT, 'node_modules/next/dist/bin/next'), 'build'], 'Building the web app');
     if (spawnSync('id', ['-u', WEB_USER], { stdio: 'ignore' }).status !== 0) {
       run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', WEB_USER], `Adding the system user ${WEB_USER}`);

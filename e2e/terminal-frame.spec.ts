@@ -68,6 +68,33 @@ test('the terminal fills its pane at the first prompt and after the window narro
   await pollFor(page, `stty size\n${narrow.rows} ${narrow.cols}\n`);
 });
 
+test('two terminals keep room to work when the lesson opens its observe panel below them', async ({ page }) => {
+  // The pid lesson opens the host's view by default; stacked under it at 1440×900 the two
+  // terminals were once squeezed to six rows each.
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await openLesson(page, 'pid', 2);
+  const panel = page.getByTestId('observe-slot');
+  await expect(panel.getByRole('button', { name: 'Observe', expanded: true })).toBeVisible();
+  await expect(panel.getByText('PID on host')).toBeVisible();
+  // Each terminal's rows, read once its fit has caught up with the layout (its drawn rows end inside its
+  // pane, less than a row short): the panel's content and the fit both come asynchronously.
+  const settledRows = () =>
+    page.evaluate(() =>
+      [0, 1].map((slot) => {
+        const frame = document.querySelector(`[data-testid=terminal-${slot + 1}]`)!;
+        const host = frame.querySelector('.terminal-host')!.getBoundingClientRect();
+        const screen = frame.querySelector('.xterm-screen')!.getBoundingClientRect();
+        const { rows } = window.isolab!.size(slot)!;
+        const gap = (host.bottom - screen.bottom) / (screen.height / rows);
+        if (gap < 0 || gap >= 1) return `not settled (${gap.toFixed(2)} rows free)`;
+        return rows >= 10 ? 'at least 10 rows' : `${rows} rows`;
+      }),
+    );
+  await expect.poll(settledRows, { message: 'each terminal should keep at least 10 rows', timeout: 30_000 }).toEqual(['at least 10 rows', 'at least 10 rows']);
+  // The panel scrolls inside what is left, instead of pushing the terminals' pane off screen.
+  expect(await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight + 1)).toBe(true);
+});
+
 test('a new terminal shows its first screen once, and a reconnect replays the screen once', async ({ page }) => {
   expect(singleTerminal, 'the course needs a lesson with one terminal for this test').toBeDefined();
   await openLesson(page, singleTerminal!.slug);

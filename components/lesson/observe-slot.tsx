@@ -13,7 +13,8 @@ export function ObserveSlot({ children, defaultOpen = false, title = 'Observe' }
   const [open, setOpen] = useState(defaultOpen);
   const regionId = useId();
   return (
-    <section aria-label={title} className="border-t bg-card" data-testid="observe-slot">
+    // Shrinks (and its region scrolls) before the terminals above it do: see terminal-pane.tsx.
+    <section aria-label={title} className="flex min-h-0 flex-col border-t bg-card" data-testid="observe-slot">
       <button
         type="button"
         aria-expanded={open}
@@ -24,7 +25,7 @@ export function ObserveSlot({ children, defaultOpen = false, title = 'Observe' }
         <ChevronDownIcon className={cn('size-4 transition-transform', !open && '-rotate-90')} />
         {title}
       </button>
-      <div id={regionId} hidden={!open} className="max-h-[40vh] overflow-y-auto px-4 pb-4">
+      <div id={regionId} hidden={!open} className="max-h-[40vh] min-h-0 overflow-y-auto px-4 pb-4">
         {children}
       </div>
     </section>

@@ -114,7 +114,9 @@ export function TerminalPane({ observe, observeOpen }: TerminalPaneProps) {
         </div>
       </div>
 
-      <div className="@container relative flex min-h-0 flex-1 flex-col gap-2 p-3" data-terminal-area>
+      {/* The terminals keep most of the column when the observe panel opens below them (it
+          scrolls inside what is left): at 1440×900 two stacked terminals were squeezed to six rows. */}
+      <div className={cn('@container relative flex flex-1 flex-col gap-2 p-3', observe ? 'min-h-[62%]' : 'min-h-0')} data-terminal-area>
         <ClassBanner />
         {tabs ? (
           <div role="tablist" aria-label="Terminals" className="flex gap-1">

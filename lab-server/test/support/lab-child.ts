@@ -59,7 +59,9 @@ export async function labChildEnv(overrides: Record<string, string> = {}): Promi
 /** Starts lab-server; resolves once /healthz answers, or once it exits (see `waitReady`). */
 export async function startLabChild(env: Record<string, string>, options: { waitReady?: boolean; readyTimeoutMs?: number } = {}): Promise<LabChild> {
   const child = spawn(process.execPath, [...LAB_SERVER_ARGS], {
-    env: { ...process.env, ...labServerEnv(), ...env },
+    // The caller's environment wins over the allocator's, as it does for an operator in start.ts:
+    // `LD_PRELOAD= npm run load` measures lab-server on glibc's malloc, for an A/B.
+    env: { ...labServerEnv(), ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

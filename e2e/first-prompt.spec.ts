@@ -143,11 +143,15 @@ test.afterEach(async ({ page }) => {
  */
 async function watchTheWayToTheLab(page: Page) {
   let askedForSandbox!: () => void;
+  let attachedTerminal!: () => void;
   const watched = {
     askedForLabAddress: [] as string[],
     sockets: [] as string[][],
+    /** The terminals attached to (`terminal:open` with a terminalId; a new shell has none). */
+    attached: [] as unknown[],
     mostOpen: 0,
     sandboxAsked: new Promise<void>((resolve) => (askedForSandbox = resolve)),
+    terminalAttached: new Promise<void>((resolve) => (attachedTerminal = resolve)),
   };
   page.on('request', (sent) => {
     if (new URL(sent.url()).pathname === '/api/lab-config') watched.askedForLabAddress.push(sent.url());
@@ -162,6 +166,10 @@ async function watchTheWayToTheLab(page: Page) {
     route.onMessage((frame) => {
       const request = parseRequest(frame);
       if (request?.event === 'sandbox:open') askedForSandbox();
+      if (request?.event === 'terminal:open' && request.payload.terminalId) {
+        watched.attached.push(request.payload.terminalId);
+        attachedTerminal();
+      }
       if (request) requests.push(request.event);
       server.send(frame);
     });
@@ -199,22 +207,24 @@ test('opened by its address, a lesson asks for its sandbox before its own code h
   expect(lab.askedForLabAddress).toEqual([]);
 });
 
-test('opened by its address, a lesson asks for its sandbox before any of Next’s scripts has run (its head start), and the page carries on over that socket', async ({ page }) => {
+test('opened by its address, a lesson asks for its sandbox and attaches terminal 1 before any of Next’s scripts has run (its head start), and the page carries on over that socket', async ({ page }) => {
   const lab = await watchTheWayToTheLab(page);
-  // Every one of Next's scripts, the early connection's included, is held back until the sandbox
-  // was asked for: only the page's head start (/lesson-head-start.js) can ask, or no prompt comes.
-  const held = await holdScriptsUntil(page, (url) => url.pathname.startsWith('/_next/static/chunks/') && url.pathname.endsWith('.js'), lab.sandboxAsked);
+  // Every one of Next's scripts, the early connection's included, is held back until terminal 1
+  // was attached: only the page's head start (/lesson-head-start.js) can ask for the sandbox and
+  // then attach its terminal, or no prompt comes.
+  const held = await holdScriptsUntil(page, (url) => url.pathname.startsWith('/_next/static/chunks/') && url.pathname.endsWith('.js'), lab.terminalAttached);
 
   await page.goto(LESSON, { waitUntil: 'commit' });
   await pollFor(page, PROMPT, { slot: 0, ...PROMPT_WAIT });
   expect(held.count, 'Next’s scripts were held back').toBeGreaterThan(0);
-  // The page took that socket over: one socket, one sandbox, terminal 1 over it, and it types.
+  // The page took that socket and that terminal over: one socket, one sandbox, one attach of terminal 1, and it types.
   expect(lab.mostOpen).toBe(1);
   expect(lab.sockets).toHaveLength(1);
   expect(lab.sockets[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
-  expect(lab.sockets[0]).toContain('terminal:open');
+  expect(lab.attached).toHaveLength(1);
   await typeInto(page, 0, 'echo head-$((40+2))');
   await pollFor(page, /^head-42$/m, { slot: 0, ...PROMPT_WAIT });
+  expect(lab.attached).toHaveLength(1);
   expect(lab.askedForLabAddress).toEqual([]);
 });
 

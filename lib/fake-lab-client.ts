@@ -66,6 +66,11 @@ export class FakeLabClient {
     for (const listener of this.listeners.get(event) ?? []) listener(payload as never);
   }
 
+  /** No head start opened this socket: nothing was asked before the connection had it. */
+  takeAskedTerminal(): undefined {
+    return undefined;
+  }
+
   stopKeeping(): void {
     // The fake hands events only to the listeners there are.
   }

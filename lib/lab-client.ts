@@ -110,6 +110,26 @@ export interface AskedRequest {
   answer: Promise<Result<unknown>>;
 }
 
+/**
+ * Terminal 1's attach (`terminal:open` with its terminalId), sent by the socket's first owner the
+ * moment the sandbox answered, before the page's code had loaded (components/connection/head-start.ts),
+ * with the terminal's events from then on held for whoever shows it.
+ */
+export interface AskedTerminal {
+  sandboxId: string;
+  terminalId: string;
+  /** The size it was opened at, for the terminal on the page to correct. */
+  cols: number;
+  rows: number;
+  answer: Promise<Result<unknown>>;
+  /**
+   * Stops holding and hands over what was held: the terminal's events so far, in order, and
+   * whether output was dropped (more came than is held; the screen has to be fetched again).
+   * The caller listens from here on, in the same turn, so nothing falls between.
+   */
+  take(): { events: ReceivedEvent[]; lost: boolean };
+}
+
 /** A socket opened before the page's code loaded (components/connection/head-start.ts), for LabClient.adopt(). */
 export interface HeadStartSocket {
   url: string;
@@ -121,6 +141,8 @@ export interface HeadStartSocket {
   /** It was connected, and is no more. */
   dropped?: boolean;
   asked?: AskedRequest;
+  /** Terminal 1, attached once `asked` (the sandbox) answered. */
+  terminal?: AskedTerminal;
   /** Its first owner stops listening and asking: the events, refusal and request above are all there will be. */
   stop(): void;
 }
@@ -146,6 +168,8 @@ export class LabClient {
   session: SessionInfo | undefined;
   /** A request the socket's first owner already sent (adopt()), answered to the first request() that asks the same. */
   private asked: AskedRequest | undefined;
+  /** Terminal 1's attach, if the socket's first owner sent it (adopt()), until the connection takes it. */
+  private askedTerminal: AskedTerminal | undefined;
   private readonly sessionListeners = new Set<(session: SessionInfo) => void>();
   /** The server's events so far, while keeping (see ConnectOptions.keepEvents). */
   private kept: Array<{ event: string; args: unknown[] }> | undefined;
@@ -201,6 +225,7 @@ export class LabClient {
     }
     const client = new LabClient(start.socket, options.requestTimeoutMs, options.keepEvents, start.events);
     client.asked = start.asked;
+    client.askedTerminal = start.terminal;
     return client.ready(start.url, options, start.refused);
   }
 
@@ -277,11 +302,34 @@ export class LabClient {
     // Asked once on this socket already: asking again would be a second request the server answers.
     const asked = this.asked?.event === event && JSON.stringify(this.asked.payload) === JSON.stringify(payload) ? this.asked : undefined;
     if (asked) this.asked = undefined;
+    const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
+    return this.answer(event, asked ? (ack) => void asked.answer.then((result) => ack(result as Result<RequestResult<E>>)) : (ack) => emit(event, payload, ack), timeoutMs, onReply);
+  }
+
+  /**
+   * Terminal 1's attach as the socket's first owner sent it (adopt()), once: for the connection,
+   * which shows that terminal instead of asking again. Undefined if there is none, or it was taken.
+   */
+  takeAskedTerminal(): AskedTerminal | undefined {
+    const asked = this.askedTerminal;
+    this.askedTerminal = undefined;
+    return asked;
+  }
+
+  /** The answer to the `terminal:open` the socket's first owner sent, as request() would give it (its deadline included). */
+  terminalOpened(asked: AskedTerminal, timeoutMs = this.requestTimeoutMs): Promise<RequestResult<'terminal:open'>> {
+    return this.answer('terminal:open', (ack) => void asked.answer.then((result) => ack(result as Result<RequestResult<'terminal:open'>>)), timeoutMs);
+  }
+
+  private answer<E extends ClientRequestName>(
+    event: E,
+    send: (ack: (result: Result<RequestResult<E>>) => void) => void,
+    timeoutMs: number,
+    onReply?: (result: Result<RequestResult<E>>) => void,
+  ): Promise<RequestResult<E>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabRequestError('TIMEOUT', `The lab server did not answer "${event}" in time.`)), timeoutMs);
-      const emit = this.socket.emit.bind(this.socket) as (event: string, payload: unknown, ack: (result: Result<RequestResult<E>>) => void) => void;
-      const send: typeof emit = asked ? (_event, _payload, ack) => void asked.answer.then((result) => ack(result as Result<RequestResult<E>>)) : emit;
-      send(event, payload, (result) => {
+      send((result) => {
         onReply?.(result);
         clearTimeout(timer);
         if (result.ok) resolve(result.value);

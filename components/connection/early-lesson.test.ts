@@ -19,6 +19,9 @@ import { startHeadStart } from './head-start-script';
 import { LAB_CONFIG_COOKIE, labConfigCookieValue } from './lab-config';
 import type { TokenStore } from './lab-connection';
 import { SandboxConnection, type ConnectionStatus } from './sandbox-connection';
+import { FLOW_CONTROL } from '../../protocol/flow-control';
+import { EARLY_TERMINAL_SIZE, HELD_OUTPUT_MAX_CHARS, type EarlyTerminal } from '../terminal/early-terminal';
+import type { OutputStream } from '../terminal/output-stream';
 
 const SANDBOX = {
   sandboxId: 'sbx-0123456789ab',
@@ -26,7 +29,8 @@ const SANDBOX = {
   hostname: 'pid-lab',
   createdAt: 0,
   limits: { memoryBytes: 1, pids: 1, cpus: 1, diskBytes: 1 },
-  terminals: [],
+  // Terminal 1: the sandbox's init shell, which the page attaches to.
+  terminals: [{ terminalId: 'term-run00000001', kind: 'run', cols: 80, rows: 24, exited: false }],
 };
 
 /** A stand-in lab-server: a session on every connection, then whatever `greet` says right away. */
@@ -39,6 +43,13 @@ class TinyLab {
   silent = false;
   /** Sent right after answering `terminal:open`, as a shell's first output. */
   terminalOutput: string[] = [];
+  /** While set, `sandbox:open` is answered only once it settles. */
+  holdOpen: Promise<void> | undefined;
+  /** Refuses `terminal:open` with this sentence. */
+  refuseTerminal: string | undefined;
+  /** Every `terminal:open` asked, and the chars acknowledged, over all sockets. */
+  readonly terminalOpens: Array<Record<string, unknown>> = [];
+  acked = 0;
   private readonly http = createServer();
 
   constructor() {
@@ -48,9 +59,13 @@ class TinyLab {
       if (this.silent) return;
       socket.emit('session', { token: 'tok-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', sessionId: 'ses-0123456789ab', displayName: 'swift-otter', protocolVersion: 1, isNew: true });
       for (const [event, payload] of this.greet) socket.emit(event, payload);
-      socket.on('sandbox:open', (_payload, ack) => ack({ ok: true, value: SANDBOX }));
+      socket.on('sandbox:open', (_payload, ack) => void Promise.resolve(this.holdOpen).then(() => ack({ ok: true, value: SANDBOX })));
       socket.on('sandbox:list', (_payload, ack) => ack({ ok: true, value: [SANDBOX] }));
-      socket.on('terminal:open', ({ terminalId, cols, rows }: { terminalId?: string; cols: number; rows: number }, ack) => {
+      socket.on('terminal:ack', ({ chars }: { chars: number }) => (this.acked += chars));
+      socket.on('terminal:open', (payload: { terminalId?: string; cols: number; rows: number }, ack) => {
+        const { terminalId, cols, rows } = payload;
+        this.terminalOpens.push(payload);
+        if (this.refuseTerminal) return ack({ ok: false, error: { code: 'INTERNAL', message: this.refuseTerminal } });
         const id = terminalId ?? 'term-exec00001';
         ack({ ok: true, value: { terminalId: id, kind: 'run', cols, rows, exited: false, snapshot: '' } });
         for (const data of this.terminalOutput) socket.emit('terminal:output', { terminalId: id, data });
@@ -371,6 +386,127 @@ describe('a lesson opened by its address, started by the page’s head start bef
     expect(asked[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
   });
 
+  /** Terminal 1 as the page makes it once xterm.js has loaded: it takes the connection's open over, writing what comes into `screen`. */
+  function terminalOne(connection: SandboxConnection) {
+    const shown = { screen: [] as string[], early: undefined as EarlyTerminal | undefined, stream: undefined as OutputStream | undefined, refusal: undefined as string | undefined };
+    connection.register({
+      slot: 0,
+      attach: async (_client, _sandboxId, _terminalId, early) => {
+        shown.early = early;
+        const opened = await early!.opened.catch((error: Error) => {
+          shown.refusal = error.message;
+          throw error;
+        });
+        shown.stream = early!.adopt({ write: (data, written) => (shown.screen.push(data), written?.()) }, () => undefined);
+        return opened.terminalId;
+      },
+      detach: () => undefined,
+      type: () => false,
+      focus: () => undefined,
+    });
+    return shown;
+  }
+
+  /** Resolves once everything the lab sent the head start's socket so far has arrived (socket.io keeps the order). */
+  async function headStartHeardAll(): Promise<void> {
+    const start = window.isolabHeadStart as LessonHeadStart;
+    await start.socket.emitWithAck('sandbox:list', {});
+  }
+
+  it('attaches terminal 1 the moment its sandbox answers; the page takes that attach over, with the shell’s output held, once, in order, acknowledged only once on screen', async () => {
+    const asked = askedPerSocket();
+    lab.greet = [['class:broadcast-status', { active: true }]];
+    // More output events than the head start keeps of other events.
+    lab.terminalOutput = Array.from({ length: KEPT_EVENTS_MAX + 20 }, (_, n) => `line ${n}\r\n`);
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(asked[0]).toContain('terminal:open'), UNTIL);
+    await headStartHeardAll();
+    // Nothing is on screen yet: nothing is acknowledged, so the lab pauses a shell that says more.
+    expect(lab.acked).toBe(0);
+
+    const connection = appCodeRuns();
+    await live(connection);
+    const { classroom } = startClassroom(connection);
+    owned.push(classroom);
+    expect(classroom.state.get().broadcastLive).toBe(true);
+    const terminal = terminalOne(connection);
+    await vi.waitFor(() => expect(terminal.screen.join('')).toBe(lab.terminalOutput.join('')), UNTIL);
+    // What comes later follows on the same stream.
+    lab.sockets[0].emit('terminal:output', { terminalId: 'term-run00000001', data: 'later\r\n' });
+    await vi.waitFor(() => expect(terminal.screen.at(-1)).toBe('later\r\n'), UNTIL);
+    expect(terminal.screen.join('')).toBe([...lab.terminalOutput, 'later\r\n'].join(''));
+    await vi.waitFor(() => expect(lab.acked).toBe(terminal.screen.join('').length), UNTIL);
+
+    // One socket, one sandbox:open, one terminal:open for terminal 1, at the size the page then corrects.
+    expect(asked).toHaveLength(1);
+    expect(asked[0].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+    expect(lab.terminalOpens).toEqual([{ sandboxId: SANDBOX.sandboxId, ...EARLY_TERMINAL_SIZE, terminalId: 'term-run00000001' }]);
+    expect(terminal.early!.size).toEqual(EARLY_TERMINAL_SIZE);
+  });
+
+  it('hands its attach to terminal 1 also when that terminal registered before the page’s connection went live', async () => {
+    lab.terminalOutput = ['prompt$ '];
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(lab.terminalOpens).toHaveLength(1), UNTIL);
+    await headStartHeardAll();
+    const connection = appCodeRuns();
+    const terminal = terminalOne(connection);
+    await vi.waitFor(() => expect(terminal.screen).toEqual(['prompt$ ']), UNTIL);
+    expect(lab.terminalOpens).toHaveLength(1);
+  });
+
+  it('taken over while its sandbox was still starting, the page attaches terminal 1 itself, once', async () => {
+    let started!: () => void;
+    lab.holdOpen = new Promise<void>((resolve) => (started = resolve));
+    const asked = askedPerSocket();
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(asked[0]).toContain('sandbox:open'), UNTIL);
+    const connection = appCodeRuns();
+    await vi.waitFor(() => expect(connection.labClient).toBeDefined(), UNTIL);
+    started();
+    await live(connection);
+    const terminal = terminalOne(connection);
+    // Answered (the lab answers before it says anything more): the shell's output follows.
+    await vi.waitFor(() => expect(lab.terminalOpens).toHaveLength(1), UNTIL);
+    lab.sockets[0].emit('terminal:output', { terminalId: 'term-run00000001', data: 'prompt$ ' });
+    await vi.waitFor(() => expect(terminal.screen).toEqual(['prompt$ ']), UNTIL);
+    expect(asked).toHaveLength(1);
+    expect(lab.terminalOpens).toHaveLength(1);
+  });
+
+  it('a refused attach of terminal 1 reaches the page’s terminal, which says why', async () => {
+    lab.refuseTerminal = 'That terminal is gone (refused by the test).';
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(lab.terminalOpens).toHaveLength(1), UNTIL);
+    const connection = appCodeRuns();
+    await live(connection);
+    const terminal = terminalOne(connection);
+    await vi.waitFor(() => expect(terminal.refusal).toBe('That terminal is gone (refused by the test).'), UNTIL);
+    expect(lab.terminalOpens).toHaveLength(1);
+  });
+
+  it('holds no more than its bound of output: past it the output is dropped, unacknowledged, and the page’s terminal attaches again for the screen', async () => {
+    const piece = 'x'.repeat(FLOW_CONTROL.highWaterChars);
+    lab.terminalOutput = Array.from({ length: HELD_OUTPUT_MAX_CHARS / piece.length + 1 }, () => piece);
+    lessonPage();
+    startHeadStart();
+    await vi.waitFor(() => expect(lab.terminalOpens).toHaveLength(1), UNTIL);
+    await headStartHeardAll();
+    const connection = appCodeRuns();
+    await live(connection);
+    const terminal = terminalOne(connection);
+    await vi.waitFor(() => expect(terminal.early).toBeDefined(), UNTIL);
+    await terminal.early!.opened;
+    // Nothing to take over (OwnedTerminal then attaches again, which brings the screen as a snapshot).
+    expect(terminal.stream).toBeUndefined();
+    expect(terminal.screen).toEqual([]);
+    expect(lab.acked).toBe(0);
+  });
+
   it('taken over before its session came, the page asks for the sandbox itself, once, on the same socket', async () => {
     const asked = askedPerSocket();
     lessonPage();
@@ -402,6 +538,9 @@ describe('a lesson opened by its address, started by the page’s head start bef
     await live(connection);
     expect(asked).toHaveLength(2);
     expect(asked[1].filter((event) => event === 'sandbox:open')).toHaveLength(1);
+    // The head start's attach went with its socket: terminal 1 is attached on the new one.
+    await vi.waitFor(() => expect(asked[1]).toContain('terminal:open'), UNTIL);
+    expect(asked[1].filter((event) => event === 'terminal:open')).toHaveLength(1);
   });
 
   it('the page hydrated before its early connection started: the page’s own connection takes the head start over', async () => {

@@ -7,9 +7,11 @@
  * with socket.io's client by scripts/build-head-start.ts), `async`: it runs as soon as it arrives,
  * opens the socket with the same handshake the page would send (the lab's address from the
  * page's cookie, the session token and class code from storage; the browser sends the Origin)
- * and asks for the sandbox once the session is there. The page's code takes that socket over
- * (takeHeadStart, then LabClient.adopt through the early connection): one socket, one
- * `sandbox:open`, as if the page had opened it.
+ * and asks for the sandbox once the session is there, then attaches terminal 1 the moment the
+ * sandbox answers (its `terminal:open` used to wait for the early connection, which is on the first
+ * prompt's path). The page's code takes that socket over (takeHeadStart, then LabClient.adopt
+ * through the early connection) and terminal 1's attach with it: one socket, one `sandbox:open`,
+ * one `terminal:open` for terminal 1, as if the page had opened them.
  *
  * This module is the meeting point of the two, and imports nothing the app's entry would carry.
  */

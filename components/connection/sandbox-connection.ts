@@ -9,7 +9,7 @@
  *   terminal re-attach, which replays the screen;
  * - when the sandbox ends (idle, lifetime, the shell exited) it says so and offers a restart.
  */
-import { LabRequestError, type LabClient } from '../../lib/lab-client';
+import { LabRequestError, type AskedTerminal, type LabClient } from '../../lib/lab-client';
 import type { RequestResult } from '../../protocol/catalog';
 import type { SandboxInfo } from '../../protocol/common';
 import { Store, type ReadableStore } from '../state/store';
@@ -286,7 +286,15 @@ export class SandboxConnection {
         liveTerminals: info.terminals.filter((terminal) => !terminal.exited).length,
         firstTerminalSettled: false,
       });
-      if (!this.slots.has(0)) this.openEarly(client, info.sandboxId);
+      // The page's head start attached terminal 1 already (head-start-script.ts): it is taken over, not asked again.
+      // (It asked with this very `sandbox:open`, so it is the same terminal; one that were not is let go.)
+      const asked = client.takeAskedTerminal();
+      const taken = asked?.sandboxId === info.sandboxId && asked.terminalId === this.terminalIds.get(0) ? asked : undefined;
+      if (asked && !taken) {
+        asked.take();
+        client.send('terminal:detach', { terminalId: asked.terminalId });
+      }
+      if (taken || !this.slots.has(0)) this.openEarly(client, info.sandboxId, taken);
       await Promise.allSettled([...this.slots.values()].map((slot) => this.attachInTurn(slot, client)));
     } catch (error) {
       if (stale()) return;
@@ -362,16 +370,18 @@ export class SandboxConnection {
 
   /**
    * The sandbox answered before terminal 1's code loaded (a lesson opened by its address): open
-   * terminal 1 now, holding its output until it registers (components/terminal/early-terminal.ts).
-   * Its answer is terminal 1's for the others' turn.
+   * terminal 1 now, holding its output until it registers (components/terminal/early-terminal.ts),
+   * or take over the open the page's head start sent (`asked`). Its answer is terminal 1's for the
+   * others' turn.
    */
-  private openEarly(client: LabClient, sandboxId: string): void {
-    const early = (this.earlyTerminal = new EarlyTerminal(client, sandboxId, this.terminalIds.get(0)));
+  private openEarly(client: LabClient, sandboxId: string, asked?: AskedTerminal): void {
+    const early = (this.earlyTerminal = asked ? EarlyTerminal.taking(client, asked) : new EarlyTerminal(client, sandboxId, this.terminalIds.get(0)));
     const settled = () => {
       if (this.earlyTerminal === early) this.firstTerminal?.answered();
     };
     early.opened.then(() => {
-      markFirstPrompt('terminal-open');
+      // The head start marked its answer when it came.
+      if (!asked) markFirstPrompt('terminal-open');
       settled();
     }, settled);
   }

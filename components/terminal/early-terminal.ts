@@ -2,9 +2,11 @@
  * Terminal 1 opened before its xterm exists. On a lesson opened by its address the sandbox
  * answers while xterm.js (the largest chunk of the page) is still loading; waiting for it before
  * `terminal:open` put the terminal's round trip and the shell's first output after the page's
- * whole load. So the connection opens terminal 1 at once (sandbox-connection.ts), the output that
- * comes before xterm is held here, and the OwnedTerminal takes the open over when it mounts:
- * the snapshot first, then what was held, in order, then the live stream.
+ * whole load. So the connection opens terminal 1 at once (sandbox-connection.ts), or takes over
+ * the open the page's head start sent before any of Next's code ran (head-start-script.ts, with
+ * the output it held), the output that comes before xterm is held here, and the OwnedTerminal
+ * takes the open over when it mounts: the snapshot first, then what was held, in order, then the
+ * live stream.
  *
  * Flow control is the server's as always: output is acknowledged only once xterm has written it,
  * so while nothing is on screen lab-server stops the pty at its high-water mark and what is held
@@ -14,7 +16,7 @@
  *
  * Plain TypeScript without xterm.js, so it loads with the connection, ahead of the terminal's code.
  */
-import type { LabClient } from '../../lib/lab-client';
+import type { AskedTerminal, LabClient, ReceivedEvent } from '../../lib/lab-client';
 import type { RequestResult } from '../../protocol/catalog';
 import { FLOW_CONTROL } from '../../protocol/flow-control';
 import { OutputStream, type OutputSink } from './output-stream';
@@ -48,6 +50,13 @@ export class HeldOutput implements OutputSink {
 
   constructor(private readonly maxChars = HELD_OUTPUT_MAX_CHARS) {}
 
+  /** What was held is gone (it outgrew its bound before it came here). */
+  lose(): void {
+    this.overflowed = true;
+    this.held = [];
+    this.heldChars = 0;
+  }
+
   /** Chars held now (tests). */
   get chars(): number {
     return this.heldChars;
@@ -66,9 +75,7 @@ export class HeldOutput implements OutputSink {
     if (this.overflowed) return;
     if (this.heldChars + data.length > this.maxChars) {
       // Not acknowledged, so the server pauses the pty; the re-attach's snapshot has the screen.
-      this.overflowed = true;
-      this.held = [];
-      this.heldChars = 0;
+      this.lose();
       return;
     }
     this.held.push({ data, written });
@@ -105,18 +112,35 @@ export class EarlyTerminal {
     terminalId: string | undefined,
     /** The size it is opened at, for the OwnedTerminal to correct. */
     readonly size: TerminalSize = EARLY_TERMINAL_SIZE,
+    /** Sent already by the page's head start (head-start-script.ts): taken over, not asked again. */
+    asked?: AskedTerminal,
   ) {
-    const payload = { sandboxId, ...size, ...(terminalId ? { terminalId } : {}) };
-    // The stream starts where the answer is read, before any output the server sent after it
-    // (which, read in the same turn, would come before a continuation of the promise).
-    this.opened = client.request('terminal:open', payload, undefined, (answer) => {
-      if (!answer.ok || this.disposed) return;
-      this.stream = new OutputStream(client, answer.value.terminalId, this.held, {
-        onExit: (exitCode) => (this.onExit ? this.onExit(exitCode) : (this.exit = { exitCode })),
+    if (asked) {
+      // What the head start held goes first; the stream listens from here on, in the same turn.
+      const { events, lost } = asked.take();
+      if (lost) this.held.lose();
+      this.stream = this.streamOf(asked.terminalId, events);
+      this.opened = client.terminalOpened(asked);
+      this.opened.catch(() => this.stream?.dispose());
+    } else {
+      const payload = { sandboxId, ...size, ...(terminalId ? { terminalId } : {}) };
+      // The stream starts where the answer is read, before any output the server sent after it
+      // (which, read in the same turn, would come before a continuation of the promise).
+      this.opened = client.request('terminal:open', payload, undefined, (answer) => {
+        if (answer.ok && !this.disposed) this.stream = this.streamOf(answer.value.terminalId);
       });
-    });
+    }
     // Whoever adopts it reads the refusal; until then it is not an unhandled one.
     this.opened.catch(() => undefined);
+  }
+
+  /** Terminal 1's attach as the page's head start sent it (LabClient.takeAskedTerminal), at the size it asked for. */
+  static taking(client: LabClient, asked: AskedTerminal): EarlyTerminal {
+    return new EarlyTerminal(client, asked.sandboxId, asked.terminalId, { cols: asked.cols, rows: asked.rows }, asked);
+  }
+
+  private streamOf(terminalId: string, earlier?: ReceivedEvent[]): OutputStream {
+    return new OutputStream(this.client, terminalId, this.held, { onExit: (exitCode) => (this.onExit ? this.onExit(exitCode) : (this.exit = { exitCode })) }, earlier);
   }
 
   /**

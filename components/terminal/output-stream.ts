@@ -4,7 +4,8 @@
  * and, for a mirror, the owner's resizes are reported. Disposing it stops all of that at once,
  * so output that arrives for an older binding is never written.
  */
-import type { LabClient } from '../../lib/lab-client';
+import type { LabClient, ReceivedEvent } from '../../lib/lab-client';
+import type { ServerPayload } from '../../protocol';
 import { AckBatcher } from './ack-batcher';
 
 /** Where output goes: an xterm.js Terminal, or what holds it until there is one (early-terminal.ts). */
@@ -29,29 +30,32 @@ export class OutputStream {
     readonly terminalId: string,
     terminal: OutputSink,
     handlers: OutputStreamHandlers,
+    /** The terminal's events that came before this stream listened (held by a head start, early-terminal.ts), handled first. */
+    earlier: ReceivedEvent[] = [],
   ) {
     const id = terminalId;
     const acks = (this.acks = new AckBatcher((chars) => client.send('terminal:ack', { terminalId: id, chars })));
-    this.offs = [
-      client.on('terminal:output', ({ terminalId: target, data }) => {
-        if (target === id && !this.disposed) terminal.write(data, () => acks.written(data.length));
-      }),
-      client.on('terminal:exit', ({ terminalId: target, exitCode }) => {
-        if (target !== id || this.disposed) return;
-        acks.flush();
-        handlers.onExit(exitCode);
-      }),
-    ];
+    const output = ({ terminalId: target, data }: ServerPayload<'terminal:output'>) => {
+      if (target === id && !this.disposed) terminal.write(data, () => acks.written(data.length));
+    };
+    const exit = ({ terminalId: target, exitCode }: ServerPayload<'terminal:exit'>) => {
+      if (target !== id || this.disposed) return;
+      acks.flush();
+      handlers.onExit(exitCode);
+    };
     const { onResized } = handlers;
-    if (onResized) {
-      this.offs.push(
-        client.on('terminal:resized', ({ terminalId: target, cols, rows }) => {
-          if (target !== id || this.disposed) return;
-          // After the output that came before it, which was written at the old size.
-          terminal.write('', () => !this.disposed && onResized(cols, rows));
-        }),
-      );
+    const resized = ({ terminalId: target, cols, rows }: ServerPayload<'terminal:resized'>) => {
+      if (target !== id || this.disposed || !onResized) return;
+      // After the output that came before it, which was written at the old size.
+      terminal.write('', () => !this.disposed && onResized(cols, rows));
+    };
+    for (const { event, args } of earlier) {
+      if (event === 'terminal:output') output(args[0] as ServerPayload<'terminal:output'>);
+      else if (event === 'terminal:exit') exit(args[0] as ServerPayload<'terminal:exit'>);
+      else if (event === 'terminal:resized') resized(args[0] as ServerPayload<'terminal:resized'>);
     }
+    this.offs = [client.on('terminal:output', output), client.on('terminal:exit', exit)];
+    if (onResized) this.offs.push(client.on('terminal:resized', resized));
   }
 
   dispose(): void {

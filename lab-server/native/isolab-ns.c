@@ -22,9 +22,16 @@
  *     "ready PID" once PID's /proc/PID/ns/user is the inner namespace, then holds it until its
  *     stdin closes.
  *
+ *   isolab-ns short-slice SLICE_NS PID
+ *     Asks the scheduler for a slice of SLICE_NS for each child of PID (a terminal's runc: its
+ *     child is the sandbox's shell), with SCHED_FLAG_RESET_ON_FORK so that what the shell starts
+ *     gets the default slice again. See SHELL_SLICE_NS in runtime/ns-helper.ts for why. On EEVDF (Linux >= 6.12)
+ *     this is sched_setattr's sched_runtime for SCHED_OTHER; older kernels accept and ignore it.
+ *
  * Exit status 0 on success; otherwise a message on stderr and status 1.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -223,9 +230,67 @@ static int sandbox_userns(int argc, char **argv) {
   _exit(0);
 }
 
+/* The kernel's struct sched_attr, first version (48 bytes); glibc 2.36 has no header for it. */
+struct sched_attr_v0 {
+  unsigned int size, policy;
+  unsigned long long flags;
+  int nice;
+  unsigned int priority;
+  unsigned long long runtime, deadline, period;
+};
+#define SCHED_FLAG_RESET_ON_FORK_ 0x01
+
+/* Gives one process the slice; returns 0, or 1 if the kernel refused. */
+static int set_slice(unsigned long pid, unsigned long slice) {
+  /* sched_setattr sets the policy and nice value too: keep the ones the process has (not with
+     SCHED_FLAG_KEEP_POLICY, which keeps the old reset-on-fork as well). Only the fair policies
+     have slices. */
+  int policy = sched_getscheduler((pid_t)pid);
+  if (policy < 0) return 0; /* gone */
+  policy &= ~SCHED_RESET_ON_FORK;
+  if (policy != SCHED_OTHER && policy != SCHED_BATCH) return 0;
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, (id_t)pid);
+  if (errno) return 0;
+  struct sched_attr_v0 attr = {
+    .size = sizeof attr,
+    .policy = (unsigned int)policy,
+    .flags = SCHED_FLAG_RESET_ON_FORK_,
+    .nice = nice,
+    .runtime = slice,
+  };
+  if (syscall(SYS_sched_setattr, (pid_t)pid, &attr, 0) == 0 || errno == ESRCH) return 0;
+  fprintf(stderr, "isolab-ns: sched_setattr %lu: %s\n", pid, strerror(errno));
+  return 1;
+}
+
+static int short_slice(char **argv) {
+  unsigned long slice = number(argv[0]), parent = number(argv[1]);
+  /* A child belongs to the thread that forked it (or, reparented, to any thread of the
+     subreaper), and runc is a Go program with many threads: read every thread's list. */
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%lu/task", parent);
+  DIR *tasks = opendir(path);
+  if (!tasks) die("open %s", path);
+  int failed = 0;
+  struct dirent *task;
+  while ((task = readdir(tasks))) {
+    if (task->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/proc/%lu/task/%.16s/children", parent, task->d_name);
+    FILE *children = fopen(path, "re");
+    if (!children) continue; /* the thread ended */
+    unsigned long pid;
+    while (fscanf(children, "%lu", &pid) == 1) failed |= set_slice(pid, slice);
+    fclose(children);
+  }
+  closedir(tasks);
+  return failed;
+}
+
 int main(int argc, char **argv) {
   if (argc == 7 && strcmp(argv[1], "idmapped-view") == 0) return idmapped_view(argv + 2);
   if (argc >= 5 && strcmp(argv[1], "userns") == 0) return sandbox_userns(argc - 2, argv + 2);
-  fprintf(stderr, "usage: isolab-ns idmapped-view SOURCE TARGET DISK_ID SHOWN_ID COUNT\n       isolab-ns userns HOST_ID COUNT SIGPENDING OUTER_NAME=VALUE... -- INNER_NAME=VALUE...\n");
+  if (argc == 4 && strcmp(argv[1], "short-slice") == 0) return short_slice(argv + 2);
+  fprintf(stderr, "usage: isolab-ns idmapped-view SOURCE TARGET DISK_ID SHOWN_ID COUNT\n       isolab-ns userns HOST_ID COUNT SIGPENDING OUTER_NAME=VALUE... -- INNER_NAME=VALUE...\n       isolab-ns short-slice SLICE_NS PID\n");
   return 2;
 }

@@ -169,6 +169,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     bundlesView: bundlesView.path,
     nsHelper,
     swapAccounting: deps.swapAccounting,
+    onSliceRefused: (message) => logger.warn(`the kernel refused a short scheduler slice for a terminal's shell (${message}); typing may wait longer under load`),
   });
   const env: SandboxEnvironment = {
     runtime,

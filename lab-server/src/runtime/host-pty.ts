@@ -32,6 +32,8 @@ const LAST_OUTPUT_WAIT_MS = 200;
 export interface HostPty extends PtyProcess {
   /** The slave's path (/dev/pts/N). */
   readonly ptsName: string;
+  /** The process's pid on the host, once it has started. */
+  readonly pid: number | undefined;
 }
 
 export function spawnHostPty(file: string, args: string[], options: { env: Record<string, string>; cwd: string; cols: number; rows: number }): HostPty {
@@ -108,6 +110,9 @@ export function spawnHostPty(file: string, args: string[], options: { env: Recor
   };
   return {
     ptsName,
+    get pid() {
+      return child.pid;
+    },
     onData: (listener) => subscribe(dataListeners, listener),
     onExit: (listener) => subscribe(exitListeners, listener),
     write: (data) => {

@@ -27,6 +27,8 @@ export interface RuncRuntimeOptions {
   /** isolab-ns, which makes each container's user namespaces. */
   nsHelper: string;
   swapAccounting: boolean;
+  /** Told once if the kernel refuses a shell's short scheduler slice (runc.ts). */
+  onSliceRefused?: (message: string) => void;
 }
 
 export class RuncRuntime implements ContainerRuntime {
@@ -35,7 +37,7 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly heldNamespaces = new Map<string, () => void>();
 
   constructor(private readonly options: RuncRuntimeOptions) {
-    this.runc = new Runc(options.runcPath, options.stateRoot);
+    this.runc = new Runc(options.runcPath, options.stateRoot, options.nsHelper, options.onSliceRefused);
   }
 
   cgroupOf(containerId: string): SandboxCgroupDirs {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { SANDBOX_RLIMITS } from './oci-spec';
 import type { CapturedRun, PtyProcess, TerminalSize } from './runtime';
 import { spawnHostPty } from './host-pty';
+import { shortenShellSlice } from './ns-helper';
 import { runChecked, runProcess, spawnChild } from './spawner';
 
 /** runc only needs a PATH; nothing of lab-server's environment should leak into it. */
@@ -24,6 +25,13 @@ export class Runc {
     private readonly runcPath: string,
     /** runc's --root: the lab's private container state directory. */
     private readonly stateRoot: string,
+    /**
+     * isolab-ns, to give each terminal's shell a short scheduler slice (ns-helper.ts
+     * SHELL_SLICE_NS). Without it (recovery, benchmarks of bare runc) shells keep the default.
+     */
+    private readonly nsHelper?: string,
+    /** Told once if the kernel refuses the short slice: terminals work, only slower under load. */
+    private readonly onSliceRefused?: (message: string) => void,
   ) {}
 
   /** Starts the container in `bundleDir` with its init process on a new pty (`runc run`). */
@@ -113,6 +121,19 @@ export class Runc {
     await runProcess(this.runcPath, this.args(args), { env: RUNC_ENV }).catch(() => undefined);
   }
 
+  private sliceRefusalTold = false;
+
+  private shortenSlice(helper: string, runcPid: number): void {
+    shortenShellSlice(helper, runcPid).then(
+      ({ ok, message }) => {
+        if (ok || this.sliceRefusalTold) return;
+        this.sliceRefusalTold = true;
+        this.onSliceRefused?.(message);
+      },
+      () => undefined, // the helper could not start: the lab's start checked it, so it is going away
+    );
+  }
+
   private spawnPty(args: string[], size: TerminalSize, cwd?: string): PtyProcess {
     const pty = spawnHostPty('prlimit', this.limitedArgs(args), { env: { ...RUNC_ENV, TERM: 'xterm-256color' }, cwd: cwd ?? '/', cols: size.cols, rows: size.rows });
     // runc keeps `opost onlcr` on its own side of the pty (it turns ONLCR off on the container's
@@ -129,6 +150,9 @@ export class Runc {
       if (!addCarriageReturns) {
         addCarriageReturns = true;
         runProcess('stty', ['-F', pty.ptsName, '-opost'], { env: RUNC_ENV }).catch(() => undefined);
+        // The first output is the shell's (runc prints nothing on success), so by now it runs as
+        // runc's child (runc is its subreaper; prlimit became runc).
+        if (this.nsHelper && pty.pid !== undefined) this.shortenSlice(this.nsHelper, pty.pid);
       }
     });
     return {

@@ -109,7 +109,7 @@ describe('sandbox limits', () => {
     expect(rate).toBeLessThan(lab.config.cpuLimit * 1.5);
   });
 
-  it.skipIf(!customSlices)("gives a terminal's shell the shortest scheduler slice, and not what the shell runs", async () => {
+  it.skipIf(!customSlices)("gives a terminal's shell a short scheduler slice, and not what the shell runs", async () => {
     const learner = await lab.connect(); // a learner of their own: one may have 3 sandboxes
     const shell = await openShell(learner, 'slice');
     const second = await TerminalDriver.open(learner, shell.sandbox.sandboxId); // runc exec, not the init shell

@@ -60,22 +60,23 @@ export function holdNamespace(helper: string, args: string[], kind: string): Pro
 }
 
 /**
- * The scheduler slice a terminal's shell asks for: the kernel's shortest (0.1 ms; the default is
- * 0.7 ms × (1 + log2 CPUs), 1.4 ms on 2 cores).
+ * The scheduler slice a terminal's shell asks for: 0.5 ms, where the default is 0.7 ms × (1 +
+ * log2 CPUs), 1.4 ms on 2 cores.
  *
  * Why: under a class, a shell woken by a keystroke waited for a CPU behind the sandboxes running
- * commands: 25-40 ms at the tail on 2 cores (`perf sched timehist` of the load test), where the
- * echo itself takes 0.05 ms of CPU. Since Linux 6.12 (EEVDF) a task may ask for a shorter slice:
- * it then has an earlier deadline, so a woken shell is picked before a hog that is in the middle
- * of its slice, and a running task is looked at again after at most that long; the shortest
- * slice of a cgroup's tasks is its own at every level up, so the shell's sandbox and the lab's
- * group of sandboxes move ahead with it. It gives no more CPU: the share is still the weight's,
- * and the quota still caps the sandbox (any process may already ask this for itself; the limits
- * tests show it gains nothing). SCHED_FLAG_RESET_ON_FORK keeps it to the shell: the commands a
- * learner runs get the default slice. Kernels before 6.12 (Debian 12's 6.1, CFS) accept the call
- * and ignore it.
+ * commands (`perf sched timehist` of the load test: 25-40 ms at the tail on a busy box, several
+ * shells released together), where the echo itself takes 0.03-0.25 ms of CPU. Since Linux 6.12
+ * (EEVDF) a task may ask for a shorter slice: it then has an earlier deadline, so a woken shell is
+ * picked before a hog that is in the middle of its slice, and the shortest slice of a cgroup's
+ * tasks is its own at every level up, so the shell's sandbox and the lab's group of sandboxes move
+ * ahead with it. It gives no more CPU: the share is still the weight's, and the quota still caps
+ * the sandbox (any process may already ask this for itself; limits.test.ts shows it gains
+ * nothing). Not the kernel's shortest (0.1 ms): bash's run per wakeup is up to 0.25 ms at p99, and
+ * a slice shorter than that cuts an echo in two; 0.1 and 0.5 ms halved the shells' mean wait
+ * alike. SCHED_FLAG_RESET_ON_FORK keeps it to the shell: the commands a learner runs get the
+ * default slice. Kernels before 6.12 (Debian 12's 6.1, CFS) accept the call and ignore it.
  */
-export const SHELL_SLICE_NS = 100_000;
+export const SHELL_SLICE_NS = 500_000;
 
 /**
  * Gives the children of `parentPid` (a terminal's runc; its child is the sandbox's shell)

@@ -23,7 +23,7 @@ async function holdPageCode(page: Page, request: APIRequestContext) {
   expect(pageCode.size, 'the lesson page’s own code is in the scripts its HTML lists').toBeGreaterThan(0);
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const hold = { held: 0, release };
+  const hold = { held: 0, release, chunks: pageCode };
   await page.route(
     (url) => pageCode.has(url.pathname),
     async (route) => {
@@ -130,4 +130,55 @@ test('opened by its address, the lesson’s own controls work on the terminal th
   await pollFor(page, /^fresh-42$/m, { slot: 0, ...WAIT });
   await expect(page.getByTestId('terminal-1').locator('.xterm')).toHaveCount(1);
   expect(errors.filter((error) => HYDRATION_ERROR.test(error))).toEqual([]);
+});
+
+test('opened by its address, the terminal’s code is asked for with the page’s own, each file once; the course map is sent none of it', async ({ page, request }) => {
+  const hold = await holdPageCode(page, request);
+  /** The scripts' requests and arrivals, in order, and how often each was asked for. */
+  const events: string[] = [];
+  const asked = new Map<string, number>();
+  const scriptPath = (url: string) => {
+    const { pathname } = new URL(url);
+    return pathname.endsWith('.js') ? pathname : undefined;
+  };
+  page.on('request', (request) => {
+    const path = scriptPath(request.url());
+    if (!path) return;
+    events.push(`asked ${path}`);
+    asked.set(path, (asked.get(path) ?? 0) + 1);
+  });
+  page.on('requestfinished', (request) => {
+    const path = scriptPath(request.url());
+    if (path) events.push(`arrived ${path}`);
+  });
+
+  const response = await page.goto(LESSON, { waitUntil: 'commit' });
+  const preloaded = [...(response?.headers().link ?? '').matchAll(/<([^>]+)>; rel=preload; as=script/g)].map(([, path]) => path);
+  expect(preloaded.length, 'the page comes with preloads of scripts').toBeGreaterThan(0);
+  // Terminal 1 comes on screen without the page's own code: all it needed was Next's entry chunks and what they import.
+  await pollFor(page, PROMPT, { slot: 0, ...WAIT });
+  expect(await hydrated(page), 'the page has not hydrated').toBe(false);
+  const listed = await page.evaluate(() => [...document.querySelectorAll('script[src], link[rel=preload][as=script]')].map((element) => element.getAttribute('src') ?? element.getAttribute('href') ?? ''));
+  const html = await (await request.get(LESSON)).text();
+  const entryChunks = listed.filter((path) => html.includes(`"${path}"`) && !hold.chunks.has(path));
+  const imported = listed.filter((path) => path.startsWith('/_next/') && !html.includes(`"${path}"`));
+  expect(imported.length, 'the entry chunks imported the terminal’s code').toBeGreaterThan(0);
+  // Each was preloaded, and asked for before the entry chunks had all arrived (not after they ran)...
+  const lastEntryArrival = Math.max(...entryChunks.map((path) => events.indexOf(`arrived ${path}`)));
+  for (const path of imported) {
+    expect(preloaded, `${path} is preloaded`).toContain(path);
+    expect(events.indexOf(`asked ${path}`), `${path} asked for before the entry chunks arrived`).toBeLessThan(lastEntryArrival);
+  }
+  // ...and nothing preloaded is left unused.
+  for (const path of preloaded) expect(listed, `${path} is run`).toContain(path);
+
+  hold.release();
+  await expect.poll(() => hydrated(page), { message: 'the page hydrates', ...WAIT }).toBe(true);
+  await expect(page.getByTestId('terminal-status')).toHaveAttribute('data-state', 'live', WAIT);
+  // The page's scripts took the preloaded files: none was fetched twice.
+  expect([...asked].filter(([, times]) => times > 1)).toEqual([]);
+
+  // The course map, which loads the terminal's code only when idle, is sent no preload.
+  const map = await page.goto('/');
+  expect(map?.headers().link ?? '').not.toMatch(/rel=preload; as=script/);
 });

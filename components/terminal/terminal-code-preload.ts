@@ -7,9 +7,9 @@
  * a lesson page with a `Link: <…>; rel=preload; as=script` header for each of those chunks: they
  * download beside the entry chunks, and Turbopack's `<script>` for each (no crossorigin
  * attribute, as the preload) takes the preloaded file instead of fetching it again.
- * Low priority, as Next's own async scripts: at the default (high) they took the browser's six
- * connections to the web server ahead of the head start's script (/lesson-head-start.js), whose
- * socket then opened later and the prompt came later than without them (bench, alternated pairs).
+ * Low priority, as Next's own async scripts: at the default (high) they went out first on the
+ * browser's six connections to the web server, the head start's socket (/lesson-head-start.js)
+ * opened later and the prompt came later than without them (bench, alternated pairs).
  *
  * A header, not a preload rendered into the page: the page's render also goes into the data a
  * click from the course map loads, and its preloads would fetch there chunks nobody runs

@@ -44,6 +44,8 @@ export interface ThreadStats {
   reconnects: number;
   dropped: number;
   dropReasons: Record<string, number>;
+  /** When each drop happened (epoch ms), to tell a drop in the class from one in its ending. */
+  dropTimes: number[];
 }
 
 /** What learners type: commands with a little or a lot of output, like the lessons'. */

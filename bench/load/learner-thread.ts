@@ -138,10 +138,11 @@ const data = workerData as ThreadData;
 if (data.nice) setPriority(0, data.nice);
 parentPort!.postMessage({ type: 'ready' });
 const timing = await new Promise<ThreadStart>((resolve) => parentPort!.once('message', resolve));
-const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {} };
+const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {}, dropTimes: [] };
 const countDrop = (reason: string) => {
   stats.dropped++;
   stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + 1;
+  stats.dropTimes.push(Date.now());
 };
 let active = 0;
 

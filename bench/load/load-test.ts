@@ -71,7 +71,7 @@ const RAMP_MS = Number(flags['ramp-seconds']) * 1000;
 const GENERATOR_NICE = Number(flags['generator-nice']);
 const SAMPLE_MS = Number(flags['sample-seconds']) * 1000;
 
-const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {} };
+const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {}, dropTimes: [] };
 const rssSamples: Array<{
   minute: number;
   rssMiB: number;
@@ -139,6 +139,7 @@ for (let first = 0; first < LEARNERS; first += perThread) {
         for (const key of ['echoMs', 'steadyEchoMs', 'commandMs', 'timedCommandMs', 'reconnectMs'] as const) for (const value of theirs[key]) stats[key].push(value);
         for (const key of ['commands', 'keystrokes', 'reconnects', 'dropped'] as const) stats[key] += theirs[key];
         for (const [reason, count] of Object.entries(theirs.dropReasons)) stats.dropReasons[reason] = (stats.dropReasons[reason] ?? 0) + count;
+        stats.dropTimes.push(...theirs.dropTimes);
         resolve();
       });
       thread.once('error', reject);
@@ -261,7 +262,14 @@ printTable(`Load: ${LEARNERS} learners, ${flags.minutes} min`, ['', 'value'], [
     rssMinuteGrowthPercent === undefined ? '-' : `${rssMinuteGrowthPercent}%`,
   ],
 ]);
-if (stats.dropped) console.log('drop reasons:', stats.dropReasons);
+if (stats.dropped) {
+  console.log('drop reasons:', stats.dropReasons);
+  // A drop while the class runs and one while it ends (learners closing their sandboxes) are different leads.
+  const minutes = stats.dropTimes.sort((a, b) => a - b).map((at) => round((at - started) / 60_000, 2));
+  console.log(`drops at minute: ${minutes.join(', ')} (the class ends at ${flags.minutes})`);
+  const said = lab.output().trim();
+  console.log(said ? `lab-server's warnings and errors (last 40 lines):\n${said.split('\n').slice(-40).join('\n')}` : 'lab-server logged no warning or error.');
+}
 
 // ---- where a keystroke waits, after the ramp ------------------------------------------------
 let breakdown: Record<string, unknown> | undefined;

@@ -17,6 +17,8 @@ export interface LabProcess {
   connect(options?: ConnectOptions): Promise<LabClient>;
   /** Resident memory of lab-server now, in bytes. */
   rss(): number;
+  /** What lab-server has written to stdout and stderr (its warnings and errors, at this log level). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startLabProcess(overrides: Record<string, string> = {}): P
     env,
     connect: (options) => lab.connect(options),
     rss: () => lab.rss(),
+    output: () => lab.output(),
     async stop() {
       await lab.stop();
       await removeLabChildFootprint(env);

@@ -42,8 +42,7 @@ export function startHeadStart(open: typeof openLabSocket = openLabSocket): void
     // The steps' marks are made when they happen, not when the page learns of them (first-prompt-marks.ts).
     markFirstPrompt('socket-open');
     const payload = { key: slug };
-    const emit = socket.emit.bind(socket) as (event: string, payload: unknown, ack: (result: Result<unknown>) => void) => void;
-    const answer = new Promise<Result<unknown>>((resolve) => emit('sandbox:open', payload, resolve));
+    const answer = askOn(socket, 'sandbox:open', payload);
     void answer.then((result) => {
       if (!result.ok) return;
       markFirstPrompt('sandbox-open');
@@ -95,8 +94,7 @@ function attachTerminal(socket: ClientSocket, sandbox: SandboxInfo): AskedTermin
   const { terminalId } = run;
   const { sandboxId } = sandbox;
   const payload = { sandboxId, ...EARLY_TERMINAL_SIZE, terminalId };
-  const emit = socket.emit.bind(socket) as (event: string, payload: unknown, ack: (result: Result<unknown>) => void) => void;
-  const answer = new Promise<Result<unknown>>((resolve) => emit('terminal:open', payload, resolve));
+  const answer = askOn(socket, 'terminal:open', payload);
   void answer.then((result) => result.ok && markFirstPrompt('terminal-open'));
 
   let events: ReceivedEvent[] = [];
@@ -126,4 +124,10 @@ function attachTerminal(socket: ClientSocket, sandbox: SandboxInfo): AskedTermin
       return held;
     },
   };
+}
+
+/** Sends a request on the socket and resolves with the lab's answer, as LabClient.request does without its deadline (the page that adopts the socket sets that). */
+function askOn(socket: ClientSocket, event: string, payload: unknown): Promise<Result<unknown>> {
+  const emit = socket.emit.bind(socket) as (event: string, payload: unknown, ack: (result: Result<unknown>) => void) => void;
+  return new Promise((resolve) => emit(event, payload, resolve));
 }

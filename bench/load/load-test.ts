@@ -267,9 +267,11 @@ if (stats.dropped) {
   // A drop while the class runs and one while it ends (learners closing their sandboxes) are different leads.
   const minutes = stats.dropTimes.sort((a, b) => a - b).map((at) => round((at - started) / 60_000, 2));
   console.log(`drops at minute: ${minutes.join(', ')} (the class ends at ${flags.minutes})`);
-  const said = lab.output().trim();
-  console.log(said ? `lab-server's warnings and errors (last 40 lines):\n${said.split('\n').slice(-40).join('\n')}` : 'lab-server logged no warning or error.');
 }
+// Also in a run that dropped nobody: a teardown that was slow (TEARDOWN_SLOW) is the lead to a
+// class's end that hangs.
+const said = lab.output().trim();
+console.log(said ? `lab-server's warnings and errors (last 40 lines):\n${said.split('\n').slice(-40).join('\n')}` : 'lab-server logged no warning or error.');
 
 // ---- where a keystroke waits, after the ramp ------------------------------------------------
 let breakdown: Record<string, unknown> | undefined;

@@ -170,6 +170,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
     nsHelper,
     swapAccounting: deps.swapAccounting,
     onSliceRefused: (message) => logger.warn(`the kernel refused a short scheduler slice for a terminal's shell (${message}); typing may wait longer under load`),
+    logger,
   });
   const env: SandboxEnvironment = {
     runtime,

@@ -2,7 +2,8 @@
  * Teardown leaves nothing behind: no container, process, cgroup, mount or bundle. And a restart
  * after a crash removes whatever the crashed server left.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
@@ -10,14 +11,17 @@ import { silentLogger } from '../src/log';
 import { preflight } from '../src/preflight';
 import { removeLabFootprint } from '../src/sandbox/recovery';
 import { startLabServer } from '../src/server';
+import { uniqueName } from './support/attack';
 import { openShell } from './support/shell';
 import { bound } from './support/slowdown';
 import { TerminalDriver } from './support/terminal-driver';
 import { startTestLab, testEnv, testLabName, type TestLab, sandboxById } from './support/test-lab';
 
 const labs: TestLab[] = [];
+const dirs: string[] = [];
 afterAll(async () => {
   for (const lab of labs) await lab.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 const processAlive = (pid: number) => existsSync(`/proc/${pid}`);
@@ -93,6 +97,54 @@ describe('closing a sandbox whose runc exec does not reap its shell', () => {
     } finally {
       if (processAlive(stuck[0])) process.kill(stuck[0], 'SIGKILL');
     }
+  });
+});
+
+describe('closing sandboxes whose `runc kill` hangs', () => {
+  it('still starts sandboxes for others, and removes the hung ones and their processes', async () => {
+    // runc's `kill --all` freezes the container's cgroup before it signals. This runc does that
+    // and then hangs, for the containers named in `hang/`, as one whose freezer never settles
+    // would: the container's processes stay, frozen, and the kill never ends.
+    const dir = join(tmpdir(), uniqueName('isolab-hung-runc'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'hang'), { recursive: true });
+    const wrapper = join(dir, 'runc');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ "$3" = kill ] && [ -f "${dir}/hang/$5" ]; then read -r file value < "${dir}/hang/$5"; echo "$value" > "$file"; exec sleep 3600; fi\nexec runc "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const lab = await startTestLab({ ISOLAB_RUNC: wrapper });
+    labs.push(lab);
+    // Enough hung teardowns to hold every spawn slot, each in a learner's sandbox with work running.
+    const hung = await Promise.all(
+      Array.from({ length: lab.server.lab.spawnSlots }, async (_, i) => {
+        const client = await lab.connect();
+        const { sandbox, term } = await openShell(client, `hung-${i}`);
+        await term.exec('sleep 1000 & echo started');
+        const live = sandboxById(lab.server, sandbox.sandboxId)!;
+        const freezer = live.cgroup.dirs.find((d) => existsSync(join(d, 'freezer.state')));
+        const control = freezer ? `${join(freezer, 'freezer.state')} FROZEN` : `${join(live.cgroup.dirs[0], 'cgroup.freeze')} 1`;
+        writeFileSync(join(dir, 'hang', sandbox.sandboxId), `${control}\n`);
+        return { client, sandbox, cgroupDirs: live.cgroup.dirs, pids: lab.server.runtime.pidsIn(live.cgroup.dirs) };
+      }),
+    );
+    expect(hung.every((h) => h.pids.length >= 2)).toBe(true);
+
+    const closing = hung.map((h) => h.client.request('sandbox:close', { sandboxId: h.sandbox.sandboxId }));
+    const other = await lab.connect();
+    const { term } = await openShell(other, 'not-hung');
+    expect(await term.exec('echo still-starting')).toMatch(/^still-starting$/m);
+
+    await Promise.all(closing);
+    const containers = await lab.server.runtime.list();
+    for (const h of hung) {
+      expect(containers).not.toContain(h.sandbox.sandboxId);
+      expect(h.pids.filter(processAlive)).toEqual([]);
+      expect(h.cgroupDirs.filter(existsSync)).toEqual([]);
+    }
+    const health = (await (await fetch(`${lab.url}/healthz`)).json()) as { leftovers: unknown; sandboxes: number };
+    expect(health).toMatchObject({ sandboxes: 1, leftovers: { sandboxes: 0, cgroups: 0, processes: 0 } });
   });
 });
 

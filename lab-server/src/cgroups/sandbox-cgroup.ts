@@ -126,7 +126,8 @@ export async function removeCgroupTree(dir: string, attempts = 40): Promise<stri
   return failed;
 }
 
-function killCgroupTree(dir: string): void {
+/** SIGKILLs every process in a cgroup directory and its descendants, and thaws any that are frozen. */
+export function killCgroupTree(dir: string): void {
   killProcesses(dir);
   // A learner may have frozen a child cgroup (the v1 freezer, or v2's cgroup.freeze). On v1 a
   // frozen process does not act on SIGKILL, and runc's `kill --all` thaws only the sandbox's own

@@ -7,7 +7,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupHost } from '../cgroups/host';
-import { cgroupPids, prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
+import { cgroupPids, killCgroupTree, prepareSandboxCgroup, removeCgroupTree, sandboxCgroupDirs, type SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
+import type { Logger } from '../log';
 import { writeBundle } from './bundle';
 import { Runc } from './runc';
 import type { CapturedRun, ContainerRuntime, ContainerSpec, PtyProcess, TerminalSize } from './runtime';
@@ -29,7 +30,12 @@ export interface RuncRuntimeOptions {
   swapAccounting: boolean;
   /** Told once if the kernel refuses a shell's short scheduler slice (runc.ts). */
   onSliceRefused?: (message: string) => void;
+  /** Where a slow or hung teardown step is reported (TEARDOWN_SLOW). */
+  logger?: Logger;
 }
+
+/** A teardown step this slow is worth a warning even when it ends on its own (TEARDOWN_STEP_MS is its bound). */
+const TEARDOWN_SLOW_MS = 2_000;
 
 export class RuncRuntime implements ContainerRuntime {
   readonly runc: Runc;
@@ -103,7 +109,26 @@ export class RuncRuntime implements ContainerRuntime {
 
   async destroy(containerId: string): Promise<string[]> {
     this.releaseNamespace(containerId);
-    await this.runc.destroy(containerId);
+    const steps = [await this.runc.killAll(containerId)];
+    const { dirs } = this.cgroupOf(containerId);
+    // runc killed mid-kill may leave the cgroup frozen (v1 freezer, v2 cgroup.freeze), with
+    // every process in it still there: SIGKILL them through the cgroup, then thaw it, so they
+    // wake into their pending kill. Then delete has nothing left to wait for.
+    if (steps[0].timedOut) for (const dir of dirs) killCgroupTree(dir);
+    steps.push(await this.runc.delete(containerId));
+    if (steps[1].timedOut || this.runc.exists(containerId)) {
+      for (const dir of dirs) killCgroupTree(dir);
+      steps.push(await this.runc.delete(containerId));
+    }
+    if (steps.some((s) => s.timedOut || s.ms >= TEARDOWN_SLOW_MS)) {
+      const cut = steps.some((s) => s.timedOut);
+      this.options.logger?.warn(cut ? "a sandbox's runc teardown timed out; its processes were killed through its cgroup" : "a sandbox's runc teardown was slow", {
+        code: 'TEARDOWN_SLOW',
+        sandboxId: containerId,
+        steps,
+        stateLeft: this.runc.exists(containerId),
+      });
+    }
     const leftovers = await this.removeCgroups(containerId);
     rmSync(join(this.options.bundlesDir, containerId), { recursive: true, force: true });
     return leftovers;

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SANDBOX_RLIMITS } from './oci-spec';
-import type { CapturedRun, PtyProcess, TerminalSize } from './runtime';
+import { TEARDOWN_STEP_MS, type CapturedRun, type PtyProcess, type TerminalSize } from './runtime';
 import { spawnHostPty } from './host-pty';
 import { shortenShellSlice } from './ns-helper';
 import { runChecked, runProcess, spawnChild } from './spawner';
@@ -19,6 +19,16 @@ const RUNC_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 /** `prlimit` (util-linux) arguments that start runc, and so every sandbox process, with SANDBOX_RLIMITS. */
 const PRLIMIT_ARGS = Object.entries(SANDBOX_RLIMITS).map(([name, { soft, hard }]) => `--${name}=${soft}:${hard}`);
+
+/** After runc is killed at a step's timeout, how long its end may take to be reported. */
+const TEARDOWN_KILL_GRACE_MS = 1_000;
+
+/** One runc step of a teardown: how long it took, and whether it was cut short. */
+export interface TeardownStep {
+  step: 'kill' | 'delete';
+  ms: number;
+  timedOut: boolean;
+}
 
 export class Runc {
   constructor(
@@ -93,12 +103,26 @@ export class Runc {
     }
   }
 
-  /** Kills every process of the container and removes its state. Quiet if it is already gone. */
-  async destroy(containerId: string): Promise<void> {
-    // kill --all freezes the cgroup, signals every process in it and its children, then thaws:
-    // a fork bomb cannot outrun it.
-    await this.quietly(['kill', '--all', containerId, 'KILL']);
-    await this.quietly(['delete', '--force', containerId]);
+  /**
+   * Kills every process of the container and removes its state, each step waiting at most
+   * `stepMs`. Quiet if it is already gone. What a step that timed out left (a frozen cgroup,
+   * processes, the state) is the caller's to remove: RuncRuntime.destroy, or recovery's sweep.
+   */
+  async destroy(containerId: string, stepMs = TEARDOWN_STEP_MS): Promise<TeardownStep[]> {
+    return [await this.killAll(containerId, stepMs), await this.delete(containerId, stepMs)];
+  }
+
+  /**
+   * `runc kill --all`: freezes the container's cgroup, signals every process in it and its
+   * children, then thaws, so a fork bomb cannot outrun it.
+   */
+  killAll(containerId: string, stepMs = TEARDOWN_STEP_MS): Promise<TeardownStep> {
+    return this.bounded('kill', ['kill', '--all', containerId, 'KILL'], stepMs);
+  }
+
+  /** `runc delete --force`: kills the init if it still runs, waits for it, removes the state and cgroups. */
+  delete(containerId: string, stepMs = TEARDOWN_STEP_MS): Promise<TeardownStep> {
+    return this.bounded('delete', ['delete', '--force', containerId], stepMs);
   }
 
   async list(): Promise<string[]> {
@@ -116,9 +140,23 @@ export class Runc {
     return [...PRLIMIT_ARGS, '--', this.runcPath, ...this.args(args)];
   }
 
-  private async quietly(args: string[]): Promise<void> {
-    // A non-zero exit is "container does not exist" or "not running": already in the state we want.
-    await runProcess(this.runcPath, this.args(args), { env: RUNC_ENV }).catch(() => undefined);
+  /**
+   * Runs a teardown step, waiting at most `stepMs`; then runc is killed. A non-zero exit is
+   * "container does not exist" or "not running": already the state we want.
+   */
+  private async bounded(step: TeardownStep['step'], args: string[], stepMs: number): Promise<TeardownStep> {
+    const started = performance.now();
+    const run = runProcess(this.runcPath, this.args(args), { env: RUNC_ENV, timeoutMs: stepMs, killSignal: 'SIGKILL' }).then(
+      ({ timedOut }) => timedOut,
+      () => false,
+    );
+    // runc killed at the timeout reports its end once its pipes close; a child of it that kept
+    // them open would keep that from ever happening, so the wait has a bound of its own.
+    let backstop: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (backstop = setTimeout(() => resolve(true), stepMs + TEARDOWN_KILL_GRACE_MS)));
+    const timedOut = await Promise.race([run, late]);
+    clearTimeout(backstop);
+    return { step, ms: Math.round(performance.now() - started), timedOut };
   }
 
   private sliceRefusalTold = false;

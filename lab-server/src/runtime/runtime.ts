@@ -13,6 +13,13 @@ import type { SandboxLimits } from './oci-spec';
 
 export type { TerminalSize };
 
+/**
+ * How long one runc step of a teardown (kill, delete) may take. Both take well under a second
+ * even on a loaded box; one that hangs (a cgroup v1 freezer that does not settle, an init that
+ * cannot be reaped) must not hold a spawn slot, or two of them stop every sandbox start.
+ */
+export const TEARDOWN_STEP_MS = 5_000;
+
 export interface Disposable {
   dispose(): void;
 }

@@ -121,10 +121,18 @@ export class Lab {
     private readonly metrics?: LabMetrics,
   ) {
     this.pool = new WarmPool(policy.warmSandboxes);
-    this.queue = new SpawnQueue(policy.spawnSlots ?? availableParallelism(), {
-      openMayStart: (slotFree) => this.pool.readyCount > 0 || (slotFree && this.containers < this.policy.maxSandboxes),
-      backgroundWork: () => this.warmOne(),
-    });
+    this.queue = new SpawnQueue(
+      policy.spawnSlots ?? availableParallelism(),
+      {
+        openMayStart: (slotFree) => this.pool.readyCount > 0 || (slotFree && this.containers < this.policy.maxSandboxes),
+        backgroundWork: () => this.warmOne(),
+      },
+      () =>
+        this.logger.warn('a sandbox teardown is still running after its time; it gave its spawn slot up so that sandboxes keep starting', {
+          code: 'TEARDOWN_OVERDUE',
+          opensWaiting: this.queue.waiting,
+        }),
+    );
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }

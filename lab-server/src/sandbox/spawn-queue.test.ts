@@ -102,4 +102,27 @@ describe('SpawnQueue', () => {
     expect(log).toEqual(['start busy', 'claim']);
     busy.finish();
   });
+
+  it('a teardown that hangs gives its slot up after its time, and sandboxes start again', async () => {
+    const log: string[] = [];
+    let overdue = 0;
+    const queue = new SpawnQueue(2, { openMayStart: (slotFree) => slotFree, backgroundWork: () => undefined }, () => overdue++, 50);
+    const hung = [gatedTask(log, 'hung teardown 1'), gatedTask(log, 'hung teardown 2')];
+    const teardowns = hung.map((task) => queue.teardown(() => task.run().then(() => undefined)));
+    const open = queue.open(async () => {
+      log.push('open');
+      return 'started';
+    });
+    expect(log).toEqual(['start hung teardown 1', 'start hung teardown 2']);
+    expect(await open).toBe('started');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(overdue).toBe(2);
+    // The teardowns still end in their own time, and free no slot twice.
+    for (const task of hung) task.finish();
+    await Promise.all(teardowns);
+    const more = [gatedTask(log, 'a'), gatedTask(log, 'b'), gatedTask(log, 'c')];
+    void more.map((task) => queue.open(task.run));
+    expect(log.slice(-2)).toEqual(['start a', 'start b']);
+    for (const task of more) task.finish();
+  });
 });

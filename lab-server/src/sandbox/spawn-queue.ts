@@ -17,9 +17,16 @@
  * away) frees the place at once.
  *
  * A task holds its slot until it settles, so it must never wait for a teardown (which needs a
- * slot): with every slot held that way, nothing would move again.
+ * slot): with every slot held that way, nothing would move again. A teardown holds its slot for
+ * TEARDOWN_SLOT_MS at most: the runtime bounds each of its steps, and should one hang all the
+ * same (it waits on the kernel or on runc, and uses no CPU), it carries on without a slot rather
+ * than stopping every start behind it.
  */
 import { LabError } from '../errors';
+import { TEARDOWN_STEP_MS } from '../runtime/runtime';
+
+/** The longest a teardown holds a slot: its runc steps' bounds (runc-runtime.ts), three of them at most, and the sweep of its cgroups. */
+export const TEARDOWN_SLOT_MS = 4 * TEARDOWN_STEP_MS;
 
 export interface SpawnQueueGate {
   /** May the next open start now? `slotFree` says whether a slot is free. */
@@ -56,6 +63,9 @@ export class SpawnQueue {
   constructor(
     readonly slots: number,
     private readonly gate: SpawnQueueGate,
+    /** Told when a teardown gives its slot up at TEARDOWN_SLOT_MS without having ended. */
+    private readonly onTeardownOverdue: () => void = () => {},
+    private readonly teardownSlotMs = TEARDOWN_SLOT_MS,
   ) {}
 
   /** Opens waiting for their turn. */
@@ -96,7 +106,7 @@ export class SpawnQueue {
 
   teardown(task: () => Promise<void>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.teardowns.push({ run: () => this.execute(task).then(resolve, reject), fail: reject });
+      this.teardowns.push({ run: () => this.execute(task, this.teardownSlotMs).then(resolve, reject), fail: reject });
       this.pump();
     });
   }
@@ -136,7 +146,8 @@ export class SpawnQueue {
     for (const waiter of this.opens.splice(0)) waiter.fail(error);
   }
 
-  private execute<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs `task` in a slot, which it gives back when it settles, or after `slotMs` if that comes first. */
+  private execute<T>(task: () => Promise<T>, slotMs?: number): Promise<T> {
     this.running++;
     let result: Promise<T>;
     try {
@@ -145,11 +156,22 @@ export class SpawnQueue {
     } catch (error) {
       result = Promise.reject(error);
     }
-    const done = () => {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(overdue);
       this.running--;
       this.pump();
     };
-    result.then(done, done);
+    const overdue =
+      slotMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            this.onTeardownOverdue();
+            release();
+          }, slotMs);
+    result.then(release, release);
     return result;
   }
 

@@ -70,6 +70,9 @@ const DURATION_MS = Number(flags.minutes) * 60_000;
 const RAMP_MS = Number(flags['ramp-seconds']) * 1000;
 const GENERATOR_NICE = Number(flags['generator-nice']);
 const SAMPLE_MS = Number(flags['sample-seconds']) * 1000;
+/** The generator's own heartbeat, and the lateness that counts as the box having stopped (generatorStalls). */
+const STALL_TICK_MS = 250;
+const STALL_REPORT_MS = 3000;
 
 const stats: ThreadStats = { echoMs: [], steadyEchoMs: [], commandMs: [], timedCommandMs: [], reconnectMs: [], commands: 0, keystrokes: 0, reconnects: 0, dropped: 0, dropReasons: {}, dropTimes: [] };
 const rssSamples: Array<{
@@ -150,6 +153,21 @@ for (let first = 0; first < LEARNERS; first += perThread) {
 await Promise.all(ready);
 console.log(`  ${threads.length} learner threads, ${perThread} learners each, nice ${GENERATOR_NICE}`);
 const started = Date.now();
+/**
+ * Times this process did not run at all for a while: its main thread does almost nothing, so a
+ * late tick means the whole box stopped (a VM paused for a snapshot: stop 18's run that dropped 9
+ * learners at its end had lab-server and this generator both idle for half a minute, and the
+ * kernel's log said "crng reseeded due to virtual machine fork" then). When it runs again, every
+ * learner's timer that expired meanwhile fires before the answers waiting in its socket are read,
+ * so a pause counts as drops ("echo timed out", a close "never answered") that the lab did not cause.
+ */
+const generatorStalls: Array<{ minute: number; seconds: number }> = [];
+let lastTick = performance.now();
+const stallWatch = setInterval(() => {
+  const now = performance.now();
+  if (now - lastTick > STALL_REPORT_MS) generatorStalls.push({ minute: round((Date.now() - started) / 60_000, 2), seconds: round((now - lastTick) / 1000, 1) });
+  lastTick = now;
+}, STALL_TICK_MS);
 const endAt = started + DURATION_MS;
 /** The breakdown covers from here (every learner has started) to the end. */
 const steadyFrom = started + RAMP_MS;
@@ -219,6 +237,7 @@ const sampler = setInterval(async () => {
 await Promise.all(runs);
 await Promise.all(threads.map((thread) => thread.terminate()));
 clearInterval(sampler);
+clearInterval(stallWatch);
 
 const echo = summarize(stats.echoMs);
 const commands = summarize(stats.commandMs);
@@ -268,10 +287,17 @@ if (stats.dropped) {
   const minutes = stats.dropTimes.sort((a, b) => a - b).map((at) => round((at - started) / 60_000, 2));
   console.log(`drops at minute: ${minutes.join(', ')} (the class ends at ${flags.minutes})`);
 }
+if (generatorStalls.length > 0) {
+  const list = generatorStalls.map((s) => `${s.seconds} s at minute ${s.minute}`).join(', ');
+  console.log(`this generator did not run at all for ${list}: the whole box stopped if lab-server's loop stalled then too (LOOP_STALLED below); drops just after are the pause's, not the lab's`);
+}
 // Also in a run that dropped nobody: a teardown that was slow (TEARDOWN_SLOW) is the lead to a
 // class's end that hangs.
-const said = lab.output().trim();
-console.log(said ? `lab-server's warnings and errors (last 40 lines):\n${said.split('\n').slice(-40).join('\n')}` : 'lab-server logged no warning or error.');
+const said = lab
+  .output()
+  .split('\n')
+  .filter((line) => /^\{.*"level":"(warn|error)"/.test(line));
+console.log(said.length ? `lab-server's warnings and errors (last 40 lines):\n${said.slice(-40).join('\n')}` : 'lab-server logged no warning or error.');
 
 // ---- where a keystroke waits, after the ramp ------------------------------------------------
 let breakdown: Record<string, unknown> | undefined;
@@ -326,7 +352,7 @@ printTable(
   ['minute', 'learners', 'sandboxes', 'RSS MiB', 'CPU %', 'loop delay p99 ms', 'generator CPU %', 'generator delay p99 ms (median / worst thread)'],
   rssSamples.map((s) => [s.minute, s.learnersActive, s.sandboxes, s.rssMiB, s.labCpuPercent, s.loopDelayP99Ms, s.clientCpuPercent, `${s.clientDelayP99Ms} / ${s.clientDelayWorstP99Ms}`]),
 );
-console.log(`LOAD_RESULT ${JSON.stringify({ learners: LEARNERS, minutes: Number(flags.minutes), loadAverage: loadavg(), dropped: stats.dropped, dropReasons: stats.dropReasons, keystrokes: stats.keystrokes, commands: stats.commands, reconnects: stats.reconnects, echoMs: echo, commandMs: commands, timedCommandMs: timedCommands, reconnectMs: reconnects, rssPerSandboxMiB, rssGrowthPercent, rssMinuteGrowthPercent, breakdown, rss: rssSamples })}`);
+console.log(`LOAD_RESULT ${JSON.stringify({ learners: LEARNERS, minutes: Number(flags.minutes), loadAverage: loadavg(), dropped: stats.dropped, dropReasons: stats.dropReasons, generatorStalls, keystrokes: stats.keystrokes, commands: stats.commands, reconnects: stats.reconnects, echoMs: echo, commandMs: commands, timedCommandMs: timedCommands, reconnectMs: reconnects, rssPerSandboxMiB, rssGrowthPercent, rssMinuteGrowthPercent, breakdown, rss: rssSamples })}`);
 await lab.stop();
 if (MEMORY_LOG) printMemoryLog(MEMORY_LOG);
 if (CPU_PROFILE) {

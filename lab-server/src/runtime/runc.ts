@@ -12,6 +12,7 @@ import { SANDBOX_RLIMITS } from './oci-spec';
 import { TEARDOWN_STEP_MS, type CapturedRun, type PtyProcess, type TerminalSize } from './runtime';
 import { spawnHostPty } from './host-pty';
 import { shortenShellSlice } from './ns-helper';
+import { loopStalls } from '../loop-stalls';
 import { runChecked, runProcess, spawnChild } from './spawner';
 
 /** runc only needs a PATH; nothing of lab-server's environment should leak into it. */
@@ -141,22 +142,37 @@ export class Runc {
   }
 
   /**
-   * Runs a teardown step, waiting at most `stepMs`; then runc is killed. A non-zero exit is
-   * "container does not exist" or "not running": already the state we want.
+   * Runs a teardown step, waiting at most `stepMs` of the time lab-server was running (a pause of
+   * the whole box, a VM snapshot, must not count: runc was paused too); then runc is killed. A
+   * non-zero exit is "container does not exist" or "not running": already the state we want.
    */
-  private async bounded(step: TeardownStep['step'], args: string[], stepMs: number): Promise<TeardownStep> {
+  private bounded(step: TeardownStep['step'], args: string[], stepMs: number): Promise<TeardownStep> {
     const started = performance.now();
-    const run = runProcess(this.runcPath, this.args(args), { env: RUNC_ENV, timeoutMs: stepMs, killSignal: 'SIGKILL' }).then(
-      ({ timedOut }) => timedOut,
-      () => false,
-    );
-    // runc killed at the timeout reports its end once its pipes close; a child of it that kept
-    // them open would keep that from ever happening, so the wait has a bound of its own.
-    let backstop: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (backstop = setTimeout(() => resolve(true), stepMs + TEARDOWN_KILL_GRACE_MS)));
-    const timedOut = await Promise.race([run, late]);
-    clearTimeout(backstop);
-    return { step, ms: Math.round(performance.now() - started), timedOut };
+    const startedAt = Date.now();
+    const child = spawnChild(this.runcPath, this.args(args), { env: RUNC_ENV });
+    return new Promise((resolve) => {
+      let timedOut = false;
+      let settled = false;
+      let backstop: { cancel(): void } | undefined;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        timer.cancel();
+        backstop?.cancel();
+        const ms = performance.now() - started - loopStalls.stalledSince(startedAt);
+        resolve({ step, ms: Math.max(0, Math.round(ms)), timedOut });
+      };
+      // runc that could not start at all reports 'error', then 'close'.
+      child.on('error', () => undefined);
+      child.on('close', settle);
+      const timer = loopStalls.timeout(stepMs, () => {
+        timedOut = true;
+        child.kill('SIGKILL');
+        // Killed runc reports its end once its pipes close; a child of it that kept them open
+        // would keep that from ever happening, so the wait has a bound of its own.
+        backstop = loopStalls.timeout(TEARDOWN_KILL_GRACE_MS, settle);
+      });
+    });
   }
 
   private sliceRefusalTold = false;

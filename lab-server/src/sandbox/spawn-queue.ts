@@ -23,6 +23,7 @@
  * than stopping every start behind it.
  */
 import { LabError } from '../errors';
+import { loopStalls } from '../loop-stalls';
 import { TEARDOWN_STEP_MS } from '../runtime/runtime';
 
 /** The longest a teardown holds a slot: its runc steps' bounds (runc-runtime.ts), three of them at most, and the sweep of its cgroups. */
@@ -160,17 +161,18 @@ export class SpawnQueue {
     const release = () => {
       if (!held) return;
       held = false;
-      clearTimeout(overdue);
+      overdue?.cancel();
       this.running--;
       this.pump();
     };
+    // Time in which lab-server did not run (the box paused) does not count against the task.
     const overdue =
       slotMs === undefined
         ? undefined
-        : setTimeout(() => {
+        : loopStalls.timeout(slotMs, () => {
             this.onTeardownOverdue();
             release();
-          }, slotMs);
+          });
     result.then(release, release);
     return result;
   }

@@ -1,6 +1,6 @@
 /**
  * What the screen mirrors cost in memory per terminal as their history fills, and how much
- * history a reload gets back for it (issue 19: lab-server's memory flat at steady state).
+ * history a reload gets back for it (the goal: lab-server's memory flat at steady state).
  *
  * N mirrors (no sandboxes: the mirrors alone, in this process and its mirror worker) of 100×30
  * are written the same kind of output, a coloured prompt, a command and its output, in rounds;

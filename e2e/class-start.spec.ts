@@ -1,5 +1,5 @@
 /**
- * Issue 12 in the browser: the instructor gets the lab ready for a class from the dashboard and
+ * In the browser: the instructor gets the lab ready for a class from the dashboard and
  * sees the sandboxes become ready. (That a learner then claims one and gets a prompt is proven
  * against real sandboxes in lab-server/test/warm-pool.test.ts.)
  */

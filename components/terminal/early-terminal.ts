@@ -18,15 +18,11 @@
  */
 import type { AskedTerminal, LabClient, ReceivedEvent } from '../../lib/lab-client';
 import type { RequestResult } from '../../protocol/catalog';
+import type { TerminalSize } from '../../protocol/common';
 import { FLOW_CONTROL } from '../../protocol/flow-control';
 import { OutputStream, type OutputSink } from './output-stream';
 
 export type TerminalOpened = RequestResult<'terminal:open'>;
-
-export interface TerminalSize {
-  cols: number;
-  rows: number;
-}
 
 /** The size a terminal opens at before xterm has measured its pane; it is resized after. */
 export const EARLY_TERMINAL_SIZE: TerminalSize = { cols: 80, rows: 24 };

@@ -13,7 +13,7 @@
  * nothing: the terminal is made at the default size and fitted, as before. Should the figures ever
  * differ from the addon's (a new xterm.js), the fit after corrects them; only the time is lost.
  */
-import type { TerminalSize } from './early-terminal';
+import type { TerminalSize } from '../../protocol/common';
 
 export interface TerminalFont {
   fontFamily: string;

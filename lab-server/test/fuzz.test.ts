@@ -20,6 +20,7 @@ import { parentDirs } from '../src/cgroups/sandbox-cgroup';
 import { WRONG_SECRET_BURST } from '../src/transport/address-limits';
 import { labChildEnv, leftovers, startLabChild, type LabChild } from './support/lab-child';
 import { openShell, type Shell } from './support/shell';
+import { sleep } from './support/sleep';
 import { removeTestProgressDb, TEST_ORIGIN } from './support/test-lab';
 
 let lab: LabChild;
@@ -197,7 +198,6 @@ async function fuzzConnection(seed: number, events: number): Promise<{ sent: num
   });
   const next = makeGenerator(seed, { sandboxId: victimShell.sandbox.sandboxId, terminalId: victimShell.term.terminalId });
   const emit = client.socket.emit.bind(client.socket) as unknown as (event: string, ...args: unknown[]) => void;
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const stuckAt = Date.now() + 60_000;
   for (let i = 0; i < events; i++) {
     // Never more than 380 unanswered (the burst is 400). Pacing alone is not enough: when a busy

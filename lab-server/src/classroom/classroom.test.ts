@@ -3,6 +3,7 @@
  * fake ptys (runtime/fake-pty.ts). The real-sandbox classroom tests are lab-server/test/classroom.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Role } from '../../../protocol';
 import type { CgroupHost } from '../cgroups/host';
 import { silentLogger } from '../log';
 import { FakePty } from '../runtime/fake-pty';
@@ -135,7 +136,7 @@ describe('Classroom (fake lab, no root)', { timeout: 60_000 }, () => {
     const { lab } = fakeLab([learner.sandbox, demo.sandbox]);
     const handlers = classroomHandlers(lab, classroom);
     /** A connection as the socket server makes it; `go()` is its disconnect. */
-    const connection = (id: string, sessionId: string, role: 'learner' | 'instructor') => {
+    const connection = (id: string, sessionId: string, role: Role) => {
       const socket = { id, data: { session: { id: sessionId, displayName: id }, role, scope: new ConnectionScope(id) }, emit: () => true } as unknown as LabSocket;
       handlers.onConnect!(socket);
       return { socket, go: () => socket.data.scope.dispose() };

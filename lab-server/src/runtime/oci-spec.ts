@@ -6,13 +6,16 @@
  * (mounted read-only at /run/isolab/config.json), so it is written to be read.
  */
 import { basename, join } from 'node:path';
-import type { SandboxLimits as PublicSandboxLimits } from '../../../protocol';
+import type { SandboxLimits } from '../../../protocol';
 import type { CgroupMode } from '../cgroups/host';
 import type { LabConfig } from '../config';
 import { seccompProfile } from './seccomp';
 
-/** The limits a learner is shown (memory, pids, CPUs as a fraction), plus the size of each writable tmpfs. */
-export interface SandboxLimits extends PublicSandboxLimits {
+/**
+ * What runc enforces for a sandbox: the limits a learner is shown (SandboxLimits: memory, pids, CPUs
+ * as a fraction), plus the size of each writable tmpfs, the CFS period and the pty budget.
+ */
+export interface ContainerLimits extends SandboxLimits {
   tmpfsBytes: number;
   /** The CFS period in which the sandbox gets `cpus` × period of CPU time (see cpuBandwidth). */
   cpuPeriodUs: number;
@@ -33,7 +36,7 @@ export function ptysPerSandbox(maxTerminals: number): number {
 }
 
 /** The limits every sandbox gets, from the lab's configuration. */
-export function sandboxLimits(config: LabConfig): SandboxLimits {
+export function sandboxLimits(config: LabConfig): ContainerLimits {
   return {
     memoryBytes: config.memoryLimit,
     pids: config.pidsLimit,
@@ -63,7 +66,7 @@ export interface SpecInput {
   cgroupMode: CgroupMode;
   /** Whether the host accounts swap (v1 memory.memsw.*, v2 memory.swap.max); only then can swap be forbidden. */
   swapAccounting: boolean;
-  limits: SandboxLimits;
+  limits: ContainerLimits;
   /** Files in the bundle that are bind-mounted into the sandbox, as Docker does for these paths. */
   files: { hostname: string; hosts: string; config: string };
   /**

@@ -9,7 +9,7 @@
  */
 import type { TerminalSize } from '../../../protocol';
 import type { SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
-import type { SandboxLimits } from './oci-spec';
+import type { ContainerLimits } from './oci-spec';
 
 export type { TerminalSize };
 
@@ -53,7 +53,7 @@ export interface ContainerSpec {
   hostUid: number;
   /** The rootfs as that identity sees it (sandbox/identity.ts). */
   rootfsView: string;
-  limits: SandboxLimits;
+  limits: ContainerLimits;
 }
 
 export interface ContainerRuntime {

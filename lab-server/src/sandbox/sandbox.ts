@@ -10,7 +10,7 @@ import type { CheckResult, CloseReason, SandboxInfo, TerminalKind, TerminalSize 
 import type { SandboxCgroupDirs } from '../cgroups/sandbox-cgroup';
 import { LabError, startFailure } from '../errors';
 import type { Logger } from '../log';
-import type { SandboxLimits } from '../runtime/oci-spec';
+import type { ContainerLimits } from '../runtime/oci-spec';
 import type { ContainerRuntime, PtyProcess } from '../runtime/runtime';
 import type { HostIdentities, SandboxIdentity } from './identity';
 import { TERMINAL_START_SLOT_MS, type ExecGate } from './exec-gate';
@@ -21,7 +21,7 @@ export interface SandboxEnvironment {
   runtime: ContainerRuntime;
   /** Gives each sandbox its host uid range and its view of the rootfs. */
   identities: Pick<HostIdentities, 'acquire' | 'release'>;
-  limits: SandboxLimits;
+  limits: ContainerLimits;
   maxTerminals: number;
   /** How long the shell may take to print its first output before the start counts as failed. */
   startTimeoutMs: number;

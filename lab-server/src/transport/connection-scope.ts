@@ -4,7 +4,9 @@
  * A connection views terminals (its own, a broadcast it follows, a learner it spotlights) and
  * holds subscriptions (observe streams, the class state, its place in the classroom). Each is
  * registered here when it starts; when the connection goes, `dispose()` detaches every viewer and
- * ends every subscription, once. Handlers never keep per-socket state of their own.
+ * ends every subscription, once. Handlers release nothing per socket themselves: what they keep
+ * per socket in a WeakMap (a rate bucket, attaches in flight, the observe backlog) goes with the
+ * socket, and anything that must be ended is held here.
  */
 import type { LabTerminal } from '../sandbox/terminal';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { clientMessages, clientRequests } from '../../../protocol';
+import { clientMessages, clientRequests, type Role } from '../../../protocol';
 import { LabError } from '../errors';
 import { silentLogger } from '../log';
 import { createDispatch } from './dispatch';
@@ -17,7 +17,7 @@ function everyHandler(overrides: Partial<HandlerSet['requests']> = {}) {
 }
 
 /** A connection as the dispatcher sees it: its session and role, what it was sent, whether it was cut off. */
-function fakeSocket(role: 'learner' | 'instructor' = 'learner') {
+function fakeSocket(role: Role = 'learner') {
   const emitted: Array<[string, unknown]> = [];
   const socket = {
     data: { session: { id: 'ses-0123456789ab' }, role },

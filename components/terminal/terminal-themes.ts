@@ -2,7 +2,7 @@ import type { ITheme } from '@xterm/xterm';
 
 /**
  * Terminal palettes that match the page themes. Both keep ANSI colours readable on their
- * background; xterm's minimumContrastRatio (set in TerminalSession) nudges any colour a program
+ * background; xterm's minimumContrastRatio (set in XtermHost) nudges any colour a program
  * picks that would still be too faint.
  */
 export const TERMINAL_THEMES: Record<'light' | 'dark', ITheme> = {

@@ -34,8 +34,8 @@ export function MirrorView({ register, name, label, maxFontSize, waitingText = '
     load: () =>
       import('../terminal/mirror-terminal').then(
         ({ MirrorTerminal }) =>
-          (element, initial, onStateChange) =>
-            new MirrorTerminal(element, { ...initial, maxFontSize, onStateChange }),
+          (element, initial) =>
+            new MirrorTerminal(element, { ...initial, maxFontSize }),
       ),
     connect: (terminal) => {
       const resized = terminal.host.terminal.onResize(({ cols, rows }) => geometry.current?.(cols, rows));

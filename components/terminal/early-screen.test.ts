@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SandboxConnection, TerminalSlot } from '../connection/sandbox-connection';
+import { Store } from '../state/store';
 import type { OwnedTerminalOptions } from './owned-terminal';
 import type { TerminalState } from './xterm-host';
 
@@ -51,22 +52,18 @@ class Terminal {
   readonly slot: number;
   readonly host: { element: Pane; terminal: { element: { toggleAttribute(): void } } };
   disposed = false;
-  private state: TerminalState = { phase: 'waiting' };
+  readonly state = new Store<TerminalState>({ phase: 'waiting' });
   constructor(
     element: Pane,
-    private readonly options: OwnedTerminalOptions,
+    options: OwnedTerminalOptions,
   ) {
     this.slot = options.slot;
     this.host = { element, terminal: { element: { toggleAttribute: () => undefined } } };
     element.firstChild = this;
     Terminal.made.push(this);
   }
-  getState(): TerminalState {
-    return this.state;
-  }
   setState(state: TerminalState): void {
-    this.state = state;
-    this.options.onStateChange(state);
+    this.state.set(state);
   }
   dispose(): void {
     this.disposed = true;
@@ -114,12 +111,13 @@ describe('the early screen', () => {
     showEarlyScreen('pid', Owned);
     const [terminal] = Terminal.made;
     terminal.setState({ phase: 'live', terminalId: 'term-1' });
-    const heard: TerminalState[] = [];
-    const adopted = adoptEarlyScreen(asConnection(connection), asElement(pane), (state) => heard.push(state));
+    const adopted = adoptEarlyScreen(asConnection(connection), asElement(pane));
     expect(adopted?.terminal).toBe(terminal);
-    expect(heard).toEqual([{ phase: 'live', terminalId: 'term-1' }]);
+    expect(adopted?.terminal.state.get()).toEqual({ phase: 'live', terminalId: 'term-1' });
+    const heard: TerminalState[] = [];
+    adopted!.terminal.state.subscribe(() => heard.push(adopted!.terminal.state.get()));
     terminal.setState({ phase: 'exited', terminalId: 'term-1' });
-    expect(heard.at(-1)?.phase).toBe('exited');
+    expect(heard.map((state) => state.phase)).toEqual(['exited']);
     expect(connection.registrations).toBe(1);
     expect(terminal.disposed).toBe(false);
 
@@ -131,7 +129,7 @@ describe('the early screen', () => {
   it('is not adopted into another pane (the page was rendered anew): it goes away, and the page makes its own', () => {
     showEarlyScreen('pid', Owned);
     const [terminal] = Terminal.made;
-    expect(adoptEarlyScreen(asConnection(connection), asElement(new Pane()), () => undefined)).toBeUndefined();
+    expect(adoptEarlyScreen(asConnection(connection), asElement(new Pane()))).toBeUndefined();
     expect(terminal.disposed).toBe(true);
     expect(connection.slots).toEqual([]);
   });
@@ -139,7 +137,7 @@ describe('the early screen', () => {
   it('is not made once the page has its terminal 1, nor without an early connection', () => {
     showEarlyScreen('other-lesson', Owned);
     expect(Terminal.made).toHaveLength(0);
-    expect(adoptEarlyScreen(asConnection(connection), asElement(pane), () => undefined)).toBeUndefined();
+    expect(adoptEarlyScreen(asConnection(connection), asElement(pane))).toBeUndefined();
     showEarlyScreen('pid', Owned);
     expect(Terminal.made).toHaveLength(0);
   });

@@ -29,7 +29,6 @@ import type { SandboxConnection } from '../connection/sandbox-connection';
 import { preferencesStore } from '../preferences/preferences-store';
 import type { OwnedTerminal } from './owned-terminal';
 import { exposeTerminal } from './test-hooks';
-import type { TerminalState } from './xterm-host';
 
 type OwnedTerminalClass = typeof import('./owned-terminal').OwnedTerminal;
 
@@ -39,9 +38,6 @@ export const EARLY_HOST_SELECTOR = '[data-testid="terminal-1"] .terminal-host';
 interface EarlyScreen {
   connection: SandboxConnection;
   terminal: OwnedTerminal;
-  state: TerminalState;
-  /** Who is told of the terminal's state: the TerminalView, once it has adopted it. */
-  listener?: (state: TerminalState) => void;
   /** Undoes the registration with the connection and the test hook. */
   undos: Array<() => void>;
   /** Stops letting the terminal's events past React (see passEventsThrough). */
@@ -71,7 +67,6 @@ export function showEarlyScreen(slug: string, Owned: OwnedTerminalClass): void {
 
   markFirstPrompt('terminal-code');
   const preferences = preferencesStore.get();
-  let entry: EarlyScreen | undefined;
   const terminal = new Owned(element, {
     slot: 0,
     fontSize: preferences.fontSize,
@@ -79,18 +74,13 @@ export function showEarlyScreen(slug: string, Owned: OwnedTerminalClass): void {
     // As the inline theme script resolved it before the first paint.
     theme: document.documentElement.classList.contains('dark') ? 'dark' : 'light',
     onFocus: () => connection.setActiveSlot(0),
-    onStateChange: (state) => {
-      if (!entry) return;
-      entry.state = state;
-      entry.terminal.host.terminal.element?.toggleAttribute('data-live', state.phase === 'live');
-      entry.listener?.(state);
-    },
   });
+  // For the rule in globals.css; for the terminal's whole life (its store is closed on dispose).
+  terminal.state.subscribe(() => terminal.host.terminal.element?.toggleAttribute('data-live', terminal.state.get().phase === 'live'));
   markFirstPrompt('terminal-made');
-  const made: EarlyScreen = (entry = {
+  const made: EarlyScreen = {
     connection,
     terminal,
-    state: terminal.getState(),
     undos: [],
     stopPassing: passEventsThrough(element),
     // The page never claimed the connection (its code failed to load, say): early-lesson.ts
@@ -100,7 +90,7 @@ export function showEarlyScreen(slug: string, Owned: OwnedTerminalClass): void {
       screen = undefined;
       drop(made);
     }),
-  });
+  };
   screen = made;
   // Registering attaches it at once if the sandbox is ready: its state changes from here on.
   made.undos.push(exposeTerminal(terminal), connection.register(terminal));
@@ -109,14 +99,13 @@ export function showEarlyScreen(slug: string, Owned: OwnedTerminalClass): void {
 /**
  * Called by terminal 1's TerminalView when it mounts: the terminal shown before hydration, if it
  * is in this very `element` and on this `connection`, now the caller's, with the undos of its
- * registration (the connection's and the test hook's) for the caller's cleanup. `onStateChange` hears its state from now on, the
- * current one at once. Undefined when there is none: then the caller makes its own, and no early
+ * registration (the connection's and the test hook's) for the caller's cleanup; its state so far
+ * is in its state store. Undefined when there is none: then the caller makes its own, and no early
  * one is made after this.
  */
 export function adoptEarlyScreen(
   connection: SandboxConnection,
   element: HTMLElement,
-  onStateChange: (state: TerminalState) => void,
 ): { terminal: OwnedTerminal; undos: Array<() => void> } | undefined {
   pageTookOver = true;
   const adopted = screen;
@@ -130,8 +119,6 @@ export function adoptEarlyScreen(
     drop(adopted);
     return undefined;
   }
-  adopted.listener = onStateChange;
-  onStateChange(adopted.state);
   return { terminal: adopted.terminal, undos: adopted.undos };
 }
 

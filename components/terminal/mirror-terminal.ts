@@ -6,13 +6,13 @@
  */
 import type { LabClient } from '../../lib/lab-client';
 import type { Mirror } from '../../protocol';
+import { Store, type ReadableStore } from '../state/store';
 import { OutputStream } from './output-stream';
 import { clamp, XtermHost, type TerminalSettings, type TerminalState } from './xterm-host';
 
 export interface MirrorTerminalOptions extends TerminalSettings {
   /** The largest font its zoom-to-fit may pick. */
   maxFontSize?: number;
-  onStateChange(state: TerminalState): void;
 }
 
 const MIN_FONT_SIZE = 7;
@@ -21,7 +21,7 @@ const SCROLLBAR_WIDTH = 14;
 
 export class MirrorTerminal {
   readonly host: XtermHost;
-  private state: TerminalState = { phase: 'waiting' };
+  private readonly stateStore = new Store<TerminalState>({ phase: 'waiting' });
   private stream: OutputStream | undefined;
   private shrinkFrame = 0;
   /** The pane and screen size the font was last fitted to, so a fit happens once per change. */
@@ -37,8 +37,9 @@ export class MirrorTerminal {
     this.fit();
   }
 
-  getState(): TerminalState {
-    return this.state;
+  /** Where it is: waiting, live or exited (what its view shows). */
+  get state(): ReadableStore<TerminalState> {
+    return this.stateStore;
   }
 
   /**
@@ -66,8 +67,9 @@ export class MirrorTerminal {
 
   detach(reason: 'disconnected' | 'ended', message?: string): void {
     this.unbind();
-    if (this.state.phase === 'exited' && reason === 'ended') return;
-    this.setState({ ...this.state, phase: reason === 'ended' ? 'exited' : 'waiting', message });
+    const state = this.stateStore.get();
+    if (state.phase === 'exited' && reason === 'ended') return;
+    this.setState({ ...state, phase: reason === 'ended' ? 'exited' : 'waiting', message });
   }
 
   /**
@@ -97,6 +99,7 @@ export class MirrorTerminal {
     cancelAnimationFrame(this.shrinkFrame);
     this.unbind();
     this.host.dispose();
+    this.stateStore.close();
   }
 
   /** Cell sizes round to whole pixels, so the estimate can be a little too big: step down until it fits. */
@@ -128,7 +131,6 @@ export class MirrorTerminal {
   }
 
   private setState(state: TerminalState): void {
-    this.state = state;
-    this.options.onStateChange(state);
+    this.stateStore.set(state);
   }
 }

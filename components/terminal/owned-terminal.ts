@@ -10,20 +10,20 @@ import type { LabClient } from '../../lib/lab-client';
 import type { TerminalKind } from '../../protocol/common';
 import { MAX_INPUT_CHARS, TERMINAL_LIMITS } from '../../protocol/limits';
 import type { TerminalSlot } from '../connection/sandbox-connection';
+import { Store, type ReadableStore } from '../state/store';
 import type { EarlyTerminal } from './early-terminal';
 import { OutputStream } from './output-stream';
 import { clamp, XtermHost, type TerminalSettings, type TerminalState } from './xterm-host';
 
 export interface OwnedTerminalOptions extends TerminalSettings {
   slot: number;
-  onStateChange(state: TerminalState): void;
   onFocus?(): void;
 }
 
 export class OwnedTerminal implements TerminalSlot {
   readonly slot: number;
   readonly host: XtermHost;
-  private state: TerminalState = { phase: 'waiting' };
+  private readonly stateStore = new Store<TerminalState>({ phase: 'waiting' });
   private stream: OutputStream | undefined;
   /** Each attach() gets a number; an answer for an older one is stale and dropped. */
   private attachSeq = 0;
@@ -49,8 +49,9 @@ export class OwnedTerminal implements TerminalSlot {
     this.fit();
   }
 
-  getState(): TerminalState {
-    return this.state;
+  /** Where it is: waiting, attaching, live, exited or failed (what its view shows). */
+  get state(): ReadableStore<TerminalState> {
+    return this.stateStore;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -106,13 +107,14 @@ export class OwnedTerminal implements TerminalSlot {
   detach(reason: 'disconnected' | 'ended', message?: string): void {
     this.attachSeq++;
     this.unbind();
-    if (this.state.phase === 'exited' && reason === 'ended') return;
-    this.setState({ ...this.state, phase: reason === 'ended' ? 'exited' : 'waiting', message });
+    const state = this.stateStore.get();
+    if (state.phase === 'exited' && reason === 'ended') return;
+    this.setState({ ...state, phase: reason === 'ended' ? 'exited' : 'waiting', message });
   }
 
   /** Types text as if the learner had: a Run button uses this. */
   type(data: string): boolean {
-    if (!this.stream || this.state.phase !== 'live') return false;
+    if (!this.stream || this.stateStore.get().phase !== 'live') return false;
     this.host.terminal.scrollToBottom();
     this.sendInput(data);
     return true;
@@ -146,13 +148,14 @@ export class OwnedTerminal implements TerminalSlot {
     this.disposed = true;
     this.unbind();
     this.host.dispose();
+    this.stateStore.close();
   }
 
   // ---------------------------------------------------------------------------------------------
 
   private sendInput(data: string): void {
     const stream = this.stream;
-    if (!stream || this.state.phase !== 'live') return;
+    if (!stream || this.stateStore.get().phase !== 'live') return;
     // A huge paste is split to fit the protocol's per-message limit; order is kept by the socket.
     for (let start = 0; start < data.length; start += MAX_INPUT_CHARS) {
       stream.client.send('terminal:input', { terminalId: stream.terminalId, data: data.slice(start, start + MAX_INPUT_CHARS) });
@@ -165,9 +168,8 @@ export class OwnedTerminal implements TerminalSlot {
   }
 
   private setState(state: TerminalState): void {
-    this.state = state;
     if (state.phase === 'live') this.host.loadGpuRenderer();
-    this.options.onStateChange(state);
+    this.stateStore.set(state);
   }
 }
 

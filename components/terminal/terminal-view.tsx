@@ -47,9 +47,9 @@ export function TerminalView({ connection, slot, label, visible, connectionLive,
   const { hostRef, terminalRef, state, settings } = useTerminal<OwnedTerminal>({
     load: () =>
       loadOwnedTerminal().then(({ OwnedTerminal }) => {
-        return (element, initial, onStateChange) => {
+        return (element, initial) => {
           // Opened by its address, the lesson may show terminal 1 already, since before hydration.
-          const early = slot === 0 && connection ? adoptEarlyScreen(connection, element, onStateChange) : undefined;
+          const early = slot === 0 && connection ? adoptEarlyScreen(connection, element) : undefined;
           if (early) {
             const { terminal, undos } = early;
             adoptedUndos.set(terminal, undos);
@@ -59,7 +59,7 @@ export function TerminalView({ connection, slot, label, visible, connectionLive,
             return terminal;
           }
           if (slot === 0) markFirstPrompt('terminal-code');
-          const terminal = new OwnedTerminal(element, { ...initial, slot, onStateChange, onFocus: () => connection?.setActiveSlot(slot) });
+          const terminal = new OwnedTerminal(element, { ...initial, slot, onFocus: () => connection?.setActiveSlot(slot) });
           if (slot === 0) markFirstPrompt('terminal-made');
           return terminal;
         };

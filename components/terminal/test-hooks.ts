@@ -43,7 +43,7 @@ function install(): void {
   window.isolab = {
     connection: () => currentConnection,
     terminalText: (slot) => terminals.get(slot)?.host.text() ?? '',
-    terminalState: (slot) => terminals.get(slot)?.getState().phase,
+    terminalState: (slot) => terminals.get(slot)?.state.get().phase,
     renderer: (slot) => terminals.get(slot)?.host.renderer,
     size: (slot) => {
       const terminal = terminals.get(slot)?.host.terminal;
@@ -51,7 +51,7 @@ function install(): void {
     },
     dropConnection: () => currentConnection?.labClient?.socket.io.engine?.close(),
     mirrorText: (name) => mirrors.get(name)?.host.text() ?? '',
-    mirrorState: (name) => mirrors.get(name)?.getState().phase,
+    mirrorState: (name) => mirrors.get(name)?.state.get().phase,
   };
 }
 

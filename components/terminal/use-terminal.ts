@@ -3,15 +3,21 @@
 import { useEffect, useRef, useState, type DependencyList, type RefObject } from 'react';
 import { usePreferences } from '../preferences/use-preferences';
 import { useResolvedTheme } from '../site/use-resolved-theme';
+import type { ReadableStore } from '../state/store';
+import { useStore } from '../state/use-store';
 import type { TerminalSettings, TerminalState, XtermHost } from './xterm-host';
 
 /** A terminal class built on an XtermHost: OwnedTerminal or MirrorTerminal. */
 export interface HostedTerminal {
   readonly host: XtermHost;
+  readonly state: ReadableStore<TerminalState>;
   dispose(): void;
 }
 
-export type TerminalFactory<T> = (element: HTMLElement, settings: TerminalSettings, onStateChange: (state: TerminalState) => void) => T;
+export type TerminalFactory<T> = (element: HTMLElement, settings: TerminalSettings) => T;
+
+/** What a terminal shows before it exists (its code is loading) and what the server renders. */
+const WAITING: TerminalState = { phase: 'waiting' };
 
 export interface UseTerminalOptions<T> {
   /** Loads xterm.js and the terminal class (in the browser only, after the first paint) and returns how to make one. */
@@ -41,7 +47,10 @@ export function useTerminal<T extends HostedTerminal>({ load, connect, deps, ena
   const settings: TerminalSettings = { fontSize: fontSize ?? preferences.fontSize, screenReaderMode: preferences.screenReader, theme };
   const hostRef = useRef<HTMLDivElement>(null);
   const terminalRef = useRef<T | null>(null);
-  const [state, setState] = useState<TerminalState>({ phase: 'waiting' });
+  // The terminal in state too, so the view renders its state store; a failed load has no terminal.
+  const [terminal, setTerminal] = useState<T | null>(null);
+  const [loadFailure, setLoadFailure] = useState<TerminalState | null>(null);
+  const terminalState = useStore(terminal?.state, WAITING);
   // Read when the terminal is made; later changes go through the effects below.
   const latest = useRef({ settings, load, connect });
   latest.current = { settings, load, connect };
@@ -55,15 +64,18 @@ export function useTerminal<T extends HostedTerminal>({ load, connect, deps, ena
       .load()
       .then((create) => {
         if (cancelled) return;
-        const terminal = create(element, latest.current.settings, setState);
-        terminalRef.current = terminal;
+        const made = create(element, latest.current.settings);
+        terminalRef.current = made;
+        setTerminal(made);
+        setLoadFailure(null);
         cleanups.push(() => {
-          terminal.dispose();
+          made.dispose();
           terminalRef.current = null;
-        }, ...latest.current.connect(terminal));
+          setTerminal(null);
+        }, ...latest.current.connect(made));
       })
       .catch((error: Error) => {
-        if (!cancelled) setState({ phase: 'failed', message: `The terminal could not load (${error.message}). Reload the page.` });
+        if (!cancelled) setLoadFailure({ phase: 'failed', message: `The terminal could not load (${error.message}). Reload the page.` });
       });
     return () => {
       cancelled = true;
@@ -74,5 +86,5 @@ export function useTerminal<T extends HostedTerminal>({ load, connect, deps, ena
   useEffect(() => terminalRef.current?.host.setScreenReaderMode(settings.screenReaderMode), [settings.screenReaderMode]);
   useEffect(() => terminalRef.current?.host.setTheme(theme), [theme]);
 
-  return { hostRef, terminalRef, state, settings };
+  return { hostRef, terminalRef, state: loadFailure ?? terminalState, settings };
 }

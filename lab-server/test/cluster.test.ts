@@ -218,6 +218,25 @@ describe('a class over three lab nodes', () => {
     for (const client of [instructor, learnerThere]) client.close();
   }, 300_000);
 
+  it("the dashboard glances at a learner's sandbox on another node, and the instructor resets that learner from their own node", async () => {
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
+    const there = [...(await onePerNode(cluster.nodeIds, 'glanced'))].find(([node]) => node !== nodeOf(instructor))![1];
+    const { sandbox } = await openShell(there, 'glanced');
+    const listed = async () => (await instructor.request('class:watch', {})).learners.find((l) => l.sessionId === there.session!.sessionId);
+    await until(async () => (await listed())?.sandbox?.sandboxId === sandbox.sandboxId, "the dashboard to glance at the learner's sandbox on its node");
+    const glanced = (await listed())!;
+    expect(glanced).toMatchObject({ node: nodeOf(there), connected: true });
+    expect(glanced.sandbox!.memoryBytes).toBeGreaterThan(0);
+    expect(glanced.sandbox!.pids).toBeGreaterThanOrEqual(1);
+
+    expect(await instructor.request('class:reset-learner', { sessionId: there.session!.sessionId })).toEqual({ closed: 1 });
+    expect(await there.request('sandbox:list', {})).toEqual([]);
+    // They start again where they are.
+    const fresh = await openShell(there, 'glanced');
+    expect(await fresh.term.exec('echo again-$((4*4))')).toContain('again-16');
+    for (const client of [instructor, there]) client.close();
+  }, 300_000);
+
   it('a class code set on one node holds on every node, and ending the sessions that joined without it ends them on every node', async () => {
     const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
     const before = [...(await onePerNode(cluster.nodeIds, 'before-the-code'))];

@@ -38,10 +38,17 @@ class StandIn {
   info() {
     return { sandboxId: this.id, key: this.key, terminals: [] };
   }
+  /** Processes teardown could not kill (in leftoverCgroups), until `stuck` is cleared. */
+  leftoverProcesses: number[] = [];
+  stuck = false;
   leftoverPids(): number[] {
-    return [];
+    return this.leftoverProcesses;
   }
-  async removeLeftovers(): Promise<void> {}
+  async removeLeftovers(): Promise<void> {
+    if (this.stuck) return;
+    this.leftoverCgroups = [];
+    this.leftoverProcesses = [];
+  }
   close(reason: CloseReason, schedule: (teardown: () => Promise<void>) => Promise<void> = (teardown) => teardown()): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.resolve();
     this.state = 'closing';
@@ -146,6 +153,28 @@ describe('Lab admission (stand-in sandboxes, no root)', { timeout: 60_000 }, () 
     await expect.poll(() => started.length, soon).toBe(3);
     finish();
     await expect(next).resolves.toMatchObject({ ownerSessionId: carol.id });
+  });
+
+  // A learner who freezes a cgroup, or a kernel that will not let a process die, can make a
+  // teardown leave processes and memory behind; the lab must not hand that place out again.
+  it('counts a closed sandbox whose processes teardown could not remove against the lab’s limit, shows it to the operator, and gives the place back once a sweep removes them', async () => {
+    const { lab } = labWith({ maxSandboxes: 2 });
+    const stuck = (await lab.open(ada, 'uts')) as unknown as StandIn;
+    await lab.open(bob, 'uts');
+    stuck.stuck = true;
+    stuck.leftoverCgroups = ['/sys/fs/cgroup/pids/isolab/sbx-stuck', '/sys/fs/cgroup/memory/isolab/sbx-stuck'];
+    stuck.leftoverProcesses = [4242];
+    await lab.close(stuck as unknown as Sandbox, 'closed');
+    expect(lab.forSession(ada.id)).toEqual([]);
+    expect(lab.leftoverReport()).toEqual({ sandboxes: 1, cgroups: 2, processes: 1 });
+    const carol = session('ses-carol');
+    const full = await lab.open(carol, 'uts').then(() => undefined, (error: LabError) => error);
+    expect(full).toMatchObject({ code: 'LAB_FULL', message: expect.stringContaining('2 of 2 sandboxes are in use') });
+
+    // The lab's sweep tries again; once the leftovers are gone, the place is free.
+    stuck.stuck = false;
+    await expect.poll(() => lab.leftoverReport(), soon).toEqual({ sandboxes: 0, cgroups: 0, processes: 0 });
+    await expect(lab.open(carol, 'uts')).resolves.toMatchObject({ ownerSessionId: carol.id });
   });
 });
 

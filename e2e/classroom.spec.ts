@@ -319,6 +319,27 @@ test('a class code keeps the lab to the class: without it a clear page and no sa
   });
 });
 
+test('the dashboard marks a learner who joined before the class code was set, and ends them: they are told, and a new sandbox needs the code @whole-lab', async ({ page, browser }) => {
+  const early = await newLearner(browser, 'Early');
+  await openLesson(early.page, 'uts');
+  await withClassCode(page, 'kite-9', async () => {
+    const row = learnerRow(page, early.name);
+    await expect(row).toContainText('old code');
+    const control = page.getByTestId('class-code');
+    await control.getByRole('button', { name: '1 joined with an old code' }).click();
+    await control.getByRole('button', { name: 'End them', exact: true }).click();
+    await expect(row).toHaveCount(0);
+    await expect(control.getByRole('button', { name: /joined with an old code/ })).toHaveCount(0);
+    // The learner is told; a new sandbox then needs the current code.
+    const overlay = early.page.getByTestId('terminal-overlay');
+    await expect(overlay).toHaveAttribute('data-state', 'ended');
+    await expect(overlay).toContainText('The instructor ended this sandbox');
+    await overlay.getByRole('button', { name: 'Restart sandbox' }).click();
+    await expect(early.page).toHaveURL(/\/join\?next=%2Flessons%2Futs$/, { timeout: SETTLE_MS });
+  });
+  await early.page.context().close();
+});
+
 test('a join link carries the class code; a socket that skips the page is refused @whole-lab', async ({ page, browser }) => {
   await withClassCode(page, 'heron-7', async () => {
     const linked = await (await browser.newContext()).newPage();

@@ -38,9 +38,9 @@ export function progressHandlers(lab: Lab, progress: ClassProgress, limits: Addr
         return resumed;
       },
 
-      'progress:forget-me': (socket) => {
+      'progress:forget-me': async (socket) => {
         learnerOnly(socket, 'record to clear');
-        return { passes: progress.forget(socket.data.session) };
+        return { passes: await progress.forget(socket.data.session) };
       },
 
       'progress:passes': () => progress.passes(),

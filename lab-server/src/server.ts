@@ -133,7 +133,7 @@ export async function startLabServer(deps: LabServerDeps): Promise<LabServer> {
         nodeId: config.nodeId || hostname(),
         classMaxSandboxes: config.classMaxSandboxes,
         logger,
-        load: () => ({ sandboxes: labForLoad?.size ?? 0, max: config.maxSandboxes }),
+        load: () => ({ sandboxes: labForLoad?.size ?? 0, claimed: labForLoad?.claimed ?? 0, max: config.maxSandboxes }),
       });
     } catch (error) {
       progressDb.close();

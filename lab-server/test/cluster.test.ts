@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabClient, LabRequestError } from '../../lib/lab-client';
+import { LabClient, LabRequestError, openLabSocket, type ClientSocket, type ConnectError } from '../../lib/lab-client';
 import { loadLessons } from '../../lib/lessons/load-lessons';
 import { startCluster, until, type LabCluster } from '../../bench/cluster/cluster';
 import { checkOutput, openShell } from './support/shell';
@@ -147,6 +147,79 @@ describe('a class over three lab nodes', () => {
     for (const client of [...learners, instructor, elsewhere]) client.close();
   }, 300_000);
 
+  it('a node whose learners hold every place sends a new learner to another node (warm sandboxes are room), their reconnects go there, and a full class hears LAB_FULL', async () => {
+    const admitted: ClientSocket[] = [];
+    try {
+      // The instructor gets lab1 ready for ten: its warm sandboxes take every place, and are room for learners.
+      const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN }, 'lab1');
+      await instructor.request('class:end-all', {});
+      await until(async () => (await instructor.request('class:watch', {})).sandboxes.live === 0, 'every node to have closed its sandboxes');
+      await instructor.request('class:warm-up', { learners: 10 });
+      await until(async () => (await instructor.request('class:watch', {})).warmPool.ready === 10, "lab1's ten warm sandboxes to be ready");
+
+      // New learners reaching lab1 stay there and take the warm sandboxes.
+      const fillers = await Promise.all(Array.from({ length: 10 }, (_, i) => learner({ displayName: `filler-${i}` }, 'lab1')));
+      expect(fillers.map(nodeOf)).toEqual(Array(10).fill('lab1'));
+      await Promise.all(fillers.map((client) => client.request('sandbox:open', { key: 'uts' }, 180_000)));
+
+      // Full now: lab1 names another node for a new learner, every time.
+      const full = /^Lab node lab1 has no room for another sandbox; connecting you to lab node (lab2|lab3)\.$/;
+      await expect(LabClient.connect(cluster.node('lab1').url, { origin: TEST_ORIGIN })).rejects.toMatchObject({ code: 'WRONG_NODE', message: expect.stringMatching(full) });
+
+      // Through the router, as a page: lab1 has the fewest connections (its learners came straight),
+      // so HAProxy (least connections, round robin among equals) soon sends it a new learner, who is
+      // refused there and followed to a node with room.
+      let refused: { socket: ClientSocket; error: ConnectError; name: string } | undefined;
+      for (let attempt = 0; !refused; attempt++) {
+        if (attempt >= 10) throw new Error('The router never sent a new learner to the full lab1.');
+        const name = `moved-${attempt}`;
+        const socket = openLabSocket(cluster.url, { origin: TEST_ORIGIN, displayName: name }, () => undefined);
+        const outcome = await new Promise<ConnectError | undefined>((resolve) => {
+          socket.once('session', () => resolve(undefined));
+          socket.once('connect_error', resolve);
+        });
+        // Admitted straight by a node with room: it stays, and lab1 has fewer connections still.
+        if (!outcome) admitted.push(socket);
+        else refused = { socket, error: outcome, name };
+      }
+      expect(refused.error.data).toMatchObject({ code: 'WRONG_NODE', node: expect.stringMatching(/^lab[23]$/) });
+      expect(refused.error.data!.message).toMatch(full);
+      const moved = await LabClient.adopt({ url: cluster.url, socket: refused.socket, events: [], refused: refused.error, stop: () => undefined }, { origin: TEST_ORIGIN });
+      clients.push(moved);
+      expect(moved.session).toMatchObject({ isNew: true, node: refused.error.data!.node });
+      const home = nodeOf(moved);
+      const { sandboxId } = await moved.request('sandbox:open', { key: 'uts' }, 180_000);
+      expect((await moved.request('sandbox:list', {})).map((s) => s.sandboxId)).toEqual([sandboxId]);
+
+      // A reload, through the router, reaches that node and that sandbox; lab1 itself names it.
+      const { token, sessionId } = moved.session!;
+      moved.close();
+      await expect(LabClient.connect(cluster.node('lab1').url, { origin: TEST_ORIGIN, token })).rejects.toMatchObject({
+        code: 'WRONG_NODE',
+        message: `Your sandboxes are on lab node ${home}; reconnecting there.`,
+      });
+      const back = await learner({ token });
+      expect(back.session).toMatchObject({ sessionId, node: home, isNew: false });
+      expect((await back.request('sandbox:list', {})).map((s) => s.sandboxId)).toEqual([sandboxId]);
+      // The dashboard lists them once, on that node: lab1, which refused them, does not.
+      const listed = async () => (await instructor.request('class:watch', {})).learners.filter((l) => l.displayName === refused!.name);
+      await until(async () => (await listed()).length > 0, 'the dashboard to list the learner who was sent on');
+      expect((await listed()).map((l) => [l.sessionId, l.node])).toEqual([[sessionId, home]]);
+
+      // The class's last place: the next learner gets a node, and the class's LAB_FULL sentence.
+      await back.request('sandbox:open', { key: 'uts-second' }, 180_000);
+      const late = await learner({ displayName: 'late' });
+      await expect(late.request('sandbox:open', { key: 'uts' }, 180_000)).rejects.toMatchObject({
+        code: 'LAB_FULL',
+        message: `The class is full: all ${CLASS_MAX_SANDBOXES} sandboxes of the class are in use. Try again in a few minutes.`,
+      });
+      expect(await instructor.request('class:end-all', {})).toEqual({ closed: CLASS_MAX_SANDBOXES });
+      for (const client of [instructor, ...fillers, back, late]) client.close();
+    } finally {
+      for (const socket of admitted) socket.close();
+    }
+  }, 300_000);
+
   it("learners on the other nodes follow the instructor's broadcast: the screen so far on joining, then live output", async () => {
     const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN });
     const demo = await openShell(instructor, 'demo', { keepText: true });
@@ -172,6 +245,65 @@ describe('a class over three lab nodes', () => {
     await Promise.all(stopped);
     for (const follower of followers) await expect(follower.request('class:follow', {})).rejects.toMatchObject({ code: 'NOT_FOUND' });
     for (const client of [instructor, ...followers]) client.close();
+  }, 300_000);
+
+  it("the broadcast crosses to another node once, however many follow there; a follower there who cannot keep up is treated as a local one", async () => {
+    // More than a follower may fall behind (twice the high-water mark), less than a stream's burst between nodes.
+    const FLOOD_CHARS = 400_000;
+    const instructor = await learner({ instructorToken: INSTRUCTOR_TOKEN }, 'lab1');
+    const demo = await openShell(instructor, 'demo-flood', { keepText: true });
+    await instructor.request('class:broadcast', { terminalId: demo.term.terminalId });
+    const { terminalId } = demo.term;
+
+    // Three followers on lab2 who keep up, one there who never acknowledges, and one such on lab1.
+    const follow = async (node: string, name: string, acking: boolean) => {
+      const client = await learner({ displayName: name }, node);
+      const follower = { client, seen: '', acking };
+      client.on('terminal:output', (event) => {
+        if (event.terminalId !== terminalId) return;
+        follower.seen += event.data;
+        if (follower.acking) client.send('terminal:ack', { terminalId, chars: event.data.length });
+      });
+      await until(async () => (await client.request('class:follow', {}).catch(() => undefined)) !== undefined, `the broadcast to reach ${name} on ${node}`);
+      return follower;
+    };
+    const keepingUp = [await follow('lab2', 'keeps-up-0', true), await follow('lab2', 'keeps-up-1', true), await follow('lab2', 'keeps-up-2', true)];
+    const slowThere = await follow('lab2', 'slow-there', false);
+    const slowHere = await follow('lab1', 'slow-here', false);
+
+    // Everything published on Redis while the flood passes.
+    const watcher = new Redis(cluster.redisUrl);
+    let published = 0;
+    watcher.on('pmessageBuffer', (_pattern: Buffer, _channel: Buffer, message: Buffer) => (published += message.length));
+    await watcher.psubscribe('isolab*');
+    try {
+      // The instructor is never held back by a follower: the flood and the line after it reach them.
+      await demo.term.exec(`head -c ${FLOOD_CHARS} /dev/zero | tr '\\0' x; echo; echo flood-done-$((6*7))`, 120_000);
+      for (const follower of keepingUp) await until(() => follower.seen.includes('flood-done-42'), 'the followers who keep up to see the end of the flood');
+      // One copy crossed: the flood and a little framing (one per follower there would be three times it).
+      expect(published).toBeGreaterThanOrEqual(FLOOD_CHARS);
+      expect(published).toBeLessThan(1.25 * FLOOD_CHARS);
+    } finally {
+      await watcher.quit();
+    }
+
+    // Each follower who never acknowledged got part of the flood, then nothing: on either node alike.
+    for (const slow of [slowThere, slowHere]) {
+      expect(slow.seen.length).toBeLessThan(FLOOD_CHARS);
+      expect(slow.seen).not.toContain('flood-done-42');
+    }
+    // Once they acknowledge what they have, each gets the screen as it is now, the end of the flood included.
+    for (const slow of [slowThere, slowHere]) {
+      const before = slow.seen.length;
+      slow.acking = true;
+      slow.client.send('terminal:ack', { terminalId, chars: before });
+      await until(() => slow.seen.slice(before).includes('flood-done-42'), `${slow.client.session!.displayName} to get the screen once caught up`);
+      expect(slow.seen.slice(before).startsWith('\x1bc')).toBe(true);
+    }
+
+    await instructor.request('class:broadcast', { terminalId: null });
+    await instructor.request('sandbox:close', { sandboxId: demo.sandbox.sandboxId });
+    for (const client of [instructor, ...[...keepingUp, slowThere, slowHere].map((f) => f.client)]) client.close();
   }, 300_000);
 
   it('the instructor spotlights a learner on another node: the screen, live output even after a flood, the badge, and the end from either side', async () => {

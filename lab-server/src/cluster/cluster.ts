@@ -79,8 +79,10 @@ return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 
 export interface NodeLease {
   bootId: string;
-  /** Places taken on the node (its lab's size) and its limit, for placing new learners. */
+  /** Sandboxes on the node, warm ones too (its lab's size), for the dashboard's count. */
   sandboxes: number;
+  /** Places learners hold (warm sandboxes are room for them) and the node's limit, for placing new learners. */
+  claimed: number;
   max: number;
 }
 
@@ -91,7 +93,7 @@ export interface ClusterOptions {
   classMaxSandboxes: number;
   logger: Logger;
   /** The node's load, for its lease. */
-  load(): { sandboxes: number; max: number };
+  load(): { sandboxes: number; claimed: number; max: number };
 }
 
 export type HomeClaim = { outcome: 'mine' | 'new' } | { outcome: 'lost'; previous: string } | { outcome: 'other'; node: string };
@@ -271,8 +273,8 @@ export class Cluster {
 
   /** The live node with the most room, other than this one; undefined if none has any. */
   async roomiestOther(): Promise<string | undefined> {
-    const others = [...(await this.liveNodes())].filter(([id, lease]) => id !== this.nodeId && lease.sandboxes < lease.max);
-    others.sort(([, a], [, b]) => a.sandboxes / a.max - b.sandboxes / b.max);
+    const others = [...(await this.liveNodes())].filter(([id, lease]) => id !== this.nodeId && lease.claimed < lease.max);
+    others.sort(([, a], [, b]) => a.claimed / a.max - b.claimed / b.max);
     return others[0]?.[0];
   }
 
@@ -330,8 +332,8 @@ export class Cluster {
   // ---- lifecycle ----------------------------------------------------------------------------
 
   private async renewLease(): Promise<void> {
-    const { sandboxes, max } = this.options.load();
-    const lease: NodeLease = { bootId: this.bootId, sandboxes, max };
+    const { sandboxes, claimed, max } = this.options.load();
+    const lease: NodeLease = { bootId: this.bootId, sandboxes, claimed, max };
     await this.redis.multi().sadd(KEY.nodes, this.nodeId).srem(KEY.stopped, this.nodeId).set(KEY.node(this.nodeId), JSON.stringify(lease), 'PX', LEASE_MS).exec();
   }
 

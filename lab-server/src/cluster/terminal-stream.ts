@@ -10,7 +10,6 @@
  * local terminal. A replica starts from the source's current screen and applies only later
  * output; a gap in `seq` (a message lost, or held back by the budget) fetches the screen again.
  */
-import { appendFileSync } from "node:fs";
 import type { PtyProcess } from '../runtime/runtime';
 import { LabTerminal, type TerminalViewer } from '../sandbox/terminal';
 import { TokenBucket } from '../transport/token-bucket';
@@ -131,7 +130,6 @@ export class StreamSource {
   }
 
   private markLater(): void {
-    if (!this.markTimer) appendFileSync("/tmp/tsmark.log", `held back on ${this.channel} at seq ${this.seq}\n`);
     if (this.markTimer) return;
     this.markTimer = setTimeout(() => {
       this.markTimer = undefined;

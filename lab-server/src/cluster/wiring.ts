@@ -68,26 +68,27 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
 
   const afterHandshake: Middleware = (socket, next) => {
     void home(socket).then(
-      (wrongNode) => (wrongNode ? refuse(next, 'WRONG_NODE', `Your sandboxes are on lab node ${wrongNode}; reconnecting there.`, wrongNode) : next()),
+      (elsewhere) => (elsewhere ? refuse(next, 'WRONG_NODE', elsewhere.message, elsewhere.node) : next()),
       (error: unknown) => unavailable(next, error),
     );
   };
 
-  /** Makes this node the session's home, or returns the node that is. */
-  async function home(socket: LabSocket): Promise<string | undefined> {
+  /** Makes this node the session's home, or returns the node to go to and why. */
+  async function home(socket: LabSocket): Promise<{ node: string; message: string } | undefined> {
     const { session, token, isNew } = socket.data;
     if (isNew) {
-      // A full node sends a new learner to the node with the most room (once: a learner sent
-      // here by name stays, and meets LAB_FULL if every node filled up meanwhile).
+      // A full node (learners hold every place: warm sandboxes are room) sends a new learner to
+      // the node with the most room (once: a learner sent here by name stays, and meets LAB_FULL
+      // if every node filled up meanwhile).
       const sentHere = socket.handshake.query.node === cluster.nodeId;
-      if (!sentHere && lab.size >= lab.maxSandboxes) {
+      if (!sentHere && lab.claimed >= lab.maxSandboxes) {
         const other = await cluster.roomiestOther();
-        if (other) return other;
+        if (other) return { node: other, message: `Lab node ${cluster.nodeId} has no room for another sandbox; connecting you to lab node ${other}.` };
       }
       await cluster.saveToken(token, session);
     }
     const claim = await cluster.claimHome(session.id);
-    if (claim.outcome === 'other') return claim.node;
+    if (claim.outcome === 'other') return { node: claim.node, message: `Your sandboxes are on lab node ${claim.node}; reconnecting there.` };
     if (claim.outcome === 'lost') {
       socket.data.homeLost = true;
       logger.info("a session's node stopped: it lives on here", { sessionId: session.id, previous: claim.previous });

@@ -298,9 +298,10 @@ export class Lab {
 
   /**
    * Learners' places: their sandboxes (closing ones too, until they are gone), opens in flight,
-   * and closed ones whose leftovers teardown could not remove.
+   * and closed ones whose leftovers teardown could not remove. What LAB_FULL is decided on (warm
+   * sandboxes are room for learners, not places taken), so what a node's fullness is too.
    */
-  private get claimed(): number {
+  get claimed(): number {
     return this.sandboxes.size + this.starting.size + this.leftovers.size;
   }
 

@@ -29,8 +29,9 @@ import { sandboxLimits } from '../../lab-server/src/runtime/oci-spec';
 import { Runc } from '../../lab-server/src/runtime/runc';
 import { sandboxUserNamespace } from '../../lab-server/src/runtime/userns-limits';
 import { writeBundle } from '../../lab-server/src/runtime/bundle';
-import { hostUidOf } from '../../lab-server/src/sandbox/identity';
+import { hostUidOf, identitySlotsAvailable } from '../../lab-server/src/sandbox/identity';
 import { removeLabFootprint } from '../../lab-server/src/sandbox/recovery';
+import { claimIdentitySlots } from '../../lab-server/src/state-lock';
 import { printTable, round, summarize } from './stats';
 import { PROMPT } from './terminal-clients';
 
@@ -49,7 +50,10 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
   mkdirSync(stateDir, { recursive: true });
   chmodSync(stateDir, 0o711);
   const nsHelper = ensureNsHelper();
-  const hostUid = hostUidOf(config.uidBase, 1);
+  // An identity of its own, claimed as a lab claims its slots: slot 1 outright was the uid of a
+  // sandbox in whichever lab on this host holds the first slots.
+  const slots = claimIdentitySlots(1, identitySlotsAvailable(config.uidBase));
+  const hostUid = hostUidOf(config.uidBase, slots.firstSlot);
   const view = await mountIdmappedView(nsHelper, rootfsPath(config.dataDir), join(stateDir, 'readonly', 'rootfs-1'), config.uidBase, hostUid);
 
   const phases: Record<string, number[]> = Object.fromEntries([...PHASES, 'total'].map((p) => [p, []]));
@@ -135,6 +139,7 @@ export async function spawnBreakdown(runs = Number(process.env.BENCH_BREAKDOWN_R
   } finally {
     view.release();
     await removeLabFootprint({ stateDir, cgroupParent: config.cgroupParent, runcPath, cgroupHost });
+    slots.release();
   }
 
   const phaseStats = Object.fromEntries(Object.entries(phases).map(([phase, values]) => [phase, summarize(values)]));

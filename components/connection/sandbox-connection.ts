@@ -210,7 +210,6 @@ export class SandboxConnection {
     this.slots.get(slotIndex)?.focus();
   }
 
-  /** Runs a step's check in the sandbox. */
   /**
    * Asks lab-server to run a step's check (the lesson's own, found by lesson and step) in this
    * sandbox; lab-server records the pass itself. `timeoutMs` is the check's, to wait long enough.

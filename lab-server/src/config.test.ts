@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseByteSize, warmPoolBase } from './config';
+import { ConfigError, loadConfig, parseByteSize, progressDbPath, warmPoolBase } from './config';
 
 describe('loadConfig', () => {
   it('has defaults that work on a single box', () => {
@@ -28,6 +28,14 @@ describe('loadConfig', () => {
     expect(message).toContain('ISOLAB_PORT="99999"');
     expect(message).toContain('ISOLAB_CPU_LIMIT="0"');
     expect(message).toContain('(default: 256M)');
+  });
+});
+
+describe('progressDbPath', () => {
+  it('keeps the class record in the data directory unless ISOLAB_PROGRESS_DB names a file', () => {
+    expect(progressDbPath(loadConfig({}))).toBe('/var/lib/isolab/progress.db');
+    expect(progressDbPath(loadConfig({ ISOLAB_DATA_DIR: '/srv/isolab/' }))).toBe('/srv/isolab/progress.db');
+    expect(progressDbPath(loadConfig({ ISOLAB_DATA_DIR: '/srv/isolab', ISOLAB_PROGRESS_DB: '/backup/record.db' }))).toBe('/backup/record.db');
   });
 });
 

@@ -67,7 +67,7 @@ describe('guessing the instructor token', () => {
     // Once throttled, even the right token learns nothing from this address.
     await expect(from('127.0.0.21', { instructorToken: INSTRUCTOR_TOKEN })).rejects.toMatchObject({
       code: 'TOO_MANY_ATTEMPTS',
-      message: expect.stringMatching(/Too many wrong codes or instructor links came from your address\. Wait \d+ seconds/),
+      message: expect.stringMatching(/Too many wrong instructor links came from your address\. Wait \d+ seconds/),
     });
     const instructor = await from('127.0.0.22', { instructorToken: INSTRUCTOR_TOKEN });
     await expect(instructor.request('class:set-open', { open: true })).resolves.toEqual({ open: true });

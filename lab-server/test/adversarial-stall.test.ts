@@ -5,11 +5,15 @@
  * notice: their keystrokes still echo, they stay connected, no sandbox is reaped, /healthz
  * answers; and the attacker is slowed down or refused with a sentence that says why.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FLOW_CONTROL, TERMINAL_LIMITS } from '../../protocol';
 import type { LabClient } from '../../lib/lab-client';
+import { PING_TIMEOUT_MS } from '../src/transport/socket-server';
 import { attack, healthz } from './support/attack';
+import { labChildEnv, removeLabChildFootprint, startLabChild, type LabChild } from './support/lab-child';
 import { openShell, type Shell } from './support/shell';
+import { sleep } from './support/sleep';
 import { startTestLab, useTestLab, type TestLab, sandboxById } from './support/test-lab';
 
 let lab: TestLab;
@@ -145,4 +149,94 @@ describe('lab-server’s own stalls', () => {
       await stallLab.close();
     }
   }, 60_000);
+
+  it('do not drop a learner by ping timeout: the pong that waited unread while lab-server was stopped past the ping timeout still counts', async () => {
+    await withLabChild({}, async (child) => {
+      const learner = await child.connect();
+      const { sandbox, term } = await openShell(learner, 'ping-stall');
+      const socketId = learner.socket.id;
+      const drops: string[] = [];
+      const dropped = new Promise<void>((resolve) => learner.socket.on('disconnect', (reason) => resolve(void drops.push(reason))));
+      // lab-server stops just after it sent a ping, before the learner's pong (sent once this
+      // handler returns) can reach it, and stays stopped past the ping's timeout.
+      await new Promise<void>((resolve) => {
+        const engine = learner.socket.io.engine;
+        const onPacket = (packet: { type: string }) => {
+          if (packet.type !== 'ping') return;
+          engine.off('packet', onPacket);
+          stopProcess(child);
+          resolve();
+        };
+        engine.on('packet', onPacket);
+      });
+      await sleep(PING_TIMEOUT_MS + 2000);
+      await resumeAfterStall(child);
+      // The learner was not dropped: the same connection answers (before any drop would show), and the sandbox is there.
+      const listed = learner.request('sandbox:list', {});
+      listed.catch(() => {});
+      await Promise.race([listed, dropped]);
+      expect(drops).toEqual([]);
+      expect((await listed).map((s) => s.sandboxId)).toContain(sandbox.sandboxId);
+      expect(learner.socket.id).toBe(socketId);
+      term.run('echo AFTER-PING-STALL-$((6*7))');
+      await term.waitFor('AFTER-PING-STALL-42');
+    });
+  }, 90_000);
+
+  it('do not count as idle time: a sandbox used just before a stall longer than the idle timeout is not closed as idle', async () => {
+    const idleSeconds = 10;
+    await withLabChild({ ISOLAB_IDLE_SECONDS: String(idleSeconds) }, async (child) => {
+      const learner = await child.connect();
+      const { sandbox, term } = await openShell(learner, 'idle-stall');
+      const closed: string[] = [];
+      learner.on('sandbox:closed', (event) => event.sandboxId === sandbox.sandboxId && closed.push(event.reason));
+      // The stall starts right after a ping, so that it does not also outlast the learner's own
+      // wait for the next one (20 s); the learner keeps typing until then.
+      const typing = setInterval(() => term.run(':'), 1000);
+      await new Promise<void>((resolve) => learner.socket.io.engine.once('ping', () => resolve()));
+      clearInterval(typing);
+      // The learner's last keystroke reaches lab-server, then lab-server stops for longer than the idle timeout.
+      term.run('echo BEFORE-STALL-$((6*7))');
+      await term.waitFor('BEFORE-STALL-42');
+      stopProcess(child);
+      await sleep(idleSeconds * 1000 + 2000);
+      await resumeAfterStall(child);
+      expect((await learner.request('sandbox:list', {})).map((s) => s.sandboxId)).toContain(sandbox.sandboxId);
+      expect(closed).toEqual([]);
+      term.run('echo AFTER-IDLE-STALL-$((6*7))');
+      await term.waitFor('AFTER-IDLE-STALL-42');
+    });
+  }, 90_000);
 });
+
+/** A lab-server of its own in a child process, so that the test can stop it while its learner's side runs on. */
+async function withLabChild(env: Record<string, string>, body: (child: LabChild) => Promise<void>): Promise<void> {
+  const childEnv = await labChildEnv(env);
+  const child = await startLabChild(childEnv);
+  try {
+    await body(child);
+  } finally {
+    child.process.kill('SIGCONT');
+    await child.stop();
+    await removeLabChildFootprint(childEnv);
+  }
+}
+
+/**
+ * Stops lab-server's process, as a host too busy to run it would, and returns once it is stopped:
+ * synchronously, so that nothing more of this process (a pong, a keystroke) goes out before.
+ */
+function stopProcess(child: LabChild): void {
+  const pid = child.process.pid!;
+  process.kill(pid, 'SIGSTOP');
+  while (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'T');
+}
+
+/**
+ * Lets lab-server run again, and returns once it has logged the stall: that is its heartbeat,
+ * a timer, so its other overdue timers (ping timeouts, the idle sweep) have run in the same turn.
+ */
+async function resumeAfterStall(child: LabChild): Promise<void> {
+  child.process.kill('SIGCONT');
+  await expect.poll(() => child.output(), { timeout: 30_000 }).toMatch(/"code":"LOOP_STALLED"/);
+}

@@ -71,6 +71,26 @@ describe('with ISOLAB_CLASS_CODE set', () => {
     expect(outcomes).toEqual([...Array(10).fill('CLASS_CODE_REQUIRED'), 'TOO_MANY_ATTEMPTS']);
   });
 
+  it('a class of 150 behind one address all get in although some mistype the code, and its typos do not lock the instructor out', async () => {
+    const SCHOOL = '127.0.0.85';
+    // Ten at a time, one in each ten mistyping the code first: 15 typos, more than a stranger's 10 tries.
+    const joined: Array<LabClient | string> = [];
+    for (let wave = 0; wave < 15; wave++) {
+      expect(await attempt({ localAddress: SCHOOL, classCode: 'otter-24' })).toMatch(/^CLASS_CODE_REQUIRED: That class code is not right/);
+      joined.push(...(await Promise.all(Array.from({ length: 10 }, () => attempt({ localAddress: SCHOOL, classCode: 'otter-42' })))));
+    }
+    expect(joined.map((outcome) => (outcome instanceof LabClient ? 'joined' : outcome))).toEqual(Array(150).fill('joined'));
+    for (const learner of joined) (learner as LabClient).close();
+
+    // Ten typos in a row from another school: the next try waits, right or wrong (a guess learns nothing)...
+    for (let i = 0; i < 10; i++) await attempt({ localAddress: '127.0.0.86', classCode: `typo-${i}` });
+    expect(await attempt({ localAddress: '127.0.0.86', classCode: 'otter-42' })).toMatch(/^TOO_MANY_ATTEMPTS: Too many wrong class codes came from your address\. Wait \d+ seconds/);
+    // ... but its instructor, on the same network, still opens the dashboard.
+    const instructor = await attempt({ localAddress: '127.0.0.86', instructorToken: INSTRUCTOR_TOKEN });
+    expect(instructor).toBeInstanceOf(LabClient);
+    (instructor as LabClient).close();
+  });
+
   it('the instructor needs no code, changes it, sees who joined with the old one, and ends them', async () => {
     const instructor = await lab.connect({ instructorToken: INSTRUCTOR_TOKEN });
     const early = (await attempt({ classCode: 'otter-42', displayName: 'Early Bird' })) as LabClient;

@@ -369,5 +369,11 @@ describe('a class over three lab nodes', () => {
     await until(async () => (await cluster.connect().then((client) => (client.close(), true), () => false)), 'new connections after Redis is back');
     await until(async () => (await listed())?.passed[lesson.slug]?.includes(step.id) === true, 'the dashboard to list the learner again after Redis restarted');
     expect(drops).toEqual([]);
+
+    // The learner clears their record on the node that took them in: lab2, running again, still
+    // held the pass it recorded first, and forgets it too (dashboard and export).
+    await back.request('progress:forget-me', {});
+    expect((await instructor.request('progress:passes', {})).filter((pass) => pass.sessionId === sessionId)).toEqual([]);
+    await until(async () => Object.keys((await listed())?.passed ?? {}).length === 0, "the dashboard to drop the cleared learner's pass on every node");
   }, 300_000);
 });

@@ -76,8 +76,11 @@ describe('behind a trusted proxy', () => {
     });
   });
 
-  it('ignores X-Forwarded-For from anyone who is not a trusted proxy', async () => {
-    await withLab(env, async (lab) => {
+  it.each([
+    ['anyone who is not a trusted proxy', env],
+    ['anyone at all when ISOLAB_TRUSTED_PROXIES is empty (the default)', { ISOLAB_TRUSTED_PROXIES: '', ISOLAB_MAX_SESSIONS_PER_ADDRESS: '2' }],
+  ])('ignores X-Forwarded-For from %s', async (_, labEnv) => {
+    await withLab(labEnv, async (lab) => {
       const forged = (claimed: string) => lab.connect({ localAddress: '127.0.0.61', forwardedFor: claimed }).catch((error: { code: string; message: string }) => error);
       expect(refusal(await forged('203.0.113.10'))).toBe('joined');
       expect(refusal(await forged('203.0.113.11'))).toBe('joined');

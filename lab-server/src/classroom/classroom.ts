@@ -194,9 +194,10 @@ export class Classroom {
     this.changed();
   }
 
-  /** The class record was cleared: no passes, and learners who are away drop off the list. */
-  clearedRecords(): void {
+  /** The class record was cleared (of everyone, or of one learner): no passes, and learners who are away drop off the list. */
+  clearedRecords(sessionId?: string): void {
     for (const learner of this.roster.all()) {
+      if (sessionId !== undefined && learner.sessionId !== sessionId) continue;
       if (learner.connections === 0) this.roster.remove(learner.sessionId);
       else this.roster.update(learner.sessionId, { passed: {}, kept: false });
     }

@@ -173,7 +173,9 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
   const warnUnshared = (error: unknown) => logger.warn('a pass could not be shared with the other lab nodes; this node still has it', { err: error });
   const sharedPasses: SharedPasses = {
     recorded: (sessionId, pass) => void cluster.sharePass(sessionId, pass).catch(warnUnshared),
-    forgotten: (sessionId) => void cluster.forgetPasses(sessionId).catch(warnUnshared),
+    async forgotten(sessionId) {
+      await Promise.all([cluster.forgetPasses(sessionId).catch(warnUnshared), ask('isolab:forget-learner', sessionId)]);
+    },
     ofOtherNodes: async () => (await ask<ClassPass[]>('isolab:class-passes')).flat(),
     async clearOtherNodes() {
       await cluster.forgetAllPasses();
@@ -209,6 +211,7 @@ export function clusterWiring(cluster: Cluster, deps: { lab: Lab; sessions: Reco
       });
       on('isolab:class-passes', (answer: (passes: ClassPass[]) => void) => answer(record.passesHere()));
       on('isolab:clear-class', (answer: (cleared: { learners: number; passes: number }) => void) => answer(record.clearHere()));
+      on('isolab:forget-learner', (sessionId: string, answer: (passes: number) => void) => answer(typeof sessionId === 'string' ? record.forgetHere(sessionId) : 0));
       on('isolab:end-old-code', (answer: (n: number) => void) => void classroom.endOldCodeHere().then(answer, () => answer(0)));
       const emit = (event: string, ...args: unknown[]) => void server.serverSideEmit(event, ...args);
       streams.attach(emit, ask, on);

@@ -24,7 +24,8 @@ import type { RecordedSessionStore } from './recorded-sessions';
  */
 export interface SharedPasses {
   recorded(sessionId: string, pass: StepPass): void;
-  forgotten(sessionId: string): void;
+  /** A learner cleared their record: the running nodes that kept passes of theirs forget them too. */
+  forgotten(sessionId: string): Promise<void>;
   /** The passes in the other nodes' class records, for the instructor's export. */
   ofOtherNodes(): Promise<ClassPass[]>;
   /** Clears the other nodes' class records, and the passes shared between nodes. */
@@ -102,13 +103,23 @@ export class ClassProgress {
     this.db.rename(sessionId, displayName);
   }
 
-  /** Deletes the learner's record; they keep their live session and sandboxes. */
-  forget(session: Session): number {
+  /** Deletes the learner's record, on every running node; they keep their live session and sandboxes. */
+  async forget(session: Session): Promise<number> {
     const passes = this.db.forgetLearner(session.id);
-    this.options.shared?.forgotten(session.id);
     this.classroom.recorded(session.id, session.displayName, {}, Date.now(), false);
     this.outbox(session.id, this.of(session));
     this.options.logger.info('a learner cleared their record', { sessionId: session.id, passes });
+    await this.options.shared?.forgotten(session.id);
+    return passes;
+  }
+
+  /**
+   * Several nodes: a learner cleared their record on another node. This node may still hold
+   * passes of theirs (recorded here before this node stopped and they moved on); it forgets them.
+   */
+  forgetHere(sessionId: string): number {
+    const passes = this.db.forgetLearner(sessionId);
+    this.classroom.clearedRecords(sessionId);
     return passes;
   }
 

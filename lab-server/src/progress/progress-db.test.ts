@@ -74,6 +74,33 @@ describe('the class record', () => {
     expect(statSync(path).size).toBe(garbage.length);
   });
 
+  it('refuses a file whose tables do not match its version with a sentence, and leaves it at that version', () => {
+    // Another program's database at version 0 (it already has a "learners" table), and a
+    // version-1 file someone gave version 2's column by hand.
+    const foreign = tempDb();
+    const other = new Database(foreign);
+    other.exec('CREATE TABLE learners (name TEXT)');
+    other.close();
+    const handEdited = tempDb();
+    const edited = new Database(handEdited);
+    edited.exec(MIGRATIONS[0]);
+    edited.exec('ALTER TABLE learners ADD COLUMN resume_code TEXT');
+    edited.pragma('user_version = 1');
+    edited.close();
+
+    for (const [path, from] of [[foreign, 0], [handEdited, 1]] as const) {
+      expect(() => new ProgressDb(path)).toThrow(
+        expect.objectContaining({
+          code: 'PROGRESS_DB_MIGRATION_FAILED',
+          message: expect.stringContaining(`could not be brought from schema version ${from} to ${from + 1}`),
+        }),
+      );
+      const after = new Database(path);
+      expect(after.pragma('user_version', { simple: true })).toBe(from);
+      after.close();
+    }
+  });
+
   it('refuses a file from a newer Isolab instead of guessing at its schema', () => {
     const path = tempDb();
     const newer = new Database(path);

@@ -48,7 +48,7 @@ export const MIGRATIONS: readonly string[] = [
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export type ProgressDbErrorCode = 'PROGRESS_DB_CORRUPT' | 'PROGRESS_DB_TOO_NEW' | 'PROGRESS_DB_UNAVAILABLE';
+export type ProgressDbErrorCode = 'PROGRESS_DB_CORRUPT' | 'PROGRESS_DB_TOO_NEW' | 'PROGRESS_DB_MIGRATION_FAILED' | 'PROGRESS_DB_UNAVAILABLE';
 
 /** Why the class record cannot be opened, in words for the operator (main.ts prints it and exits). */
 export class ProgressDbError extends Error {
@@ -118,10 +118,22 @@ export class ProgressDb {
       );
     }
     for (let next = version; next < SCHEMA_VERSION; next++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[next]);
-        this.db.pragma(`user_version = ${next + 1}`);
-      })();
+      try {
+        this.db.transaction(() => {
+          this.db.exec(MIGRATIONS[next]);
+          this.db.pragma(`user_version = ${next + 1}`);
+        })();
+      } catch (error) {
+        // A file whose tables are not what its version says: another program's database, or one
+        // edited by hand. The failed step was rolled back, so the file is as it was.
+        this.closeQuietly();
+        throw new ProgressDbError(
+          'PROGRESS_DB_MIGRATION_FAILED',
+          `The progress database ${this.path} could not be brought from schema version ${next} to ${next + 1} (${(error as Error).message}): ` +
+            `its tables are not those of an Isolab class record of version ${next}. lab-server left it at version ${next}. ` +
+            `If it is not Isolab's, set ISOLAB_PROGRESS_DB to another file; to start with an empty class record, move it aside: mv ${this.path} ${this.path}.damaged; or restore it from a backup.`,
+        );
+      }
     }
   }
 

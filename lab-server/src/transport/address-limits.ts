@@ -7,8 +7,11 @@
  * - live sessions per address, and connections per session (tabs);
  * - new sessions per address: a burst the size of a class, then a steady trickle;
  * - sandboxes started per address;
- * - wrong secrets (instructor token, class code) per address: a few, then one a minute, so
- *   nobody can guess one.
+ * - wrong secrets (instructor token, class code, resume code) per address and per kind: a few,
+ *   then one a minute, so nobody can guess one. Each kind counts apart, so a class mistyping its
+ *   code never locks the instructor (on the same school network) out of the dashboard; and a
+ *   right class code gives a try back, so the typos of a class behind one NAT are paid for by
+ *   the learners who typed it right (an outsider has none to give).
  * Every number but the last is the operator's to set (lab-server/src/config.ts).
  */
 import { LabError } from '../errors';
@@ -23,15 +26,21 @@ export interface AddressPolicy {
   maxSandboxesPerAddress: number;
 }
 
-/** Wrong secrets one address may send: this many at once, then one a minute. */
+/** Wrong secrets of one kind one address may send: this many at once, then one a minute. */
 export const WRONG_SECRET_BURST = 10;
 const WRONG_SECRETS_PER_SECOND = 1 / 60;
+
+export type SecretKind = 'instructor link' | 'class code' | 'resume code';
 
 export class AddressLimits {
   /** Per address: the sessions connected from it, with their connection counts. */
   private readonly live = new Map<string, Map<string, number>>();
   private readonly newSessions: BucketMap;
-  private readonly wrongSecrets = new BucketMap(WRONG_SECRETS_PER_SECOND, WRONG_SECRET_BURST);
+  private readonly wrongSecrets: Record<SecretKind, BucketMap> = {
+    'instructor link': new BucketMap(WRONG_SECRETS_PER_SECOND, WRONG_SECRET_BURST),
+    'class code': new BucketMap(WRONG_SECRETS_PER_SECOND, WRONG_SECRET_BURST),
+    'resume code': new BucketMap(WRONG_SECRETS_PER_SECOND, WRONG_SECRET_BURST),
+  };
   /** Sandboxes running or starting, per address, and the address of each running one. */
   private readonly sandboxCounts = new Map<string, number>();
   private readonly sandboxAddresses = new Map<string, string>();
@@ -41,7 +50,7 @@ export class AddressLimits {
     this.newSessions = new BucketMap(policy.newSessionsPerMinute / 60, policy.newSessionBurst);
     this.sweeper = setInterval(() => {
       this.newSessions.sweep();
-      this.wrongSecrets.sweep();
+      for (const buckets of Object.values(this.wrongSecrets)) buckets.sweep();
     }, 60_000);
     this.sweeper.unref();
   }
@@ -83,18 +92,24 @@ export class AddressLimits {
     if (sessions?.size === 0) this.live.delete(address);
   }
 
-  /** A refusal while this address has used up its wrong guesses; checked before any secret is compared. */
-  refuseSecretAttempt(address: string): LabError | undefined {
-    const bucket = this.wrongSecrets.get(address);
+  /** A refusal while this address has used up its wrong guesses of `kind`; checked before the secret is compared. */
+  refuseSecretAttempt(address: string, kind: SecretKind): LabError | undefined {
+    const bucket = this.wrongSecrets[kind].get(address);
     if (bucket.has()) return undefined;
-    return new LabError(
-      'TOO_MANY_ATTEMPTS',
-      `Too many wrong codes or instructor links came from your address. Wait ${bucket.secondsUntil()} seconds, then try again.`,
-    );
+    return new LabError('TOO_MANY_ATTEMPTS', `Too many wrong ${kind}s came from your address. Wait ${bucket.secondsUntil()} seconds, then try again.`);
   }
 
-  secretWasWrong(address: string): void {
-    this.wrongSecrets.get(address).take();
+  secretWasWrong(address: string, kind: SecretKind): void {
+    this.wrongSecrets[kind].get(address).take();
+  }
+
+  /**
+   * A right class code gives one try back (never more than the burst): whoever knows the code
+   * gains nothing by guessing it. Not for the instructor link or a resume code, where someone
+   * who knows their own could otherwise keep guessing another's.
+   */
+  classCodeWasRight(address: string): void {
+    this.wrongSecrets['class code'].get(address).giveBack();
   }
 
   /**

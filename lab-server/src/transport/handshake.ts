@@ -58,10 +58,10 @@ export function handshake(options: HandshakeOptions) {
     const key = limitKey(address);
     if (auth.data.instructorToken !== undefined) {
       // Checked before the comparison: once throttled, a guess learns nothing, right or wrong.
-      const throttled = limits.refuseSecretAttempt(key);
+      const throttled = limits.refuseSecretAttempt(key, 'instructor link');
       if (throttled) return refuse(throttled.code, throttled.message);
       if (!sameSecret(auth.data.instructorToken, options.instructorToken)) {
-        limits.secretWasWrong(key);
+        limits.secretWasWrong(key, 'instructor link');
         return refuse('FORBIDDEN', 'That instructor link is not valid. Use the instructor URL lab-server printed when it started.');
       }
     }
@@ -70,12 +70,13 @@ export function handshake(options: HandshakeOptions) {
     // A page that skipped /join, or a script, gets no session without the code; learners already in keep theirs.
     if (!instructor && !known && options.classCode.current !== null) {
       if (!auth.data.classCode) return refuse('CLASS_CODE_REQUIRED', 'This lab is for a class: enter the class code your instructor gave you.');
-      const throttled = limits.refuseSecretAttempt(key);
+      const throttled = limits.refuseSecretAttempt(key, 'class code');
       if (throttled) return refuse(throttled.code, throttled.message);
       if (!options.classCode.matches(auth.data.classCode)) {
-        limits.secretWasWrong(key);
+        limits.secretWasWrong(key, 'class code');
         return refuse('CLASS_CODE_REQUIRED', 'That class code is not right. Check it with your instructor and try again.');
       }
+      limits.classCodeWasRight(key);
     }
     const limited = limits.refuseConnection(key, known);
     if (limited) return refuse(limited.code, limited.message);

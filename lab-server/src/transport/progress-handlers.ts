@@ -28,19 +28,19 @@ export function progressHandlers(lab: Lab, progress: ClassProgress, limits: Addr
 
       'progress:resume': (socket, { code }) => {
         // A resume code is a secret: wrong guesses count against the address, like class codes.
-        const throttled = limits.refuseSecretAttempt(socket.data.address);
+        const throttled = limits.refuseSecretAttempt(socket.data.address, 'resume code');
         if (throttled) throw throttled;
         const resumed = progress.resume(code);
         if (!resumed) {
-          limits.secretWasWrong(socket.data.address);
+          limits.secretWasWrong(socket.data.address, 'resume code');
           throw new LabError('NOT_FOUND', 'No learner has that resume code. Check it (8 letters and digits, like K7QF-M2XD) and try again.');
         }
         return resumed;
       },
 
-      'progress:forget-me': (socket) => {
+      'progress:forget-me': async (socket) => {
         learnerOnly(socket, 'record to clear');
-        return { passes: progress.forget(socket.data.session) };
+        return { passes: await progress.forget(socket.data.session) };
       },
 
       'progress:passes': () => progress.passes(),

@@ -38,7 +38,7 @@ export interface ClusterGate {
 const MAX_MESSAGE_BYTES = 512 * 1024;
 
 const PING_INTERVAL_MS = 10_000;
-const PING_TIMEOUT_MS = 10_000;
+export const PING_TIMEOUT_MS = 10_000;
 
 /** The part of engine.io's socket (engine.io 6) that its ping timeout uses. */
 interface EngineSocket {

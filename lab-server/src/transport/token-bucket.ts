@@ -25,6 +25,12 @@ export class TokenBucket {
     return this.tokens >= cost;
   }
 
+  /** Returns `cost` tokens, up to the burst. */
+  giveBack(cost = 1): void {
+    this.refill();
+    this.tokens = Math.min(this.burst, this.tokens + cost);
+  }
+
   /** Seconds until `cost` tokens are there again. */
   secondsUntil(cost = 1): number {
     this.refill();

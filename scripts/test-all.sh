@@ -24,7 +24,8 @@ step "Browser tests (Playwright in Debian's chromium)"
 npx playwright test
 
 # The hosts most users have: cgroup v2 under Debian 12's own kernel 6.1, in a QEMU VM (no KVM
-# needed; root). About 15 minutes on the 2-core box, 20 the first time (it builds the VM image).
+# needed; root). With every lesson about 20-25 minutes on the 2-core box, a few more the first time
+# (it builds the VM image).
 # ISOLAB_SKIP_V2_STAGE=1 leaves it out, for a quick run on a machine that is not CI.
 step "cgroup v2 on Debian 12's kernel 6.1, in a QEMU VM (scripts/test-cgroup-v2.sh)"
 if [ "${ISOLAB_SKIP_V2_STAGE:-0}" = 1 ]; then

@@ -43,9 +43,10 @@ export function preflight(config: LabConfig): { problems: Problem[]; facts: Host
   if (!facts.runcPath) {
     error('RUNC_MISSING', `runc was not found (ISOLAB_RUNC="${config.runcPath}"). Install it with "apt-get install -y runc", or set ISOLAB_RUNC to its full path.`);
   } else {
-    const versionText = safeExec(facts.runcPath, ['--version']);
-    facts.runcVersion = /runc version (\S+)/.exec(versionText)?.[1];
-    if (!facts.runcVersion) error('RUNC_BROKEN', `"${facts.runcPath} --version" did not answer like runc. Check that ISOLAB_RUNC points at runc.`);
+    const version = safeExec(facts.runcPath, ['--version'], RUNC_VERSION_TIMEOUT_MS);
+    facts.runcVersion = /runc version (\S+)/.exec(version.text)?.[1];
+    if (version.timedOut) error('RUNC_BROKEN', `"${facts.runcPath} --version" did not answer within ${RUNC_VERSION_TIMEOUT_MS / 1000} s: the machine is too busy to start a lab, or runc hangs.`);
+    else if (!facts.runcVersion) error('RUNC_BROKEN', `"${facts.runcPath} --version" did not answer like runc. Check that ISOLAB_RUNC points at runc.`);
     else if (!runcHasLeakyVesselsFix(facts.runcVersion, distroChangelog())) {
       warn(
         'RUNC_CVE_2024_21626',
@@ -190,11 +191,17 @@ function resolveCommand(command: string): string | undefined {
   return undefined;
 }
 
-function safeExec(file: string, args: string[]): string {
+/**
+ * How long `runc --version` may take. It answers in milliseconds, but on a starved host (a busy
+ * box, an emulated CPU) starting a Go binary has taken over 5 s, and preflight refused a working runc.
+ */
+const RUNC_VERSION_TIMEOUT_MS = 30_000;
+
+function safeExec(file: string, args: string[], timeoutMs: number): { text: string; timedOut: boolean } {
   try {
-    return execFileSync(file, args, { encoding: 'utf8', timeout: 5000 });
-  } catch {
-    return '';
+    return { text: execFileSync(file, args, { encoding: 'utf8', timeout: timeoutMs }), timedOut: false };
+  } catch (error) {
+    return { text: '', timedOut: (error as NodeJS.ErrnoException).code === 'ETIMEDOUT' };
   }
 }
 

@@ -10,10 +10,11 @@
  * A lesson whose commands stop working, or whose checks stop telling a done step from a skipped
  * one, fails here with the file, the step, the check's output and the screens of its terminals.
  */
+import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../lib/lessons/load-lessons';
 import { parseLesson } from '../../lib/lessons/parse-lesson';
-import { LessonFailure, playLesson } from './support/lesson-runner';
+import { LessonFailure, playLesson, type LessonTimings } from './support/lesson-runner';
 import { bound } from './support/slowdown';
 import { startTestLab, type TestLab } from './support/test-lab';
 
@@ -24,10 +25,17 @@ const LESSON_TIMEOUT_MS = bound(8 * 60_000);
 
 /**
  * `ISOLAB_LESSONS=03,user` plays only the lessons whose file name starts with, or whose slug is,
- * one of the comma-separated words: for whoever is writing a lesson. CI plays them all.
+ * one of the comma-separated words: for whoever is writing a lesson, and for the cgroup v2 stage.
+ * Unset, empty or `all`: every lesson, as CI plays them natively.
  */
-const only = process.env.ISOLAB_LESSONS?.split(',').map((word) => word.trim()).filter(Boolean);
-const lessons = loadLessons().filter((lesson) => !only || only.some((word) => lesson.slug === word || lesson.file.startsWith(`lessons/${word}`)));
+const only = (process.env.ISOLAB_LESSONS ?? '').split(',').map((word) => word.trim()).filter((word) => word && word !== 'all');
+const lessons = loadLessons().filter((lesson) => only.length === 0 || only.some((word) => lesson.slug === word || lesson.file.startsWith(`lessons/${word}`)));
+/**
+ * `ISOLAB_LESSON_TIMINGS=FILE` appends one line per lesson to FILE: where its time went (waiting
+ * for a slot, the sandbox's start, typing, checks, the slowest line and check). The cgroup v2
+ * stage prints it, for whoever budgets the stage.
+ */
+const timingsFile = process.env.ISOLAB_LESSON_TIMINGS;
 let lab: TestLab;
 
 beforeAll(async () => {
@@ -65,17 +73,24 @@ describe.concurrent('the course', () => {
   for (const lesson of lessons) {
     it(
       `${lesson.file}: each check fails before its step and passes after it`,
-      () =>
-        slots(async () => {
+      () => {
+        const queued = Date.now();
+        return slots(async () => {
+          const started = Date.now();
+          const timings: LessonTimings = { openMs: 0, linesMs: 0, lines: 0, checksMs: 0, checks: 0 };
           // A session of its own per lesson, as a learner would have, within the per-session limit.
           const client = await lab.connect();
+          let verdict = 'failed';
           try {
-            const outcomes = await playLesson(client, lesson);
+            const outcomes = await playLesson(client, lesson, { timings });
             expect(outcomes.map((o) => o.step.id)).toEqual(lesson.steps.map((s) => s.id));
+            verdict = 'passed';
           } finally {
             client.close();
+            if (timingsFile) appendFileSync(timingsFile, `${describeTimings(lesson.file, verdict, started - queued, Date.now() - started, timings)}\n`);
           }
-        }),
+        });
+      },
       LESSON_TIMEOUT_MS,
     );
   }
@@ -97,4 +112,12 @@ function semaphore(size: number): <T>(task: () => Promise<T>) => Promise<T> {
       else running--;
     }
   };
+}
+
+/** One line: `lessons/02-cgroups.md passed 95 s (slot wait 30 s): start 12 s, 40 lines 50 s (slowest 9 s: stress-ng …), 8 checks 30 s (slowest 6 s: Limit memory)`. */
+function describeTimings(file: string, verdict: string, waitedMs: number, tookMs: number, t: LessonTimings): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const slowestLine = t.slowestLine ? ` (slowest ${s(t.slowestLine.ms)}: ${t.slowestLine.text.slice(0, 60)})` : '';
+  const slowestCheck = t.slowestCheck ? ` (slowest ${s(t.slowestCheck.ms)}: ${t.slowestCheck.step})` : '';
+  return `${file} ${verdict} ${s(tookMs)} (slot wait ${s(waitedMs)}): start ${s(t.openMs)}, ${t.lines} lines ${s(t.linesMs)}${slowestLine}, ${t.checks} checks ${s(t.checksMs)}${slowestCheck}`;
 }

@@ -43,6 +43,15 @@ else
   trace=
 fi
 
+# Once a minute, into the console log (not the tests' stream): the guest's load and the processes
+# that used the most CPU in that minute, to tell a starved VM from a busy one and see what is busy.
+(
+  exec >/dev/ttyS0 2>&1
+  while sleep 60; do
+    echo "guest monitor: $(date +%T) load $(cut -d' ' -f1-3 /proc/loadavg), up $(cut -d' ' -f1 /proc/uptime) s, idle $(cut -d' ' -f2 /proc/uptime) s"
+    ps -eo pid,pcpu,time,rss,args --sort=-time | head -n 8 | cut -c1-160
+  done
+) &
 echo "guest: $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB, $(stat -fc %T /sys/fs/cgroup) on /sys/fs/cgroup: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 cd /opt/isolab
 # What the host chose: ISOLAB_VM_TESTS (the test files), ISOLAB_TEST_SLOWDOWN, ISOLAB_LESSONS.
@@ -95,21 +104,24 @@ state_dir=/run/isolab cgroup_parent=isolab
 ISOLAB_HOST=127.0.0.1 ISOLAB_PORT=3901 ISOLAB_STATE_DIR=$state_dir ISOLAB_CGROUP_PARENT=$cgroup_parent \
   node --import tsx lab-server/src/main.ts >/tmp/lab-server.log 2>&1 &
 server=$!
-# Polls until it answers or exits (a refused start exits at once, naming the problem).
-node -e '
-  const server = Number(process.argv[1]);
-  const deadline = Date.now() + 600_000;
-  const alive = () => { try { process.kill(server, 0); return true; } catch { return false; } };
-  (async () => {
-    while (Date.now() < deadline && alive()) {
-      try {
-        const response = await fetch("http://127.0.0.1:3901/healthz");
-        console.log(`/healthz: ${response.status} ${await response.text()}`);
-        process.exit(response.ok ? 0 : 1);
-      } catch { await new Promise((resolve) => setTimeout(resolve, 1000)); }
-    }
-    process.exit(1);
-  })();' "$server" &
+# Polls until it answers or exits (a refused start exits at once, naming the problem). In bash
+# (/dev/tcp), not node: a node poller took a quarter of the emulated CPUs from lab-server's start.
+healthz() { # 0: answered 200, 2: answered otherwise (both print the answer), 1: nothing listens yet
+  exec 3<>/dev/tcp/127.0.0.1/3901 || return 1
+  printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  local response; response=$(cat <&3); exec 3<&-
+  echo "/healthz: $(printf '%s\n' "$response" | head -n 1 | tr -d '\r') $(printf '%s\n' "$response" | tail -n 1)"
+  [[ $response == "HTTP/1."?" 200"* ]] || return 2
+}
+(
+  for _ in $(seq 600); do
+    kill -0 $server 2>/dev/null || exit 1
+    healthz 2>/dev/null
+    case $? in 0) exit 0 ;; 2) exit 1 ;; esac
+    sleep 1
+  done
+  exit 1
+) &
 poller=$!
 wait $poller; poll_exit=$?
 if [ "$poll_exit" = 0 ]; then
@@ -151,15 +163,24 @@ else
 fi
 
 # 2. The server tests that depend on the host's cgroups and kernel (the host chose the files).
-# One file at a time: the lessons file already plays two lessons at once. The tests' waits are
+# One file at a time: the lessons file already plays two lessons at once. (--no-file-parallelism:
+# vitest takes the server project's own maxWorkers of 2 over --maxWorkers=1, so with that flag two
+# files ran at once here, the lessons beside the limits file's hogs.) The tests' waits are
 # ISOLAB_TEST_SLOWDOWN times longer here; their assertions are unchanged.
 echo; echo "▸ lab-server tests against real sandboxes (waits x$ISOLAB_TEST_SLOWDOWN): $ISOLAB_VM_TESTS${ISOLAB_LESSONS:+ (lessons: $ISOLAB_LESSONS)}"
 # (Piped, so that vitest's stdout is not a terminal; the subshell records vitest's pid and
 # becomes vitest.)
 # shellcheck disable=SC2086 # one word per file
-(echo $BASHPID >/tmp/vitest.pid; exec node node_modules/vitest/vitest.mjs run --project server $ISOLAB_VM_TESTS --maxWorkers=1 \
+# Each lesson's line (lessons.test.ts) as it finishes, so that a run the watchdog ends still shows
+# where the time went.
+export ISOLAB_LESSON_TIMINGS=/tmp/lesson-timings.txt
+: >"$ISOLAB_LESSON_TIMINGS"
+tail -n 0 -F "$ISOLAB_LESSON_TIMINGS" 2>/dev/null | sed -u 's/^/lesson time: /' &
+timings_tail=$!
+(echo $BASHPID >/tmp/vitest.pid; exec node node_modules/vitest/vitest.mjs run --project server $ISOLAB_VM_TESTS --no-file-parallelism \
   --reporter=default --reporter=json --outputFile.json=/tmp/vitest.json) | cat
 vitest_exit=${PIPESTATUS[0]}
+kill $timings_tail 2>/dev/null
 vitest_pid=$(cat /tmp/vitest.pid)
 describe_end vitest $vitest_pid $vitest_exit
 if [ -f /tmp/vitest.json ]; then
@@ -176,6 +197,7 @@ if [ -f /tmp/vitest.json ]; then
         console.log(`${((test.duration ?? 0) / 1000).toFixed(1).padStart(8)} s    ${mark} ${test.title}${mark === "↓" ? ` (${test.status})` : ""}`);
       }
     }'
+  if [ -s "$ISOLAB_LESSON_TIMINGS" ]; then echo; echo "Where each lesson's time went:"; sort "$ISOLAB_LESSON_TIMINGS"; fi
 fi
 if [ "$vitest_exit" != 0 ] && { [ ! -f /tmp/vitest.json ] || [ "$vitest_exit" -gt 128 ] || [ "${counts#* }" = 0 ]; }; then
   # vitest failed without a failed test (a crash, a kill): what is left to go on.

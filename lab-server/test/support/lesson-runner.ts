@@ -102,7 +102,7 @@ function plainText(output: string): string {
 }
 
 /** Types every runnable block of a step into its terminal, and asserts each block's `expect` patterns on its output. */
-export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (terminal: number, line: string) => void): Promise<void> {
+export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (terminal: number, line: string) => void, timings?: LessonTimings): Promise<void> {
   for (const block of step.blocks) {
     if (block.type !== 'code' || !block.runnable) continue;
     const terminal = run.terminals[block.terminal - 1];
@@ -110,7 +110,17 @@ export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (
     for (const line of block.code.split('\n')) {
       if (!line.trim()) continue;
       onLine?.(block.terminal, line);
-      output += await typeLine(terminal, line);
+      const started = Date.now();
+      try {
+        output += await typeLine(terminal, line);
+      } finally {
+        if (timings) {
+          const ms = Date.now() - started;
+          timings.linesMs += ms;
+          timings.lines++;
+          if (ms > (timings.slowestLine?.ms ?? -1)) timings.slowestLine = { text: line, ms };
+        }
+      }
     }
     for (const expectation of block.expect ?? []) {
       if (new RegExp(expectation.pattern, 'm').test(output) === !expectation.absent) continue;
@@ -144,7 +154,23 @@ export function describeFailure(lesson: Lesson, step: LessonStep, what: string, 
   return parts.join('\n\n');
 }
 
+/**
+ * Where a lesson's time went: the sandbox's start (open to first prompt), typing (every line up to
+ * its prompt) and checks, with the slowest line and check. The cgroup v2 stage prints it per lesson.
+ */
+export interface LessonTimings {
+  openMs: number;
+  linesMs: number;
+  lines: number;
+  checksMs: number;
+  checks: number;
+  slowestLine?: { text: string; ms: number };
+  slowestCheck?: { step: string; ms: number };
+}
+
 export interface PlayOptions {
+  /** Filled in as the lesson plays (also when it fails). */
+  timings?: LessonTimings;
   /** Skip these steps' blocks (by index), to prove that their checks can fail. */
   skipBlocksOf?: Set<number>;
   onLine?: (terminal: number, line: string) => void;
@@ -160,25 +186,41 @@ export interface PlayOptions {
  * behave: it passed before the step (unless may-pass-before), or failed after it.
  */
 export async function playLesson(client: LabClient, lesson: Lesson, options: PlayOptions = {}): Promise<StepOutcome[]> {
+  const { timings } = options;
+  const opening = Date.now();
   const run = await openLessonSandbox(client, lesson);
+  if (timings) timings.openMs = Date.now() - opening;
+  const timedCheck = async (step: LessonStep): Promise<CheckResult> => {
+    const started = Date.now();
+    try {
+      return await runCheck(client, run, step);
+    } finally {
+      if (timings) {
+        const ms = Date.now() - started;
+        timings.checksMs += ms;
+        timings.checks++;
+        if (ms > (timings.slowestCheck?.ms ?? -1)) timings.slowestCheck = { step: step.title, ms };
+      }
+    }
+  };
   const outcomes: StepOutcome[] = [];
   try {
     for (const [index, step] of lesson.steps.entries()) {
       const outcome: StepOutcome = { step };
       if (step.check?.failsBefore) {
-        outcome.before = await runCheck(client, run, step);
+        outcome.before = await timedCheck(step);
         if (outcome.before.exitCode === 0) throw new LessonFailure(describeFailure(lesson, step, 'the check already passes before the step (add may-pass-before if that is intended)', outcome.before, run));
       }
       if (!options.skipBlocksOf?.has(index)) {
         try {
-          await runStepBlocks(run, step, options.onLine);
+          await runStepBlocks(run, step, options.onLine, timings);
         } catch (error) {
           if (error instanceof LessonFailure) throw new LessonFailure(describeFailure(lesson, step, error.message, undefined, run));
           throw error;
         }
       }
       if (step.check) {
-        outcome.after = await runCheck(client, run, step);
+        outcome.after = await timedCheck(step);
         if (outcome.after.exitCode !== 0 && !options.skipBlocksOf?.has(index)) throw new LessonFailure(describeFailure(lesson, step, 'the check fails after the step', outcome.after, run));
       }
       outcomes.push(outcome);

@@ -48,10 +48,12 @@ export interface LabCluster {
 }
 
 /** A router config for `nodes` lab nodes: they, never sessions, are listed; a session names its node in `?node=`. */
-export function haproxyConfig(bind: string, nodes: Array<{ id: string; address: string }>): string {
+export function haproxyConfig(bind: string, nodes: Array<{ id: string; address: string }>, statsSocket?: string): string {
   return [
     'global',
     '    maxconn 4000',
+    // Read by routerSeesEveryNode: which nodes the health checks have let in.
+    ...(statsSocket ? [`    stats socket ${statsSocket} mode 600 level user`] : []),
     'defaults',
     '    mode http',
     '    timeout connect 2s',
@@ -129,6 +131,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<LabClu
     const routerConfig = haproxyConfig(
       `127.0.0.1:${routerPort}`,
       nodeIds.map((id) => ({ id, address: `127.0.0.1:${envs.get(id)!.ISOLAB_PORT}` })),
+      join(dir, 'haproxy.sock'),
     );
     const configPath = join(dir, 'haproxy.cfg');
     writeFileSync(configPath, routerConfig);
@@ -138,6 +141,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<LabClu
     const url = `http://127.0.0.1:${routerPort}`;
     // Until its health checks pass, HAProxy has no node to send anyone to.
     await until(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 'the router to reach a lab node');
+    // One node up is not a class: on a busy machine the others' checks pass seconds later, and
+    // until they do the router sends every new learner to the first (the placement tests saw it).
+    await until(() => routerSeesEveryNode(join(dir, 'haproxy.sock'), nodeIds), 'the router to have every lab node up');
 
     return {
       url,
@@ -172,6 +178,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<LabClu
     await stop();
     throw error;
   }
+}
+
+/** Whether HAProxy's health checks have every node UP (its `show stat` over the stats socket). */
+async function routerSeesEveryNode(socketPath: string, nodeIds: string[]): Promise<boolean> {
+  const csv = await new Promise<string>((resolve) => {
+    let text = '';
+    const socket = connect(socketPath, () => socket.end('show stat\n'));
+    socket.on('data', (chunk) => (text += chunk));
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => resolve(''));
+  });
+  const header = csv.split('\n')[0]?.replace(/^# /, '').split(',') ?? [];
+  const [name, status] = [header.indexOf('svname'), header.indexOf('status')];
+  const up = new Set(csv.split('\n').map((line) => line.split(',')).filter((row) => row[status] === 'UP').map((row) => row[name]));
+  return nodeIds.every((id) => up.has(id));
 }
 
 /** Resolves once something listens on the port; rejects if `child` exits first. */

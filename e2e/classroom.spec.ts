@@ -325,8 +325,15 @@ test('the dashboard marks a learner who joined before the class code was set, an
   await withClassCode(page, 'kite-9', async () => {
     const row = learnerRow(page, early.name);
     await expect(row).toContainText('old code');
+    // Learners of the tests before this one that the lab still remembers joined without this
+    // code too (CI once had more than one), so the control must count what the table marks.
     const control = page.getByTestId('class-code');
-    await control.getByRole('button', { name: '1 joined with an old code' }).click();
+    const endOld = control.getByRole('button', { name: /^\d+ joined with an old code$/ });
+    const marked = page.getByTestId('learner-row').filter({ hasText: 'old code' });
+    await expect(async () => {
+      expect(await endOld.textContent()).toBe(`${await marked.count()} joined with an old code`);
+    }).toPass({ timeout: SETTLE_MS });
+    await endOld.click();
     await control.getByRole('button', { name: 'End them', exact: true }).click();
     await expect(row).toHaveCount(0);
     await expect(control.getByRole('button', { name: /joined with an old code/ })).toHaveCount(0);

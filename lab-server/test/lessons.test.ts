@@ -14,7 +14,7 @@ import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../lib/lessons/load-lessons';
 import { parseLesson } from '../../lib/lessons/parse-lesson';
-import { LessonFailure, playLesson, type LessonTimings } from './support/lesson-runner';
+import { emptyTimings, LessonFailure, playLesson, type LessonTimings, type Tally } from './support/lesson-runner';
 import { bound } from './support/slowdown';
 import { startTestLab, type TestLab } from './support/test-lab';
 
@@ -77,7 +77,7 @@ describe.concurrent('the course', () => {
         const queued = Date.now();
         return slots(async () => {
           const started = Date.now();
-          const timings: LessonTimings = { openMs: 0, linesMs: 0, lines: 0, checksMs: 0, checks: 0 };
+          const timings = emptyTimings();
           // A session of its own per lesson, as a learner would have, within the per-session limit.
           const client = await lab.connect();
           let verdict = 'failed';
@@ -117,7 +117,6 @@ function semaphore(size: number): <T>(task: () => Promise<T>) => Promise<T> {
 /** One line: `lessons/02-cgroups.md passed 95 s (slot wait 30 s): start 12 s, 40 lines 50 s (slowest 9 s: stress-ng …), 8 checks 30 s (slowest 6 s: Limit memory)`. */
 function describeTimings(file: string, verdict: string, waitedMs: number, tookMs: number, t: LessonTimings): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const slowestLine = t.slowestLine ? ` (slowest ${s(t.slowestLine.ms)}: ${t.slowestLine.text.slice(0, 60)})` : '';
-  const slowestCheck = t.slowestCheck ? ` (slowest ${s(t.slowestCheck.ms)}: ${t.slowestCheck.step})` : '';
-  return `${file} ${verdict} ${s(tookMs)} (slot wait ${s(waitedMs)}): start ${s(t.openMs)}, ${t.lines} lines ${s(t.linesMs)}${slowestLine}, ${t.checks} checks ${s(t.checksMs)}${slowestCheck}`;
+  const tally = (name: string, { ms, count, slowest }: Tally) => `${count} ${name} ${s(ms)}${slowest ? ` (slowest ${s(slowest.ms)}: ${slowest.what.slice(0, 60)})` : ''}`;
+  return `${file} ${verdict} ${s(tookMs)} (slot wait ${s(waitedMs)}): start ${s(t.openMs)}, ${tally('lines', t.lines)}, ${tally('checks', t.checks)}`;
 }

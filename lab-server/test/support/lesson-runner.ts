@@ -110,17 +110,7 @@ export async function runStepBlocks(run: LessonRun, step: LessonStep, onLine?: (
     for (const line of block.code.split('\n')) {
       if (!line.trim()) continue;
       onLine?.(block.terminal, line);
-      const started = Date.now();
-      try {
-        output += await typeLine(terminal, line);
-      } finally {
-        if (timings) {
-          const ms = Date.now() - started;
-          timings.linesMs += ms;
-          timings.lines++;
-          if (ms > (timings.slowestLine?.ms ?? -1)) timings.slowestLine = { text: line, ms };
-        }
-      }
+      output += await timed(timings?.lines, line, () => typeLine(terminal, line));
     }
     for (const expectation of block.expect ?? []) {
       if (new RegExp(expectation.pattern, 'm').test(output) === !expectation.absent) continue;
@@ -160,12 +150,34 @@ export function describeFailure(lesson: Lesson, step: LessonStep, what: string, 
  */
 export interface LessonTimings {
   openMs: number;
-  linesMs: number;
-  lines: number;
-  checksMs: number;
-  checks: number;
-  slowestLine?: { text: string; ms: number };
-  slowestCheck?: { step: string; ms: number };
+  lines: Tally;
+  checks: Tally;
+}
+
+/** One kind of work: its total time, how many, and the slowest (a line's text, a check's step). */
+export interface Tally {
+  ms: number;
+  count: number;
+  slowest?: { what: string; ms: number };
+}
+
+export function emptyTimings(): LessonTimings {
+  return { openMs: 0, lines: { ms: 0, count: 0 }, checks: { ms: 0, count: 0 } };
+}
+
+/** Runs `work` and adds its time to `tally`, also when it fails. */
+async function timed<T>(tally: Tally | undefined, what: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    if (tally) {
+      const ms = Date.now() - started;
+      tally.ms += ms;
+      tally.count++;
+      if (ms > (tally.slowest?.ms ?? -1)) tally.slowest = { what, ms };
+    }
+  }
 }
 
 export interface PlayOptions {
@@ -190,19 +202,7 @@ export async function playLesson(client: LabClient, lesson: Lesson, options: Pla
   const opening = Date.now();
   const run = await openLessonSandbox(client, lesson);
   if (timings) timings.openMs = Date.now() - opening;
-  const timedCheck = async (step: LessonStep): Promise<CheckResult> => {
-    const started = Date.now();
-    try {
-      return await runCheck(client, run, step);
-    } finally {
-      if (timings) {
-        const ms = Date.now() - started;
-        timings.checksMs += ms;
-        timings.checks++;
-        if (ms > (timings.slowestCheck?.ms ?? -1)) timings.slowestCheck = { step: step.title, ms };
-      }
-    }
-  };
+  const timedCheck = (step: LessonStep) => timed(timings?.checks, step.title, () => runCheck(client, run, step));
   const outcomes: StepOutcome[] = [];
   try {
     for (const [index, step] of lesson.steps.entries()) {
